@@ -1,0 +1,177 @@
+"""The ``cpeval`` command. It only composes the package's stages.
+
+Exit codes: 0 clean, 1 warnings only, 2 errors (bad input ends with a one-line
+message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from ._files import sha256, write_atomic
+from .exceptions import DataError
+from .io import ValidationReport, load_codebook, load_study
+from .io._validate import check_and_link
+
+__all__ = ["main"]
+
+_EXAMPLES = """examples:
+  cpeval validate data/synthetic/example/codebook.toml
+  cpeval validate data/synthetic/example/codebook.toml --out results/example
+"""
+_SHOWN = 20  # problems printed before "and N more"
+_PACKAGES = ("numpy", "pandas", "pyreadstat", "openpyxl")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args)
+    except DataError as exc:
+        print(f"cpeval: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cpeval",
+        description="Evaluate the outcomes of Connecting People and similar "
+        "social interventions.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    check = commands.add_parser(
+        "validate",
+        help="check a study's files against its codebook and count the flow",
+        description="Read every file of a study, report every problem at once, "
+        "link the waves and print the participant flow. Exit 0 when clean, "
+        "1 with warnings only, 2 with errors.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("codebook", type=Path, help="the study codebook (TOML)")
+    check.add_argument(
+        "--out", type=Path, help="folder for problems, flow and provenance files"
+    )
+    check.add_argument("--quiet", action="store_true", help="print only the verdict")
+    check.set_defaults(run=_validate)
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    book = load_codebook(args.codebook)
+    report = check_and_link(book)[0]
+    study = None if report.errors else load_study(book)
+    say = (lambda *_: None) if args.quiet else print
+    _print_report(report, say)
+    if study is not None:
+        say("\nParticipant flow:")
+        say(study.flow.table.to_string(index=False))
+        n = len(study.flow.exclusions)
+        say(f"\n{n} participant-outcome pairs are excluded, each with its reason.")
+    if args.out is not None:
+        _write_outputs(args.out, report, study)
+        say(f"\nWrote {args.out}")
+    print(_verdict(report))
+    return report.exit_code
+
+
+def _print_report(report: ValidationReport, say) -> None:
+    book = report.codebook
+    say(f"Study: {book.name}")
+    say("Files read:")
+    for info in report.files:
+        recoded = sum(info.missing_recoded.values())
+        extra = f", {recoded} missing codes recoded" if recoded else ""
+        say(f"  {info.path}: {info.n_rows} rows ({info.format}{extra})")
+    if not report.problems:
+        return
+    say("Problems:")
+    for problem in report.problems[:_SHOWN]:
+        say(f"  {problem.severity}: {problem}")
+    if len(report.problems) > _SHOWN:
+        say(f"  ... and {len(report.problems) - _SHOWN} more (write them with --out)")
+
+
+def _verdict(report: ValidationReport) -> str:
+    errors, warnings = len(report.errors), len(report.warnings)
+    if errors:
+        return f"cpeval: {errors} errors and {warnings} warnings; nothing was linked"
+    if warnings:
+        return f"cpeval: no errors, {warnings} warnings"
+    return "cpeval: no problems found"
+
+
+def _write_outputs(folder: Path, report: ValidationReport, study) -> None:
+    write_atomic(folder / "problems.csv", _csv(report.to_frame()))
+    files = pd.DataFrame(
+        [
+            {k: getattr(f, k) for k in ("path", "format", "n_rows", "sha256")}
+            for f in report.files
+        ]
+    )
+    write_atomic(folder / "files.csv", _csv(files))
+    if study is not None:
+        write_atomic(folder / "flow.csv", _csv(study.flow.table))
+        write_atomic(folder / "exclusions.csv", _csv(study.flow.exclusions))
+    provenance = _provenance(report)
+    write_atomic(folder / "provenance.json", json.dumps(provenance, indent=2) + "\n")
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def _provenance(report: ValidationReport) -> dict:
+    """Inputs, versions and outcome of a run; no clock time, so reruns match."""
+    return {
+        "command": "validate",
+        "cpeval": __version__,
+        "python": platform.python_version(),
+        "packages": {name: _installed(name) for name in _PACKAGES},
+        "codebook": {
+            "path": str(report.codebook.path),
+            "sha256": sha256(report.codebook.path),
+        },
+        "inputs": [
+            {
+                "path": f.path,
+                "sha256": f.sha256,
+                "format": f.format,
+                "rows": f.n_rows,
+                "encoding": f.encoding,
+                "delimiter": f.delimiter,
+                "missing_recoded": dict(sorted(f.missing_recoded.items())),
+            }
+            for f in report.files
+        ],
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+    }
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""The study codebook: which files hold which waves, and what each column may hold.
+
+A codebook is a TOML file (see ``docs/codebook.md`` and
+``data/synthetic/example/codebook.toml``). It is parsed strictly: an unknown
+key, a missing key or a wrong type is a :class:`~cpeval.DataError` naming the
+codebook and the key, so a typo never silently switches a check off.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from ..exceptions import DataError
+
+__all__ = ["Codebook", "ColumnSpec", "FileSpec", "load_codebook"]
+
+ColumnType = Literal["numeric", "integer", "categorical", "date", "text"]
+COLUMN_TYPES: tuple[str, ...] = get_args(ColumnType)
+
+_STUDY_KEYS = {
+    "name": str,
+    "id": str,
+    "group": str,
+    "groups": list,
+    "clusters": list,
+    "wave": str,
+    "waves": list,
+    "date": str,
+    "date_format": str,
+    "covariates": list,
+    "missing_codes": list,
+    "decimal": str,
+}
+_FILE_KEYS = {"path": str, "wave": str, "sheet": (str, int)}
+_COLUMN_KEYS = {
+    "type": str,
+    "min": (int, float),
+    "max": (int, float),
+    "values": list,
+    "waves": list,
+    "required": bool,
+    "missing_codes": list,
+    "label": str,
+}
+_INSTRUMENT_KEYS = {**_COLUMN_KEYS, "items": (list, str)}
+_TOP_KEYS = {"study", "files", "recruitment", "columns", "instruments"}
+_RANGE = re.compile(r"\{(\d+)\.\.(\d+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """What one declared column may hold.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the files.
+    type : {"numeric", "integer", "categorical", "date", "text"}
+        ``integer`` also refuses fractions (item codes).
+    min, max : float, optional
+        Inclusive range for numeric and integer columns.
+    values : tuple, optional
+        The allowed values (categories, or item codes).
+    waves : tuple of str, optional
+        Waves at which the column is collected; ``None`` means every wave.
+    required : bool
+        A missing value is an error.
+    missing_codes : tuple of float
+        Codes meaning missing in this column, on top of the study's.
+    instrument : str, optional
+        The instrument whose item this column is.
+    """
+
+    name: str
+    type: ColumnType = "numeric"
+    min: float | None = None
+    max: float | None = None
+    values: tuple[Any, ...] | None = None
+    waves: tuple[str, ...] | None = None
+    required: bool = False
+    missing_codes: tuple[float, ...] = ()
+    instrument: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpec:
+    """One data file and, when it holds a single wave, that wave."""
+
+    path: Path
+    wave: str | None = None
+    sheet: str | int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Codebook:
+    """A parsed study codebook. Build it with :func:`load_codebook`."""
+
+    path: Path
+    name: str
+    id: str
+    files: tuple[FileSpec, ...]
+    waves: tuple[str, ...]
+    wave: str = "wave"
+    group: str | None = None
+    groups: tuple[str, ...] | None = None
+    clusters: tuple[str, ...] = ()
+    date: str | None = None
+    date_format: str | None = None
+    covariates: tuple[str, ...] = ()
+    missing_codes: tuple[float, ...] = ()
+    decimal: str = "."
+    recruitment: FileSpec | None = None
+    columns: Mapping[str, ColumnSpec] = field(default_factory=dict)
+    instruments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def baseline(self) -> str:
+        """The first wave."""
+        return self.waves[0]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Columns that identify a participant and their place in the design."""
+        return tuple(c for c in (self.id, self.group, *self.clusters) if c)
+
+    def expected_columns(self, wave: str | None) -> list[str]:
+        """Columns a file of ``wave`` must have (``None``: a multi-wave file)."""
+        names = [*self.keys, self.date] if self.date else list(self.keys)
+        if wave is None:
+            names.append(self.wave)
+        names += [
+            spec.name
+            for spec in self.columns.values()
+            if spec.waves is None or wave is None or wave in spec.waves
+        ]
+        return names
+
+    def missing_codes_by_column(self) -> dict[str, tuple[float, ...]]:
+        """Codes read as missing per declared column (the study's plus its own)."""
+        return {
+            name: self.missing_codes + spec.missing_codes
+            for name, spec in self.columns.items()
+            if spec.type in ("numeric", "integer")
+        }
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and check a study codebook (TOML).
+
+    Parameters
+    ----------
+    path : str or Path
+        The codebook. File paths inside it are relative to its folder.
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    DataError
+        The file cannot be parsed, or a key is unknown, missing or of the wrong type.
+
+    Examples
+    --------
+    >>> from cpeval.io import load_codebook
+    >>> book = load_codebook("data/synthetic/example/codebook.toml")
+    >>> book.waves
+    ('baseline', '6 months')
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such codebook") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: the codebook is not valid TOML: {exc}") from None
+    _check_keys(raw, dict.fromkeys(_TOP_KEYS, (dict, list)), path, "")
+    study = _table(raw, "study", path)
+    _check_keys(study, _STUDY_KEYS, path, "study.")
+    for key in ("id", "waves"):
+        if key not in study:
+            raise DataError(f"{path}: [study] needs the key '{key}'")
+    waves = tuple(str(w) for w in study["waves"])
+    columns = _columns(raw, path, waves)
+    return Codebook(
+        path=path,
+        name=study.get("name", path.stem),
+        id=study["id"],
+        files=_files(raw, path, waves),
+        waves=waves,
+        wave=study.get("wave", "wave"),
+        group=study.get("group"),
+        groups=_optional_tuple(study.get("groups"), str),
+        clusters=tuple(study.get("clusters", ())),
+        date=study.get("date"),
+        date_format=study.get("date_format"),
+        covariates=_covariates(study, columns, path),
+        missing_codes=tuple(float(c) for c in study.get("missing_codes", ())),
+        decimal=study.get("decimal", "."),
+        recruitment=_recruitment(raw, path),
+        columns=columns,
+        instruments=_instrument_items(columns),
+    )
+
+
+def _table(raw: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise DataError(f"{path}: '{key}' must be a table ([{key}])")
+    return value
+
+
+def _check_keys(table: Mapping[str, Any], allowed: Mapping, path: Path, where: str):
+    for key, value in table.items():
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise DataError(f"{path}: unknown key '{where}{key}'; known keys: {known}")
+        wrong_bool = isinstance(value, bool) and allowed[key] is not bool
+        if not isinstance(value, allowed[key]) or wrong_bool:
+            raise DataError(
+                f"{path}: '{where}{key}' has the wrong type "
+                f"({type(value).__name__}: {value!r})"
+            )
+
+
+def _files(raw: Mapping[str, Any], path: Path, waves: tuple[str, ...]):
+    entries = raw.get("files")
+    if not isinstance(entries, list) or not entries:
+        raise DataError(f"{path}: the codebook lists no data files ([[files]])")
+    specs = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"files[{number}]."
+        _check_keys(entry, _FILE_KEYS, path, where)
+        if "path" not in entry:
+            raise DataError(f"{path}: '{where}path' is missing")
+        wave = entry.get("wave")
+        if wave is not None and wave not in waves:
+            raise DataError(f"{path}: '{where}wave' is '{wave}', not one of {waves}")
+        specs.append(FileSpec(path.parent / entry["path"], wave, entry.get("sheet")))
+    return tuple(specs)
+
+
+def _recruitment(raw: Mapping[str, Any], path: Path) -> FileSpec | None:
+    if "recruitment" not in raw:
+        return None
+    entry = _table(raw, "recruitment", path)
+    _check_keys(entry, {"path": str, "sheet": (str, int)}, path, "recruitment.")
+    if "path" not in entry:
+        raise DataError(f"{path}: 'recruitment.path' is missing")
+    return FileSpec(path.parent / entry["path"], None, entry.get("sheet"))
+
+
+def _columns(
+    raw: Mapping[str, Any], path: Path, waves: tuple[str, ...]
+) -> dict[str, ColumnSpec]:
+    specs: dict[str, ColumnSpec] = {}
+    for name, entry in _table(raw, "columns", path).items():
+        _check_keys(entry, _COLUMN_KEYS, path, f"columns.{name}.")
+        specs[name] = _column(name, entry, path, waves, None)
+    for instrument, entry in _table(raw, "instruments", path).items():
+        where = f"instruments.{instrument}."
+        _check_keys(entry, _INSTRUMENT_KEYS, path, where)
+        items = _expand_items(entry.get("items"), path, where)
+        options = {
+            "type": "integer",
+            **{k: v for k, v in entry.items() if k != "items"},
+        }
+        for item in items:
+            if item in specs:
+                raise DataError(f"{path}: column '{item}' is declared twice")
+            specs[item] = _column(item, options, path, waves, instrument)
+    return specs
+
+
+def _column(
+    name: str, entry: Mapping[str, Any], path: Path, waves: tuple, instrument
+) -> ColumnSpec:
+    kind = entry.get("type", "numeric")
+    if kind not in COLUMN_TYPES:
+        raise DataError(
+            f"{path}: column '{name}' has type '{kind}'; "
+            f"the types are {', '.join(COLUMN_TYPES)}"
+        )
+    on = _optional_tuple(entry.get("waves"), str)
+    unknown = sorted(set(on or ()) - set(waves))
+    if unknown:
+        raise DataError(f"{path}: column '{name}' names unknown waves {unknown}")
+    return ColumnSpec(
+        name=name,
+        type=kind,
+        min=entry.get("min"),
+        max=entry.get("max"),
+        values=_optional_tuple(entry.get("values"), None),
+        waves=on,
+        required=entry.get("required", False),
+        missing_codes=tuple(float(c) for c in entry.get("missing_codes", ())),
+        instrument=instrument,
+        label=entry.get("label", ""),
+    )
+
+
+def _expand_items(items: Any, path: Path, where: str) -> list[str]:
+    """A list of names, or one pattern such as ``"wemwbs_{1..14}"``."""
+    if isinstance(items, list) and items and all(isinstance(i, str) for i in items):
+        return list(items)
+    if isinstance(items, str):
+        match = _RANGE.search(items)
+        if match:
+            low, high = int(match.group(1)), int(match.group(2))
+            head, tail = items[: match.start()], items[match.end() :]
+            return [f"{head}{i}{tail}" for i in range(low, high + 1)]
+        return [items]
+    raise DataError(
+        f"{path}: '{where}items' must be a list of column names or a pattern "
+        'like "wemwbs_{1..14}"'
+    )
+
+
+def _instrument_items(columns: Mapping[str, ColumnSpec]) -> dict[str, tuple[str, ...]]:
+    items: dict[str, list[str]] = {}
+    for spec in columns.values():
+        if spec.instrument:
+            items.setdefault(spec.instrument, []).append(spec.name)
+    return {name: tuple(names) for name, names in items.items()}
+
+
+def _covariates(
+    study: Mapping[str, Any], columns: Mapping[str, ColumnSpec], path: Path
+) -> tuple[str, ...]:
+    names = tuple(study.get("covariates", ()))
+    undeclared = [c for c in names if c not in columns]
+    if undeclared:
+        raise DataError(
+            f"{path}: covariates {undeclared} are not declared under [columns]"
+        )
+    return names
+
+
+def _optional_tuple(values: Any, kind: type | None) -> tuple | None:
+    if values is None:
+        return None
+    return tuple(kind(v) if kind else v for v in values)

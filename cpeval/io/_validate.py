@@ -1,0 +1,631 @@
+"""Check a study's files against its codebook and link the waves.
+
+Every problem is collected, none is fixed: the result is a
+:class:`ValidationReport` listing each problem with its file, row, participant,
+column, value and the rule broken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError
+from ._codebook import Codebook, ColumnSpec, FileSpec, load_codebook
+from ._read import ReadReport, read_data
+
+__all__ = ["Problem", "ValidationReport", "validate"]
+
+Severity = Literal["error", "warning"]
+SOURCE_FILE, SOURCE_ROW = "source_file", "source_row"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One broken rule at one place in one file.
+
+    Parameters
+    ----------
+    severity : {"error", "warning"}
+        Errors stop :func:`~cpeval.io.load_study`; warnings do not.
+    rule : str
+        Short name of the rule, e.g. ``"out_of_range"``.
+    file : str
+        The file, as named in the codebook.
+    row : int, optional
+        Row number in that file (header is row 1 in CSV and Excel).
+    participant, column, value : str, optional
+        Where the problem is, and the offending value as text.
+    message : str
+        What is wrong, in words.
+    """
+
+    severity: Severity
+    rule: str
+    file: str
+    message: str
+    row: int | None = None
+    participant: str | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.participant is not None:
+            where.append(f"participant {self.participant}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """Every problem found in a study's files, and what was read.
+
+    Parameters
+    ----------
+    codebook : Codebook
+        The codebook checked against.
+    problems : tuple of Problem
+        In file order, then row order.
+    files : tuple of ReadReport
+        One per file read.
+    """
+
+    codebook: Codebook
+    problems: tuple[Problem, ...]
+    files: tuple[ReadReport, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems of severity ``"error"``."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The problems of severity ``"warning"``."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def exit_code(self) -> int:
+        """0 when clean, 1 with warnings only, 2 with errors (as the CLI exits)."""
+        return 2 if self.errors else int(bool(self.warnings))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per problem, columns as the :class:`Problem` fields."""
+        columns = list(Problem.__slots__)
+        rows = [[getattr(p, c) for c in columns] for p in self.problems]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.astype({"row": "Int64"})
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`~cpeval.DataError`: the first error, and how many more."""
+        errors = self.errors
+        if errors:
+            rest = len(errors) - 1
+            more = f" (and {rest} more error{'s' * (rest > 1)})" if rest else ""
+            raise DataError(f"{errors[0]}{more}", problems=self.to_frame())
+
+
+def validate(codebook: str | Path | Codebook) -> ValidationReport:
+    """Check every file of a study against its codebook, reporting all problems.
+
+    Parameters
+    ----------
+    codebook : str, Path or Codebook
+        The study codebook (see :func:`~cpeval.io.load_codebook`).
+
+    Returns
+    -------
+    ValidationReport
+        Never raises for problems in the data files; a codebook that cannot be
+        parsed raises :class:`~cpeval.DataError`.
+
+    Notes
+    -----
+    The rules: every file can be read; no column is missing or undeclared; values
+    are numbers, integers, allowed codes or dates as declared, inside their range;
+    ids are present and no two differ only by case or white space; each
+    participant has at most one record per wave, a baseline record if they have
+    any later one, the same group and clusters at every wave, and interview
+    dates that increase with the waves. No input file is written to.
+
+    Examples
+    --------
+    >>> from cpeval.io import validate
+    >>> validate("data/synthetic/example/codebook.toml").exit_code
+    0
+    """
+    return check_and_link(codebook)[0]
+
+
+def check_and_link(
+    codebook: str | Path | Codebook,
+) -> tuple[ValidationReport, pd.DataFrame, pd.DataFrame | None]:
+    """Validate, and return the report, the long data and the recruitment list."""
+    book = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    problems: list[Problem] = []
+    reports: list[ReadReport] = []
+    parts = []
+    for spec in book.files:
+        frame = _read(spec, book, problems, reports)
+        if frame is not None:
+            problems += _file_problems(frame, spec, book)
+            parts.append(_long_part(frame, spec, book))
+    recruits = None
+    if book.recruitment is not None:
+        recruits = _read(book.recruitment, book, problems, reports)
+        if recruits is not None:
+            problems += _recruitment_problems(recruits, book)
+            recruits = _with_source(recruits[_present(recruits, book.keys)], book)
+    data = _stack(parts, book)
+    problems += _link_problems(data, recruits, book)
+    report = ValidationReport(book, tuple(problems), tuple(reports))
+    return report, data, recruits
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _read(spec: FileSpec, book: Codebook, problems: list, reports: list):
+    keys = [*book.keys, book.wave]
+    try:
+        frame = read_data(
+            spec.path,
+            missing_codes=book.missing_codes_by_column(),
+            text_columns=keys,
+            sheet=spec.sheet,
+            decimal=book.decimal,
+        )
+    except DataError as exc:
+        message = _without_path(str(exc), _name(spec))
+        problems.append(Problem("error", "unreadable_file", _name(spec), message))
+        return None
+    reports.append(frame.attrs["cpeval_read"])
+    frame.attrs["cpeval_file"] = _name(spec)
+    frame.attrs["cpeval_id"] = book.id
+    return frame
+
+
+def _name(spec: FileSpec) -> str:
+    return str(spec.path)
+
+
+def _without_path(text: str, name: str) -> str:
+    return text[len(name) :].lstrip(",: ") if text.startswith(name) else text
+
+
+# ------------------------------------------------------------ one-file rules
+
+
+def _file_problems(frame: pd.DataFrame, spec: FileSpec, book: Codebook) -> list:
+    problems = _column_problems(frame, spec, book)
+    for name in frame.columns:
+        column = book.columns.get(name)
+        if column is not None:
+            problems += _value_problems(frame, name, column, book)
+    problems += _key_problems(frame, book)
+    if book.date in frame.columns:
+        problems += _date_problems(frame, book.date, book)
+    problems += _empty_column_warnings(frame, book)
+    return sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
+
+
+def _column_problems(frame: pd.DataFrame, spec: FileSpec, book: Codebook) -> list:
+    file = frame.attrs["cpeval_file"]
+    expected = book.expected_columns(spec.wave)
+    optional = set()
+    if spec.wave is not None and spec.wave != book.baseline:
+        optional = {book.group, *book.clusters}
+    declared = set(expected) | set(book.columns) | optional | {book.wave}
+    problems = [
+        Problem("error", "missing_column", file, "the column is missing", column=c)
+        for c in expected
+        if c not in frame.columns and c not in optional
+    ]
+    problems += [
+        Problem(
+            "error",
+            "unknown_column",
+            file,
+            "the column is not declared in the codebook",
+            column=c,
+        )
+        for c in frame.columns
+        if c not in declared
+    ]
+    return problems
+
+
+def _value_problems(
+    frame: pd.DataFrame, name: str, spec: ColumnSpec, book: Codebook
+) -> list:
+    values = frame[name]
+    bad = _VALUE_RULES[spec.type](values, spec, book)
+    if spec.required:
+        bad.append((values.isna(), "missing_value", "a value is required here"))
+    return [
+        _at(frame, row, name, "error", rule, message.format(v=_show(values[row])))
+        for mask, rule, message in bad
+        for row in values.index[np.asarray(mask, dtype=bool)]
+    ]
+
+
+def _numeric_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
+    numbers = pd.to_numeric(values, errors="coerce")
+    rules = [(values.notna() & numbers.isna(), "not_numeric", "'{v}' is not a number")]
+    if spec.type == "integer":
+        fraction = numbers.notna() & (numbers != np.round(numbers))
+        rules.append((fraction, "not_integer", "'{v}' is not a whole number"))
+    if spec.values is not None:
+        allowed = [float(v) for v in spec.values]
+        codes = ", ".join(_show(v) for v in spec.values)
+        outside = numbers.notna() & ~numbers.isin(allowed)
+        rules.append((outside, "not_allowed", f"'{{v}}' is not one of {codes}"))
+    low = -np.inf if spec.min is None else spec.min
+    high = np.inf if spec.max is None else spec.max
+    outside = numbers.notna() & ((numbers < low) | (numbers > high))
+    span = f"{_show(spec.min) if spec.min is not None else ''} to " + (
+        _show(spec.max) if spec.max is not None else ""
+    )
+    rules.append((outside, "out_of_range", f"'{{v}}' is outside {span.strip()}"))
+    if not _all_numbers(values) and rules[0][0].any():
+        _hint_header_row(values, rules)
+    return rules
+
+
+def _all_numbers(values: pd.Series) -> bool:
+    return values.dtype.kind in "fiu"
+
+
+def _hint_header_row(values: pd.Series, rules: list) -> None:
+    """A text value in the first data row usually means a second header row."""
+    mask, rule, message = rules[0]
+    first = values.index[0]
+    if mask.iloc[0] and first <= 2 and mask.sum() == 1:
+        rules[0] = (
+            mask,
+            rule,
+            message + " (row 2 looks like a second header row; keep one header row)",
+        )
+
+
+def _categorical_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
+    if spec.values is None:
+        return []
+    allowed = {_show(v) for v in spec.values}
+    shown = ", ".join(_show(v) for v in spec.values)
+    outside = values.notna() & ~values.map(_show).isin(allowed)
+    return [(outside, "not_allowed", f"'{{v}}' is not one of {shown}")]
+
+
+def _date_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
+    parsed = _parse_dates(values, book.date_format)
+    return [(values.notna() & parsed.isna(), "not_a_date", _date_message(book))]
+
+
+def _no_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
+    return []
+
+
+_VALUE_RULES = {
+    "numeric": _numeric_rules,
+    "integer": _numeric_rules,
+    "categorical": _categorical_rules,
+    "date": _date_rules,
+    "text": _no_rules,
+}
+
+
+def _key_problems(frame: pd.DataFrame, book: Codebook) -> list:
+    problems = []
+    for name in [book.id, book.group, *book.clusters, book.wave]:
+        if name is None or name not in frame.columns:
+            continue
+        for row in frame.index[frame[name].isna().to_numpy()]:
+            problems.append(
+                _at(frame, row, name, "error", "missing_key", "the value is missing")
+            )
+    allowed = {
+        book.wave: (book.waves, "wave"),
+        book.group: (book.groups, "group"),
+    }
+    for name, (values, what) in allowed.items():
+        if values is None or name not in frame.columns:
+            continue
+        column = frame[name]
+        outside = column.notna() & ~column.isin(values)
+        shown = ", ".join(f"'{v}'" for v in values)
+        for row in frame.index[outside.to_numpy()]:
+            message = f"{what} '{column[row]}' is not one of {shown}"
+            problems.append(_at(frame, row, name, "error", "not_allowed", message))
+    return problems
+
+
+def _date_problems(frame: pd.DataFrame, name: str, book: Codebook) -> list:
+    values = frame[name]
+    parsed = _parse_dates(values, book.date_format)
+    problems = [
+        _at(frame, row, name, "error", "not_a_date", _date_message(book).format(v=v))
+        for row, v in values[values.notna() & parsed.isna()].items()
+    ]
+    problems += [
+        _at(
+            frame, row, name, "warning", "missing_date", "the interview date is missing"
+        )
+        for row in values.index[values.isna().to_numpy()]
+    ]
+    return problems
+
+
+def _empty_column_warnings(frame: pd.DataFrame, book: Codebook) -> list:
+    file = frame.attrs["cpeval_file"]
+    return [
+        Problem("warning", "empty_column", file, "every value is missing", column=c)
+        for c in frame.columns
+        if c in book.columns and frame[c].isna().all()
+    ]
+
+
+def _recruitment_problems(frame: pd.DataFrame, book: Codebook) -> list:
+    file = frame.attrs["cpeval_file"]
+    problems = [
+        Problem("error", "missing_column", file, "the column is missing", column=c)
+        for c in book.keys
+        if c not in frame.columns
+    ]
+    problems += [
+        Problem(
+            "error",
+            "unknown_column",
+            file,
+            "a recruitment list holds only the id, group and cluster columns",
+            column=c,
+        )
+        for c in frame.columns
+        if c not in book.keys
+    ]
+    problems += _key_problems(frame, book)
+    if book.id in frame.columns:
+        problems += _duplicate_problems(_with_source(frame, book), [book.id])
+    return problems
+
+
+# ----------------------------------------------------------- linking rules
+
+
+def _long_part(frame: pd.DataFrame, spec: FileSpec, book: Codebook) -> pd.DataFrame:
+    part = _with_source(frame, book)
+    if spec.wave is not None:
+        part[book.wave] = spec.wave
+    return part
+
+
+def _with_source(frame: pd.DataFrame, book: Codebook) -> pd.DataFrame:
+    keep = [c for c in frame.columns if c in book.columns or c in book.keys]
+    keep += [c for c in (book.wave, book.date) if c in frame.columns]
+    part = frame[list(dict.fromkeys(keep))].copy()
+    part[SOURCE_FILE] = frame.attrs["cpeval_file"]
+    part[SOURCE_ROW] = frame.index.to_numpy()
+    return part.reset_index(drop=True)
+
+
+def _stack(parts: list[pd.DataFrame], book: Codebook) -> pd.DataFrame:
+    columns = [*book.keys, book.wave]
+    columns += [book.date] if book.date else []
+    columns += [*book.columns, SOURCE_FILE, SOURCE_ROW]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    data = pd.concat(parts, ignore_index=True, sort=False)
+    return data.reindex(columns=list(dict.fromkeys(columns)))
+
+
+def _link_problems(
+    data: pd.DataFrame, recruits: pd.DataFrame | None, book: Codebook
+) -> list:
+    known = data[data[book.id].notna() & data[book.wave].isin(book.waves)]
+    everyone = (
+        known if recruits is None else pd.concat([known, recruits], ignore_index=True)
+    )
+    problems = _id_variant_problems(everyone, book)
+    problems += _duplicate_problems(known, [book.id, book.wave])
+    problems += _baseline_problems(known, book)
+    problems += _constant_key_problems(everyone, book)
+    if book.date:
+        problems += _date_order_problems(known, book)
+    if recruits is not None:
+        problems += _unrecruited_problems(known, recruits, book)
+    return problems
+
+
+def _id_variant_problems(data: pd.DataFrame, book: Codebook) -> list:
+    ids = data[[book.id, SOURCE_FILE, SOURCE_ROW]].dropna(subset=[book.id])
+    ids = ids.drop_duplicates(subset=[book.id]).reset_index(drop=True)
+    norm = ids[book.id].map(lambda s: "".join(str(s).split()).casefold())
+    problems = []
+    for _, group in ids[norm.duplicated(keep=False)].groupby(norm, sort=True):
+        variants = ", ".join(repr(v) for v in group[book.id])
+        for _, row in group.iloc[1:].iterrows():
+            problems.append(
+                _linked(
+                    row,
+                    book.id,
+                    "id_variant",
+                    f"ids {variants} differ only by case or white space",
+                    book,
+                    value=row[book.id],
+                )
+            )
+    return problems
+
+
+def _duplicate_problems(data: pd.DataFrame, keys: list[str]) -> list:
+    twice = data[data.duplicated(subset=keys, keep="first")]
+    problems = []
+    for _, row in twice.iterrows():
+        first = data[(data[keys] == row[keys]).all(axis=1)].iloc[0]
+        where = f"{first[SOURCE_FILE]} row {first[SOURCE_ROW]}"
+        what = "record" if len(keys) > 1 else "id"
+        wave = f" at wave '{row[keys[1]]}'" if len(keys) > 1 else ""
+        problems.append(
+            Problem(
+                "error",
+                "duplicate_record",
+                row[SOURCE_FILE],
+                f"a second {what} for this participant{wave} (first at {where})",
+                row=int(row[SOURCE_ROW]),
+                participant=row[keys[0]],
+                column=keys[0],
+            )
+        )
+    return problems
+
+
+def _baseline_problems(data: pd.DataFrame, book: Codebook) -> list:
+    has_baseline = set(data.loc[data[book.wave] == book.baseline, book.id])
+    later = data[(data[book.wave] != book.baseline) & ~data[book.id].isin(has_baseline)]
+    later = later.drop_duplicates(subset=[book.id])
+    return [
+        _linked(
+            row,
+            None,
+            "followup_without_baseline",
+            f"has a '{row[book.wave]}' record but no '{book.baseline}' record",
+            book,
+        )
+        for _, row in later.iterrows()
+    ]
+
+
+def _constant_key_problems(data: pd.DataFrame, book: Codebook) -> list:
+    problems = []
+    for name in (book.group, *book.clusters):
+        if name is None or name not in data.columns:
+            continue
+        values = data.dropna(subset=[name])
+        counts = values.groupby(book.id)[name].nunique()
+        for person in counts.index[counts > 1]:
+            rows = values[values[book.id] == person]
+            seen = ", ".join(f"'{v}'" for v in dict.fromkeys(rows[name]))
+            first = rows.iloc[0][name]
+            changed = rows[rows[name] != first].iloc[0]
+            problems.append(
+                _linked(
+                    changed,
+                    name,
+                    "changed_between_waves",
+                    f"{name} changes between records ({seen})",
+                    book,
+                    value=changed[name],
+                )
+            )
+    return problems
+
+
+def _date_order_problems(data: pd.DataFrame, book: Codebook) -> list:
+    dated = data.assign(_date=_parse_dates(data[book.date], book.date_format))
+    dated = dated.dropna(subset=["_date"])
+    order = {w: i for i, w in enumerate(book.waves)}
+    dated = dated.assign(_order=dated[book.wave].map(order))
+    dated = dated.sort_values([book.id, "_order"], kind="stable")
+    previous = dated.groupby(book.id)["_date"].shift()
+    before = dated.groupby(book.id)[book.wave].shift()
+    problems = []
+    for index in dated.index[(dated["_date"] <= previous).to_numpy()]:
+        row = dated.loc[index]
+        message = (
+            f"interview date {row['_date'].date()} at '{row[book.wave]}' is not "
+            f"after {previous[index].date()} at '{before[index]}'"
+        )
+        problems.append(
+            _linked(row, book.date, "dates_out_of_order", message, book, row[book.date])
+        )
+    return problems
+
+
+def _unrecruited_problems(
+    data: pd.DataFrame, recruits: pd.DataFrame, book: Codebook
+) -> list:
+    outside = data[~data[book.id].isin(set(recruits[book.id]))]
+    outside = outside.drop_duplicates(subset=[book.id])
+    return [
+        _linked(
+            row, book.id, "not_recruited", "the id is not in the recruitment list", book
+        )
+        for _, row in outside.iterrows()
+    ]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _at(
+    frame: pd.DataFrame, row: int, column: str, severity: Severity, rule: str, msg: str
+) -> Problem:
+    ids = frame.attrs.get("cpeval_id")
+    participant = None
+    if ids in frame.columns and pd.notna(frame.at[row, ids]):
+        participant = str(frame.at[row, ids])
+    return Problem(
+        severity,
+        rule,
+        frame.attrs["cpeval_file"],
+        msg,
+        row=int(row),
+        participant=participant,
+        column=column,
+        value=_show(frame.at[row, column]),
+    )
+
+
+def _linked(
+    row: pd.Series,
+    column: str | None,
+    rule: str,
+    message: str,
+    book: Codebook,
+    value: object = None,
+) -> Problem:
+    return Problem(
+        "error",
+        rule,
+        row[SOURCE_FILE],
+        message,
+        row=int(row[SOURCE_ROW]),
+        participant=str(row[book.id]),
+        column=column,
+        value=None if value is None else _show(value),
+    )
+
+
+def _present(frame: pd.DataFrame, names: Iterable[str | None]) -> list[str]:
+    return [n for n in names if n is not None and n in frame.columns]
+
+
+def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    if values.dtype.kind == "M":
+        return values
+    text = values.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
+    return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
+
+
+def _date_message(book: Codebook) -> str:
+    expected = book.date_format or "an ISO date such as 2024-03-31"
+    return f"'{{v}}' is not a date in the form {expected}"
+
+
+def _show(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp):
+        return str(value.date()) if value == value.normalize() else str(value)
+    return str(value)
