@@ -7,8 +7,9 @@ column, value and the rule broken.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -59,7 +60,12 @@ class Problem:
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.participant is not None:
-            where.append(f"participant {self.participant}")
+            person = self.participant
+            where.append(
+                f"participant {person!r}"
+                if person != person.strip()
+                else f"participant {person}"
+            )
         if self.column is not None:
             where.append(f"column '{self.column}'")
         return f"{', '.join(where)}: {self.message}"
@@ -166,7 +172,8 @@ def check_and_link(
             problems += _recruitment_problems(recruits, book)
             recruits = _with_source(recruits[_present(recruits, book.keys)], book)
     data = _stack(parts, book)
-    problems += _link_problems(data, recruits, book)
+    if not any(p.rule == "unreadable_file" for p in problems):
+        problems += _link_problems(data, recruits, book)
     report = ValidationReport(book, tuple(problems), tuple(reports))
     return report, data, recruits
 
@@ -185,8 +192,10 @@ def _read(spec: FileSpec, book: Codebook, problems: list, reports: list):
             decimal=book.decimal,
         )
     except DataError as exc:
-        message = _without_path(str(exc), _name(spec))
-        problems.append(Problem("error", "unreadable_file", _name(spec), message))
+        row, message = _split_location(str(exc), _name(spec))
+        problems.append(
+            Problem("error", "unreadable_file", _name(spec), message, row=row)
+        )
         return None
     reports.append(frame.attrs["cpeval_read"])
     frame.attrs["cpeval_file"] = _name(spec)
@@ -198,8 +207,12 @@ def _name(spec: FileSpec) -> str:
     return str(spec.path)
 
 
-def _without_path(text: str, name: str) -> str:
-    return text[len(name) :].lstrip(",: ") if text.startswith(name) else text
+def _split_location(text: str, name: str) -> tuple[int | None, str]:
+    """'<file>, row 4: message' -> (4, 'message'), as read_data words its errors."""
+    match = re.match(re.escape(name) + r"(?:, row (\d+))?: (.*)", text, re.DOTALL)
+    if match is None:
+        return None, text
+    return (int(match.group(1)) if match.group(1) else None), match.group(2)
 
 
 # ------------------------------------------------------------ one-file rules
@@ -215,6 +228,7 @@ def _file_problems(frame: pd.DataFrame, spec: FileSpec, book: Codebook) -> list:
     if book.date in frame.columns:
         problems += _date_problems(frame, book.date, book)
     problems += _empty_column_warnings(frame, book)
+    problems = _hint_second_header(problems, frame)
     return sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
 
 
@@ -276,25 +290,17 @@ def _numeric_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
         _show(spec.max) if spec.max is not None else ""
     )
     rules.append((outside, "out_of_range", f"'{{v}}' is outside {span.strip()}"))
-    if not _all_numbers(values) and rules[0][0].any():
-        _hint_header_row(values, rules)
     return rules
 
 
-def _all_numbers(values: pd.Series) -> bool:
-    return values.dtype.kind in "fiu"
-
-
-def _hint_header_row(values: pd.Series, rules: list) -> None:
-    """A text value in the first data row usually means a second header row."""
-    mask, rule, message = rules[0]
-    first = values.index[0]
-    if mask.iloc[0] and first <= 2 and mask.sum() == 1:
-        rules[0] = (
-            mask,
-            rule,
-            message + " (row 2 looks like a second header row; keep one header row)",
-        )
+def _hint_second_header(problems: list[Problem], frame: pd.DataFrame) -> list:
+    """Text in most numeric columns of the first data row: a second header row."""
+    first = int(frame.index[0])
+    hits = [p for p in problems if p.rule == "not_numeric" and p.row == first]
+    if len(hits) < 2 or len({p.column for p in hits}) < 2:
+        return problems
+    hint = f" (row {first} looks like a second header row; keep one header row)"
+    return [replace(p, message=p.message + hint) if p in hits else p for p in problems]
 
 
 def _categorical_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
@@ -617,8 +623,9 @@ def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
 
 
 def _date_message(book: Codebook) -> str:
-    expected = book.date_format or "an ISO date such as 2024-03-31"
-    return f"'{{v}}' is not a date in the form {expected}"
+    if book.date_format:
+        return f"'{{v}}' is not a date in the form {book.date_format}"
+    return "'{v}' is not a date (expected an ISO date such as 2024-03-31)"
 
 
 def _show(value: object) -> str:
