@@ -218,6 +218,8 @@ def _table(raw: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
 
 
 def _check_keys(table: Mapping[str, Any], allowed: Mapping, path: Path, where: str):
+    if not isinstance(table, dict):
+        raise DataError(f"{path}: '{where.rstrip('.')}' must be a table of keys")
     for key, value in table.items():
         if key not in allowed:
             known = ", ".join(sorted(allowed))

@@ -544,7 +544,8 @@ def _date_order_problems(data: pd.DataFrame, book: Codebook) -> list:
     previous = dated.groupby(book.id)["_date"].shift()
     before = dated.groupby(book.id)[book.wave].shift()
     problems = []
-    for index in dated.index[(dated["_date"] <= previous).to_numpy()]:
+    later_wave = before.notna() & (before != dated[book.wave])
+    for index in dated.index[((dated["_date"] <= previous) & later_wave).to_numpy()]:
         row = dated.loc[index]
         message = (
             f"interview date {row['_date'].date()} at '{row[book.wave]}' is not "
