@@ -96,7 +96,10 @@ values = [0, 1]
 
 
 def test_single_long_file_with_a_wave_column(tmp_path):
-    text = "pid,arm,visit,date,x1\n1,a,0,2025-01-01,1\n1,a,6,2025-07-01,0\n2,b,0,2025-01-02,1\n"
+    text = (
+        "pid,arm,visit,date,x1\n"
+        "1,a,0,2025-01-01,1\n1,a,6,2025-07-01,0\n2,b,0,2025-01-02,1\n"
+    )
     study = load_study(_study(tmp_path, {"long.csv": text}, LONG))
     assert study.data["visit"].tolist() == ["0", "6", "0"]
     assert study.flow.recruitment_list is False

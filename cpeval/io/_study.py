@@ -134,8 +134,8 @@ def participant_flow(
     >>> from cpeval.io import load_study, participant_flow
     >>> study = load_study("data/synthetic/example/codebook.toml")
     >>> flow = participant_flow(study, outcomes={"age known": ["age"]})
-    >>> list(flow.table["stage"])[-1]
-    'analysed'
+    >>> int(flow.table.set_index("stage").loc["analysed", "total"])
+    55
     """
     chosen = _instrument_outcomes(study.codebook) if outcomes is None else outcomes
     for outcome, columns in chosen.items():

@@ -1,0 +1,46 @@
+"""Public names import, carry numpydoc docstrings, and raise DataError as ValueError."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import cpeval
+import cpeval.io
+
+
+@pytest.mark.parametrize("module", [cpeval, cpeval.io])
+def test_all_names_import(module):
+    for name in module.__all__:
+        assert hasattr(module, name), name
+
+
+def _public_functions():
+    for module in (cpeval.io,):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                yield obj
+
+
+@pytest.mark.parametrize(
+    "function", list(_public_functions()), ids=lambda f: f.__name__
+)
+def test_docstring_parameters_match_signature(function):
+    doc = inspect.getdoc(function)
+    assert doc and "Parameters\n----------" in doc and "Examples\n--------" in doc
+    documented = set()
+    section = doc.split("Parameters\n----------", 1)[1].split("\n\n")[0]
+    for line in doc.split("Parameters\n----------", 1)[1].splitlines():
+        if line.startswith(("Returns", "Raises", "Notes", "Examples")):
+            break
+        if line and not line.startswith(" ") and " : " in line:
+            documented.update(n.strip() for n in line.split(" : ")[0].split(","))
+    assert section
+    assert documented == set(inspect.signature(function).parameters)
+
+
+def test_data_error_is_a_value_error():
+    assert issubclass(cpeval.DataError, ValueError)
+    assert issubclass(cpeval.DataError, cpeval.CpevalError)
