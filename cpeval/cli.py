@@ -82,7 +82,7 @@ def _validate(args: argparse.Namespace) -> int:
     _print_report(report, say)
     if study is not None:
         say("\nParticipant flow:")
-        say(study.flow.table.to_string(index=False))
+        say(_flow_text(study.flow.table))
         n = len(study.flow.exclusions)
         say(f"\n{n} participant-outcome pairs are excluded, each with its reason.")
     if args.out is not None:
@@ -107,6 +107,11 @@ def _print_report(report: ValidationReport, say) -> None:
         say(f"  {problem.severity}: {problem}")
     if len(report.problems) > _SHOWN:
         say(f"  ... and {len(report.problems) - _SHOWN} more (write them with --out)")
+
+
+def _flow_text(table: pd.DataFrame) -> str:
+    width = int(table["stage"].str.len().max())
+    return table.to_string(index=False, formatters={"stage": f"{{:<{width}}}".format})
 
 
 def _verdict(report: ValidationReport) -> str:
