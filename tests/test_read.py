@@ -11,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 import cpeval
-from cpeval.io import read_data
+from cpeval.io import ReadReport, read_data
 
 ROWS = "id,age,q1\n007,34,1\n008,-99,2\n009,51,\n"
 
@@ -35,13 +35,13 @@ def test_csv_encodings(tmp_path, encoding, prefix, reported):
     frame = read_data(path)
     assert list(frame.columns) == ["id", "name"]
     assert frame["name"].tolist() == ["Zo\u00eb"]
-    assert frame.attrs["cpeval_read"].encoding == reported
+    assert ReadReport.of(frame).encoding == reported
 
 
 def test_latin1_csv_is_decoded(tmp_path):
     path = _write(tmp_path / "a.csv", "id;team\n1;\u00c9quipe Nord\n", "latin-1")
     frame = read_data(path)
-    report = frame.attrs["cpeval_read"]
+    report = ReadReport.of(frame)
     assert frame["team"].tolist() == ["\u00c9quipe Nord"]
     assert report.encoding == "cp1252"  # Windows-1252, the superset of latin-1 text
     assert report.delimiter == ";"
@@ -59,7 +59,7 @@ def test_latin1_csv_is_decoded(tmp_path):
 )
 def test_delimiter_sniffing(tmp_path, text, delimiter):
     frame = read_data(_write(tmp_path / "a.csv", text))
-    assert frame.attrs["cpeval_read"].delimiter == delimiter
+    assert ReadReport.of(frame).delimiter == delimiter
     assert len(frame.columns) in (2, 3)
 
 
@@ -75,7 +75,7 @@ def test_missing_codes_are_recoded_and_counted(tmp_path):
     assert frame["id"].tolist() == ["007", "008", "009"]
     assert np.isnan(frame.loc[3, "age"])
     assert np.isnan(frame.loc[4, "q1"])
-    report = frame.attrs["cpeval_read"]
+    report = ReadReport.of(frame)
     assert report.missing_recoded == {"age": 1}
     assert report.to_frame().set_index("column").loc["age", "missing_recoded"] == 1
 
@@ -92,7 +92,7 @@ def test_index_is_the_file_row_number(tmp_path):
     frame = read_data(path)
     assert frame.index.name == "row"
     assert frame.index.tolist() == [2, 4]
-    assert frame.attrs["cpeval_read"].blank_rows == 1
+    assert ReadReport.of(frame).blank_rows == 1
 
 
 def test_quoted_newline_keeps_row_numbers(tmp_path):
@@ -123,7 +123,7 @@ def test_excel(tmp_path):
     assert frame.index.tolist() == [2, 3]
     assert frame["when"].tolist()[0] == "2025-03-01"
     assert frame["score"].tolist() == [3.0, 4.5]
-    assert frame.attrs["cpeval_read"].sheet == "Baseline"
+    assert ReadReport.of(frame).sheet == "Baseline"
     with pytest.raises(cpeval.DataError, match="no sheet 'Other'"):
         read_data(path, sheet="Other")
 
@@ -150,7 +150,7 @@ def test_spss_labels_and_user_missing(tmp_path):
         column_labels={"q": "Item q", "id": None, "arm": "Arm"},
     )
     read = read_data(path, text_columns=["id"])
-    report = read.attrs["cpeval_read"]
+    report = ReadReport.of(read)
     assert read["id"].tolist() == ["1", "2", "3"]
     assert read["q"].isna().tolist() == [False, True, False]
     assert report.missing_recoded == {"q": 1}
@@ -165,8 +165,8 @@ def test_stata_extended_missing(tmp_path):
     pyreadstat.write_dta(frame, str(path), missing_user_values={"x": ["a"]})
     read = read_data(path)
     assert read["x"].isna().tolist() == [False, True, False]
-    assert read.attrs["cpeval_read"].missing_recoded == {"x": 1}
-    assert read.attrs["cpeval_read"].format == "stata"
+    assert ReadReport.of(read).missing_recoded == {"x": 1}
+    assert ReadReport.of(read).format == "stata"
 
 
 def test_parquet(tmp_path):
@@ -175,7 +175,7 @@ def test_parquet(tmp_path):
     pd.DataFrame({"id": ["x", "y"], "v": [1, -99]}).to_parquet(path)
     read = read_data(path, missing_codes=[-99])
     assert read["v"].isna().tolist() == [False, True]
-    assert read.attrs["cpeval_read"].format == "parquet"
+    assert ReadReport.of(read).format == "parquet"
 
 
 def test_missing_file():
@@ -188,3 +188,12 @@ def test_reading_leaves_files_unchanged(tmp_path):
     before = path.read_bytes()
     read_data(path, missing_codes=[-99])
     assert path.read_bytes() == before
+
+
+def test_report_travels_as_plain_data(tmp_path):
+    pytest.importorskip("pyarrow")
+    frame = read_data(_write(tmp_path / "a.csv", ROWS), missing_codes=[-99])
+    frame.to_parquet(tmp_path / "a.parquet")  # no warning: attrs are plain data
+    assert ReadReport.of(frame).n_rows == 3
+    with pytest.raises(ValueError, match=r"not returned by cpeval\.read_data"):
+        ReadReport.of(pd.DataFrame())

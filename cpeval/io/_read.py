@@ -3,7 +3,8 @@
 Every reader returns the same shape: a DataFrame whose index, named ``row``, is
 the row number a person sees when opening the file (the header is row 1 of a
 CSV or Excel sheet; SPSS and Stata cases count from 1), plus a
-:class:`ReadReport` in ``DataFrame.attrs["cpeval_read"]``.
+:class:`ReadReport`, kept in ``DataFrame.attrs["cpeval_read"]`` as plain data
+(so that pandas can still save the frame) and rebuilt by ``ReadReport.of(frame)``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 import io
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,14 @@ class ReadReport:
     missing_recoded: Mapping[str, int] = field(default_factory=dict)
     blank_rows: int = 0
 
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> ReadReport:
+        """The report of a frame returned by :func:`read_data`."""
+        try:
+            return cls(**frame.attrs["cpeval_read"])
+        except (KeyError, TypeError):
+            raise ValueError("the frame was not returned by cpeval.read_data") from None
+
     def to_frame(self) -> pd.DataFrame:
         """One row per column with recoded-missing counts and labels."""
         columns = sorted(
@@ -133,7 +142,8 @@ def read_data(
     pandas.DataFrame
         Columns as in the file; a column is float when all its values are
         numeric, text otherwise. The index ``row`` holds file row numbers and
-        ``attrs["cpeval_read"]`` a :class:`ReadReport`.
+        ``attrs["cpeval_read"]`` the :class:`ReadReport` as a dict;
+        ``ReadReport.of(frame)`` returns it as the object.
 
     Raises
     ------
@@ -143,9 +153,9 @@ def read_data(
 
     Examples
     --------
-    >>> from cpeval.io import read_data
+    >>> from cpeval.io import ReadReport, read_data
     >>> df = read_data("data/synthetic/example/baseline.csv", text_columns=["id"])
-    >>> df.attrs["cpeval_read"].delimiter
+    >>> ReadReport.of(df).delimiter
     ','
     """
     path = Path(path)
@@ -171,7 +181,7 @@ def read_data(
         missing_recoded=recoded,
         **info,
     )
-    frame.attrs["cpeval_read"] = report
+    frame.attrs["cpeval_read"] = asdict(report)
     return frame
 
 

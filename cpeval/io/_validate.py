@@ -197,7 +197,7 @@ def _read(spec: FileSpec, book: Codebook, problems: list, reports: list):
             Problem("error", "unreadable_file", _name(spec), message, row=row)
         )
         return None
-    reports.append(frame.attrs["cpeval_read"])
+    reports.append(ReadReport.of(frame))
     frame.attrs["cpeval_file"] = _name(spec)
     frame.attrs["cpeval_id"] = book.id
     return frame
