@@ -283,13 +283,12 @@ def _numeric_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
         codes = ", ".join(_show(v) for v in spec.values)
         outside = numbers.notna() & ~numbers.isin(allowed)
         rules.append((outside, "not_allowed", f"'{{v}}' is not one of {codes}"))
-    low = -np.inf if spec.min is None else spec.min
-    high = np.inf if spec.max is None else spec.max
-    outside = numbers.notna() & ((numbers < low) | (numbers > high))
-    span = f"{_show(spec.min) if spec.min is not None else ''} to " + (
-        _show(spec.max) if spec.max is not None else ""
-    )
-    rules.append((outside, "out_of_range", f"'{{v}}' is outside {span.strip()}"))
+    if spec.min is not None or spec.max is not None:
+        low = -np.inf if spec.min is None else spec.min
+        high = np.inf if spec.max is None else spec.max
+        outside = numbers.notna() & ((numbers < low) | (numbers > high))
+        span = f"{_show(float(low))} to {_show(float(high))}"
+        rules.append((outside, "out_of_range", f"'{{v}}' is outside {span}"))
     return rules
 
 
@@ -297,7 +296,7 @@ def _hint_second_header(problems: list[Problem], frame: pd.DataFrame) -> list:
     """Text in most numeric columns of the first data row: a second header row."""
     first = int(frame.index[0])
     hits = [p for p in problems if p.rule == "not_numeric" and p.row == first]
-    if len(hits) < 2 or len({p.column for p in hits}) < 2:
+    if len({p.column for p in hits}) < 2:
         return problems
     hint = f" (row {first} looks like a second header row; keep one header row)"
     return [replace(p, message=p.message + hint) if p in hits else p for p in problems]
