@@ -8,13 +8,13 @@ codebook and the key, so a typo never silently switches a check off.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from .._patterns import expand
 from ..exceptions import DataError
 
 __all__ = ["Codebook", "ColumnSpec", "FileSpec", "load_codebook"]
@@ -49,7 +49,6 @@ _COLUMN_KEYS = {
 }
 _INSTRUMENT_KEYS = {**_COLUMN_KEYS, "items": (list, str)}
 _TOP_KEYS = {"study", "files", "recruitment", "columns", "instruments"}
-_RANGE = re.compile(r"\{(\d+)\.\.(\d+)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,12 +312,7 @@ def _expand_items(items: Any, path: Path, where: str) -> list[str]:
     if isinstance(items, list) and items and all(isinstance(i, str) for i in items):
         return list(items)
     if isinstance(items, str):
-        match = _RANGE.search(items)
-        if match:
-            low, high = int(match.group(1)), int(match.group(2))
-            head, tail = items[: match.start()], items[match.end() :]
-            return [f"{head}{i}{tail}" for i in range(low, high + 1)]
-        return [items]
+        return expand(items)
     raise DataError(
         f"{path}: '{where}items' must be a list of column names or a pattern "
         'like "wemwbs_{1..14}"'

@@ -1,0 +1,26 @@
+"""Score outcome instruments from definitions stored as data.
+
+``score`` applies any instrument definition (built in, or a user's TOML file);
+``list_instruments`` shows the catalogue with each definition's status.
+"""
+
+from ._instrument import (
+    Instrument,
+    Scale,
+    get_instrument,
+    list_instruments,
+    load_instrument,
+)
+from ._reliability import Reliability, reliability
+from ._score import score
+
+__all__ = [
+    "Instrument",
+    "Reliability",
+    "Scale",
+    "get_instrument",
+    "list_instruments",
+    "load_instrument",
+    "reliability",
+    "score",
+]
