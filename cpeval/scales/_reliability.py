@@ -89,7 +89,7 @@ def reliability(
     >>> codes = np.clip(np.round(3 + level + rng.normal(size=(200, 14))), 1, 5)
     >>> data = pd.DataFrame(codes, columns=[f"wemwbs_{i}" for i in range(1, 15)])
     >>> round(float(reliability(data, "wemwbs").scales["alpha"].iloc[0]), 2)
-    0.92
+    0.91
     """
     inst = get_instrument(instrument)
     values = item_scores(data, inst, items)
