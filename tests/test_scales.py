@@ -217,3 +217,56 @@ def test_score_keeps_every_row_and_the_index():
     out = score(data, "wemwbs")
     assert out.index.tolist() == [10, 20]
     assert out.attrs["instrument"]["name"] == "wemwbs"
+
+
+def test_provisional_instruments_require_declarations():
+    for name in ("rguk", "sis", "cp_fidelity"):
+        inst = get_instrument(name)
+        assert inst.status == "provisional" and inst.requires == ("items", "scales")
+        with pytest.raises(cpeval.DataError, match="declare them in a definition file"):
+            score(pd.DataFrame({"x": [1]}), inst)
+
+
+def test_declaring_the_rguk_parts_makes_it_scoreable(tmp_path):
+    text = """
+[instrument]
+extends = "rguk"
+columns = "rg{1..4}"
+[items]
+labels = ["doctor", "lawyer", "repair", "borrow"]
+codes = [1, 2, 3]
+scores = [1, 1, 0]
+[scales.expert_advice]
+items = [1, 2]
+[scales.domestic]
+items = [3, 4]
+"""
+    inst = load_instrument(_definition(tmp_path, text))
+    assert inst.requires == () and inst.status == "provisional"
+    data = _frame([[1, 3, 2, 2], [3, 3, 3, 1]], ["rg1", "rg2", "rg3", "rg4"])
+    out = score(data, inst)
+    assert out["expert_advice"].tolist() == [1.0, 0.0]
+    assert out["domestic"].tolist() == [2.0, 1.0]
+    assert out.attrs["instrument"]["status"] == "provisional"
+
+
+def test_combine_ratings_by_hand():
+    from cpeval.scales import combine_ratings
+
+    ratings = pd.DataFrame(
+        {"worker": [4.0, 2.0, np.nan], "user": [2.0, np.nan, np.nan]}
+    )
+    assert combine_ratings(ratings).tolist()[0] == 3.0
+    assert np.isnan(combine_ratings(ratings).tolist()[1])
+    weighted = combine_ratings(ratings, weights={"worker": 3, "user": 1}, min_raters=1)
+    np.testing.assert_allclose(weighted, [(12 + 2) / 4, 2.0, np.nan])
+    with pytest.raises(cpeval.DataError, match="weights and raters differ"):
+        combine_ratings(ratings, weights={"worker": 1})
+
+
+def test_fidelity_group_cut_is_inclusive():
+    from cpeval.scales import fidelity_group
+
+    groups = fidelity_group(pd.Series([2.99, 3.0, np.nan, 4.0]), cut=3.0)
+    assert groups.tolist()[:2] == ["low/moderate", "high"] and pd.isna(groups[2])
+    assert groups.cat.ordered

@@ -4,6 +4,7 @@
 ``list_instruments`` shows the catalogue with each definition's status.
 """
 
+from ._fidelity import combine_ratings, fidelity_group
 from ._instrument import (
     Instrument,
     Scale,
@@ -18,6 +19,8 @@ __all__ = [
     "Instrument",
     "Reliability",
     "Scale",
+    "combine_ratings",
+    "fidelity_group",
     "get_instrument",
     "list_instruments",
     "load_instrument",

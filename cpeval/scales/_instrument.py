@@ -311,8 +311,8 @@ def _build(raw: dict[str, Any], where: str) -> Instrument:
     labels = tuple(str(x) for x in items.get("labels", ()))
     codes = tuple(float(c) for c in items.get("codes", ()))
     scores = tuple(float(s) for s in items.get("scores", codes))
-    requires = tuple(head.get("requires", ()))
-    if not requires and (not labels or not codes):
+    requires = _still_required(head.get("requires", ()), labels, codes, raw, where)
+    if "items" not in requires and (not labels or not codes):
         raise DataError(f"{where}: '[items]' needs labels and codes")
     if len(scores) != len(codes):
         raise DataError(f"{where}: items.scores must pair one score with each code")
@@ -344,6 +344,17 @@ def _build(raw: dict[str, Any], where: str) -> Instrument:
         sources=tuple(head.get("sources", ())),
         path=where,
     )
+
+
+def _still_required(
+    parts: list[str], labels: tuple, codes: tuple, raw: dict[str, Any], where: str
+) -> tuple[str, ...]:
+    """The parts a definition requires that are still undeclared."""
+    present = {"items": bool(labels and codes), "scales": bool(raw.get("scales"))}
+    unknown = sorted(set(parts) - set(present))
+    if unknown:
+        raise DataError(f"{where}: 'requires' names unknown parts {unknown}")
+    return tuple(p for p in parts if not present[p])
 
 
 def _keys(table: Any, allowed: Mapping, where: str, prefix: str) -> None:
@@ -386,7 +397,7 @@ def _positions(numbers: Any, n_items: int, where: str, key: str) -> tuple[int, .
 def _scales(
     tables: dict[str, Any], n_items: int, where: str, requires: tuple[str, ...]
 ) -> tuple[Scale, ...]:
-    if not tables and "scales" not in requires:
+    if not tables and "scales" not in requires:  # pragma: no branch
         raise DataError(f"{where}: the instrument defines no [scales.NAME]")
     scales = []
     for name, table in tables.items():
