@@ -4,6 +4,7 @@
 ``list_instruments`` shows the catalogue with each definition's status.
 """
 
+from ._eq5d import eq5d_index, eq5d_summary, list_value_sets
 from ._fidelity import combine_ratings, fidelity_group
 from ._instrument import (
     Instrument,
@@ -20,9 +21,12 @@ __all__ = [
     "Reliability",
     "Scale",
     "combine_ratings",
+    "eq5d_index",
+    "eq5d_summary",
     "fidelity_group",
     "get_instrument",
     "list_instruments",
+    "list_value_sets",
     "load_instrument",
     "reliability",
     "score",
