@@ -386,46 +386,80 @@ def _state_index(profiles, levels: int, errors: str) -> tuple[np.ndarray, np.nda
     if isinstance(profiles, pd.DataFrame):
         digits = _dimension_frame(profiles).to_numpy(float)
         missing = np.isnan(digits).any(axis=1)
-        shown = pd.Series(["".join(_fmt(v) for v in row) for row in digits])
-    else:
-        series = (
-            pd.Series(profiles) if not isinstance(profiles, pd.Series) else profiles
+        ok = ~missing & np.all(
+            (digits >= 1) & (digits <= levels) & (digits % 1 == 0), 1
         )
-        digits, missing = _digits(series)
-        shown = series.astype(str).reset_index(drop=True)
-    ok = ~missing & np.all(
-        (digits >= 1) & (digits <= levels) & (digits % 1 == 0), axis=1
-    )
+        weights = levels ** np.arange(4, -1, -1)
+        index = (np.where(ok[:, None], digits, 1).astype(np.int64) - 1) @ weights
+    else:
+        series = profiles if isinstance(profiles, pd.Series) else pd.Series(profiles)
+        numbers, missing = _profile_numbers(series)
+        table = _profile_table(levels)
+        inside = (numbers >= 0) & (numbers < len(table))
+        index = table[np.where(inside, numbers, 0)]
+        ok = ~missing & inside & (index >= 0)
     bad = ~missing & ~ok
     if bad.any() and errors == "raise":
-        where = int(np.flatnonzero(bad)[0])
-        label = _index_of(profiles)[where]
-        more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
-        raise DataError(
-            f"EQ-5D-{levels}L profile at row {label!r} is '{shown[where]}': "
-            f"each of the five digits must be 1-{levels}{more}"
-        )
-    clean = np.where(ok[:, None], digits, 1).astype(np.int64) - 1
-    weights = levels ** np.arange(4, -1, -1)
-    return clean @ weights, ok
+        _raise_profile(profiles, levels, bad)
+    return np.where(ok, index, 0), ok
 
 
-def _digits(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Five digits per profile from strings or integers; NaN rows are missing."""
-    if series.dtype.kind in "iuf":
-        numbers = series.to_numpy(float)
-        length_ok = np.ones(len(series), bool)
-        numbers = np.where(numbers % 1 == 0, numbers, np.nan)
-    else:
-        text = series.astype("string").str.strip()
-        numbers = pd.to_numeric(text, errors="coerce").to_numpy(float)
-        length_ok = (text.str.len() == 5).fillna(True).to_numpy(bool)
+@cache
+def _profile_table(levels: int) -> np.ndarray:
+    """Five-digit profile number -> state index (-1 for numbers that are not states)."""
+    states = _all_states(levels)
+    numbers = states @ (10 ** np.arange(4, -1, -1))
+    table = np.full(int(numbers.max()) + 1, -1, dtype=np.int64)
+    table[numbers] = np.arange(len(states))
+    return table
+
+
+def _profile_numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Profiles as integers (-1 where not five digits) and the missing mask."""
     missing = series.isna().to_numpy()
-    powers = 10.0 ** np.arange(4, -1, -1)
-    digits = np.floor(numbers[:, None] / powers) % 10
-    digits[~length_ok | np.isnan(numbers) | (numbers >= 1e5)] = np.nan
-    digits[missing] = 1  # placeholder; masked as missing
-    return digits, missing
+    if series.dtype.kind in "iu":
+        return series.to_numpy(np.int64), missing
+    if series.dtype.kind == "f":
+        numbers = series.to_numpy(float)
+        whole = ~np.isnan(numbers) & (numbers % 1 == 0)
+        return np.where(whole, numbers, -1).astype(np.int64), missing
+    numbers = _ascii_profiles(series.to_numpy(dtype=object), missing)
+    slow = ~missing & (numbers < 0)
+    if slow.any():  # white space, non-ASCII or other oddities: parse one by one
+        numbers[slow] = [_one_profile(v) for v in series.to_numpy(dtype=object)[slow]]
+    return numbers, missing
+
+
+def _ascii_profiles(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Fast path: five ASCII digits per string, read as bytes."""
+    try:
+        raw = np.where(missing, "", values).astype("S6")
+    except (UnicodeEncodeError, ValueError, TypeError):
+        return np.full(len(values), -1, dtype=np.int64)
+    grid = raw.view(np.uint8).reshape(-1, 6).astype(np.int64) - 48
+    five = (grid[:, 5] == -48) & np.all((grid[:, :5] >= 0) & (grid[:, :5] <= 9), axis=1)
+    numbers = grid[:, :5] @ (10 ** np.arange(4, -1, -1))
+    return np.where(five, numbers, -1)
+
+
+def _one_profile(value: object) -> int:
+    text = str(value).strip()
+    return int(text) if len(text) == 5 and text.isdigit() and text.isascii() else -1
+
+
+def _raise_profile(profiles, levels: int, bad: np.ndarray) -> None:
+    where = int(np.flatnonzero(bad)[0])
+    label = _index_of(profiles)[where]
+    if isinstance(profiles, pd.DataFrame):
+        row = _dimension_frame(profiles).iloc[where].to_numpy(float)
+        shown = "".join(_fmt(v) for v in row)
+    else:
+        shown = str(pd.Series(profiles).iloc[where])
+    more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
+    raise DataError(
+        f"EQ-5D-{levels}L profile at row {label!r} is '{shown}': "
+        f"each of the five digits must be 1-{levels}{more}"
+    )
 
 
 def _dimension_frame(data: pd.DataFrame) -> pd.DataFrame:

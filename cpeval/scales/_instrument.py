@@ -316,6 +316,8 @@ def _build(raw: dict[str, Any], where: str) -> Instrument:
         raise DataError(f"{where}: '[items]' needs labels and codes")
     if len(scores) != len(codes):
         raise DataError(f"{where}: items.scores must pair one score with each code")
+    if any(c % 1 or abs(c) > 10_000 for c in codes) or len(set(codes)) < len(codes):
+        raise DataError(f"{where}: items.codes must be distinct whole numbers")
     n_items = len(labels)
     unconfirmed = tuple(head.get("unconfirmed", ()))
     conversions = _conversions(raw.get("conversions", {}), where)

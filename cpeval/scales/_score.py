@@ -122,21 +122,30 @@ def item_scores(
     """Item scores (reverse keys applied) as a float array, NaN where missing."""
     columns = item_columns(data, instrument, items)
     codes = _numeric(data, columns, instrument)
-    lookup_codes = np.asarray(instrument.codes)
-    order = np.argsort(lookup_codes)
-    sorted_codes = lookup_codes[order]
-    sorted_scores = np.asarray(instrument.scores)[order]
     present = ~np.isnan(codes)
-    position = np.searchsorted(sorted_codes, np.where(present, codes, sorted_codes[0]))
-    position = np.clip(position, 0, len(sorted_codes) - 1)
-    valid = sorted_codes[position] == codes
+    values, valid = _lookup(codes, present, instrument)
     _report_bad_codes(data, columns, codes, present & ~valid, instrument)
-    values = np.where(present, sorted_scores[position], np.nan)
     if instrument.reverse:
-        top = sorted_scores.min() + sorted_scores.max()
+        scores = np.asarray(instrument.scores)
         rev = list(instrument.reverse)
-        values[:, rev] = top - values[:, rev]
+        values[:, rev] = scores.min() + scores.max() - values[:, rev]
     return values
+
+
+def _lookup(
+    codes: np.ndarray, present: np.ndarray, instrument: Instrument
+) -> tuple[np.ndarray, np.ndarray]:
+    """Item score of each code through a table indexed by code (codes are integers)."""
+    low = min(instrument.codes)
+    size = int(max(instrument.codes) - low) + 1
+    table = np.full(size + 1, np.nan)  # the last cell: any code not in the table
+    table[(np.asarray(instrument.codes) - low).astype(int)] = instrument.scores
+    offset = codes - low
+    with np.errstate(invalid="ignore"):
+        position = offset.astype(np.intp)  # NaN and huge values fall outside
+    position[(position < 0) | (position >= size) | (position != offset)] = size
+    values = table[position]
+    return values, ~np.isnan(values)
 
 
 def _check_complete_definition(inst: Instrument) -> None:
@@ -150,6 +159,8 @@ def _check_complete_definition(inst: Instrument) -> None:
 
 def _numeric(data: pd.DataFrame, columns: list[str], inst: Instrument) -> np.ndarray:
     block = data[columns]
+    if all(kind in "fiub" for kind in block.dtypes.map(lambda t: t.kind)):
+        return block.to_numpy(dtype=float)
     numeric = block.apply(pd.to_numeric, errors="coerce")
     text = block.notna().to_numpy() & numeric.isna().to_numpy()
     if text.any():
