@@ -270,3 +270,40 @@ def test_fidelity_group_cut_is_inclusive():
     groups = fidelity_group(pd.Series([2.99, 3.0, np.nan, 4.0]), cut=3.0)
     assert groups.tolist()[:2] == ["low/moderate", "high"] and pd.isna(groups[2])
     assert groups.cat.ordered
+
+
+def test_score_study_adds_scores_and_recounts_the_flow():
+    from cpeval.io import load_study
+    from cpeval.scales import score_study
+    from tests.conftest import EXAMPLE
+
+    study = load_study(EXAMPLE / "codebook.toml")
+    scored = score_study(study)
+    assert "wemwbs_total" not in study.data.columns  # the input is not changed
+    items = study.data[WEMWBS]
+    expected = items.sum(axis=1).where(items.notna().all(axis=1))
+    pd.testing.assert_series_equal(
+        scored.data["wemwbs_total"], expected, check_names=False
+    )
+    # WEMWBS scores need every item, so the flow counts equal the complete-items rule
+    pd.testing.assert_frame_equal(scored.flow.table, study.flow.table)
+
+
+def test_score_study_with_a_declared_definition_file(tmp_path):
+    from cpeval.io import load_study
+    from cpeval.scales import score_study
+    from tests.conftest import EXAMPLE
+
+    (tmp_path / "wemwbs_prorated.toml").write_text(
+        '[instrument]\nextends = "wemwbs"\n[scales.total]\nmax_missing = 3\n'
+    )
+    text = (EXAMPLE / "codebook.toml").read_text()
+    text = text.replace('definition = "wemwbs"', 'definition = "wemwbs_prorated.toml"')
+    for name in ("recruited", "baseline", "followup"):
+        text = text.replace(f'"{name}.csv"', f'"{(EXAMPLE / name).as_posix()}.csv"')
+    (tmp_path / "codebook.toml").write_text(text)
+    scored = score_study(load_study(tmp_path / "codebook.toml"))
+    table = scored.flow.table.set_index(["stage", "outcome"])
+    # prorating up to 3 missing items removes the 'incomplete' exclusions
+    assert ("excluded: wemwbs incomplete at baseline", "wemwbs") not in table.index
+    assert scored.data["wemwbs_total_prorated"].any()

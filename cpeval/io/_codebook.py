@@ -47,7 +47,7 @@ _COLUMN_KEYS = {
     "missing_codes": list,
     "label": str,
 }
-_INSTRUMENT_KEYS = {**_COLUMN_KEYS, "items": (list, str)}
+_INSTRUMENT_KEYS = {**_COLUMN_KEYS, "items": (list, str), "definition": str}
 _TOP_KEYS = {"study", "files", "recruitment", "columns", "instruments"}
 
 
@@ -117,6 +117,7 @@ class Codebook:
     recruitment: FileSpec | None = None
     columns: Mapping[str, ColumnSpec] = field(default_factory=dict)
     instruments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    definitions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str:
@@ -206,6 +207,7 @@ def load_codebook(path: str | Path) -> Codebook:
         recruitment=_recruitment(raw, path),
         columns=columns,
         instruments=_instrument_items(columns),
+        definitions=_definitions(raw, path),
     )
 
 
@@ -271,7 +273,7 @@ def _columns(
         items = _expand_items(entry.get("items"), path, where)
         options = {
             "type": "integer",
-            **{k: v for k, v in entry.items() if k != "items"},
+            **{k: v for k, v in entry.items() if k not in ("items", "definition")},
         }
         for item in items:
             if item in specs:
@@ -317,6 +319,16 @@ def _expand_items(items: Any, path: Path, where: str) -> list[str]:
         f"{path}: '{where}items' must be a list of column names or a pattern "
         'like "wemwbs_{1..14}"'
     )
+
+
+def _definitions(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
+    """Instrument -> its scoring definition: a built-in name or a TOML file path."""
+    out = {}
+    for instrument, entry in _table(raw, "instruments", path).items():
+        ref = entry.get("definition")
+        if ref is not None:
+            out[instrument] = str(path.parent / ref) if ref.endswith(".toml") else ref
+    return out
 
 
 def _instrument_items(columns: Mapping[str, ColumnSpec]) -> dict[str, tuple[str, ...]]:

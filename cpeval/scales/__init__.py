@@ -15,6 +15,7 @@ from ._instrument import (
 )
 from ._reliability import Reliability, reliability
 from ._score import score
+from ._study import score_study
 
 __all__ = [
     "Instrument",
@@ -30,4 +31,5 @@ __all__ = [
     "load_instrument",
     "reliability",
     "score",
+    "score_study",
 ]
