@@ -1,12 +1,13 @@
 """cpeval: evaluate the outcomes of social interventions in mental health.
 
 The pipeline runs ``io`` (read, validate, link waves) -> ``scales`` -> ``models``
--> ``economics`` -> ``tables``/``report``. This release holds the ``io`` stage.
+-> ``economics`` -> ``tables``/``report``. This release holds the ``io`` and
+``scales`` stages.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import io
+from . import io, scales
 from .exceptions import CpevalError, CpevalWarning, DataError
 from .io import load_codebook, load_study, participant_flow, read_data, validate
 
@@ -25,5 +26,6 @@ __all__ = [
     "load_study",
     "participant_flow",
     "read_data",
+    "scales",
     "validate",
 ]
