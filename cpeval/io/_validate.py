@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._format import show as _show
 from ..exceptions import DataError
 from ._codebook import Codebook, ColumnSpec, FileSpec, load_codebook
 from ._read import ReadReport, read_data
@@ -626,13 +627,3 @@ def _date_message(book: Codebook) -> str:
     if book.date_format:
         return f"'{{v}}' is not a date in the form {book.date_format}"
     return "'{v}' is not a date (expected an ISO date such as 2024-03-31)"
-
-
-def _show(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, pd.Timestamp):
-        return str(value.date()) if value == value.normalize() else str(value)
-    return str(value)

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._format import show
 from ..exceptions import DataError
 
 __all__ = ["eq5d_index", "eq5d_summary", "list_value_sets"]
@@ -452,7 +453,7 @@ def _raise_profile(profiles, levels: int, bad: np.ndarray) -> None:
     label = _index_of(profiles)[where]
     if isinstance(profiles, pd.DataFrame):
         row = _dimension_frame(profiles).iloc[where].to_numpy(float)
-        shown = "".join(_fmt(v) for v in row)
+        shown = "".join(show(v, ".") for v in row)
     else:
         shown = str(pd.Series(profiles).iloc[where])
     more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
@@ -472,14 +473,6 @@ def _dimension_frame(data: pd.DataFrame) -> pd.DataFrame:
     dims = data[[lookup[d] for d in DIMENSIONS]]
     dims.columns = list(DIMENSIONS)
     return dims.apply(pd.to_numeric, errors="coerce")
-
-
-def _fmt(value: float) -> str:
-    return (
-        "."
-        if np.isnan(value)
-        else (str(int(value)) if value.is_integer() else str(value))
-    )
 
 
 def _dsu_index(index, valid, age, sex, errors: str, n: int):
@@ -506,7 +499,7 @@ def _dsu_index(index, valid, age, sex, errors: str, n: int):
     if bad.any() and errors == "raise":
         where = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"row {where}: age {_fmt(ages[where])} and sex {sexes[where]!r} must be "
+            f"row {where}: age {show(ages[where])} and sex {sexes[where]!r} must be "
             "18-100 years and male/female"
         )
     ok = valid & ~bad

@@ -399,7 +399,7 @@ def _positions(numbers: Any, n_items: int, where: str, key: str) -> tuple[int, .
 def _scales(
     tables: dict[str, Any], n_items: int, where: str, requires: tuple[str, ...]
 ) -> tuple[Scale, ...]:
-    if not tables and "scales" not in requires:  # pragma: no branch
+    if not tables and "scales" not in requires:
         raise DataError(f"{where}: the instrument defines no [scales.NAME]")
     scales = []
     for name, table in tables.items():

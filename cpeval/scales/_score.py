@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .._format import show as _show
 from .._patterns import expand
 from ..exceptions import DataError
 from ._instrument import Instrument, Scale, get_instrument
@@ -225,9 +226,3 @@ def _convert(raw: np.ndarray, table, scale: Scale, inst: Instrument) -> np.ndarr
             f"conversion table '{scale.convert}'"
         )
     return np.where(present, values[position], np.nan)
-
-
-def _show(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

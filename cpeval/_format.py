@@ -1,0 +1,23 @@
+"""How a single value is written in messages: whole floats without ".0"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def show(value: object, missing: str = "") -> str:
+    """Text of a value for an error message or report.
+
+    Examples
+    --------
+    >>> show(3.0), show(2.5), show(float("nan"), "."), show(pd.Timestamp("2025-01-02"))
+    ('3', '2.5', '.', '2025-01-02')
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return missing
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp):
+        return str(value.date()) if value == value.normalize() else str(value)
+    return str(value)
