@@ -8,13 +8,13 @@ codebook and the key, so a typo never silently switches a check off.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from .._patterns import expand
+from .._toml import check_keys, read_toml
 from ..exceptions import DataError
 
 __all__ = ["Codebook", "ColumnSpec", "FileSpec", "load_codebook"]
@@ -175,15 +175,10 @@ def load_codebook(path: str | Path) -> Codebook:
     ('baseline', '6 months')
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such codebook") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: the codebook is not valid TOML: {exc}") from None
-    _check_keys(raw, dict.fromkeys(_TOP_KEYS, (dict, list)), path, "")
+    raw = read_toml(path, "codebook")
+    check_keys(raw, dict.fromkeys(_TOP_KEYS, (dict, list)), path, "")
     study = _table(raw, "study", path)
-    _check_keys(study, _STUDY_KEYS, path, "study.")
+    check_keys(study, _STUDY_KEYS, path, "study.")
     for key in ("id", "waves"):
         if key not in study:
             raise DataError(f"{path}: [study] needs the key '{key}'")
@@ -218,21 +213,6 @@ def _table(raw: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
     return value
 
 
-def _check_keys(table: Mapping[str, Any], allowed: Mapping, path: Path, where: str):
-    if not isinstance(table, dict):
-        raise DataError(f"{path}: '{where.rstrip('.')}' must be a table of keys")
-    for key, value in table.items():
-        if key not in allowed:
-            known = ", ".join(sorted(allowed))
-            raise DataError(f"{path}: unknown key '{where}{key}'; known keys: {known}")
-        wrong_bool = isinstance(value, bool) and allowed[key] is not bool
-        if not isinstance(value, allowed[key]) or wrong_bool:
-            raise DataError(
-                f"{path}: '{where}{key}' has the wrong type "
-                f"({type(value).__name__}: {value!r})"
-            )
-
-
 def _files(raw: Mapping[str, Any], path: Path, waves: tuple[str, ...]):
     entries = raw.get("files")
     if not isinstance(entries, list) or not entries:
@@ -240,7 +220,7 @@ def _files(raw: Mapping[str, Any], path: Path, waves: tuple[str, ...]):
     specs = []
     for number, entry in enumerate(entries, start=1):
         where = f"files[{number}]."
-        _check_keys(entry, _FILE_KEYS, path, where)
+        check_keys(entry, _FILE_KEYS, path, where)
         if "path" not in entry:
             raise DataError(f"{path}: '{where}path' is missing")
         wave = entry.get("wave")
@@ -254,7 +234,7 @@ def _recruitment(raw: Mapping[str, Any], path: Path) -> FileSpec | None:
     if "recruitment" not in raw:
         return None
     entry = _table(raw, "recruitment", path)
-    _check_keys(entry, {"path": str, "sheet": (str, int)}, path, "recruitment.")
+    check_keys(entry, {"path": str, "sheet": (str, int)}, path, "recruitment.")
     if "path" not in entry:
         raise DataError(f"{path}: 'recruitment.path' is missing")
     return FileSpec(path.parent / entry["path"], None, entry.get("sheet"))
@@ -265,11 +245,11 @@ def _columns(
 ) -> dict[str, ColumnSpec]:
     specs: dict[str, ColumnSpec] = {}
     for name, entry in _table(raw, "columns", path).items():
-        _check_keys(entry, _COLUMN_KEYS, path, f"columns.{name}.")
+        check_keys(entry, _COLUMN_KEYS, path, f"columns.{name}.")
         specs[name] = _column(name, entry, path, waves, None)
     for instrument, entry in _table(raw, "instruments", path).items():
         where = f"instruments.{instrument}."
-        _check_keys(entry, _INSTRUMENT_KEYS, path, where)
+        check_keys(entry, _INSTRUMENT_KEYS, path, where)
         items = _expand_items(entry.get("items"), path, where)
         options = {
             "type": "integer",

@@ -12,7 +12,6 @@ are listed under ``requires``; scoring refuses until a user definition that
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._patterns import expand
+from .._toml import check_keys, read_toml
 from ..exceptions import DataError
 
 __all__ = [
@@ -192,10 +192,10 @@ def load_instrument(path: str | Path) -> Instrument:
     ('m1', 'm2')
     """
     path = Path(path)
-    raw = _read_toml(path)
+    raw = read_toml(path, "instrument definition")
     base = raw.get("instrument", {}).get("extends")
     if base is not None:
-        raw = _merge(_read_toml(_builtin_path(base)), raw)
+        raw = _merge(read_toml(_builtin_path(base), "instrument definition"), raw)
         raw["instrument"].pop("extends")
     return _build(raw, str(path))
 
@@ -280,15 +280,6 @@ def _builtin_path(name: str) -> Path:
     return Path(str(_data_dir() / f"{name}.toml"))
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such instrument definition") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid TOML: {exc}") from None
-
-
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
@@ -300,11 +291,11 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def _build(raw: dict[str, Any], where: str) -> Instrument:
-    _keys(raw, dict.fromkeys(_TOP, dict), where, "")
+    check_keys(raw, dict.fromkeys(_TOP, dict), where, "")
     head = raw.get("instrument", {})
     items = raw.get("items", {})
-    _keys(head, _HEAD, where, "instrument.")
-    _keys(items, _ITEMS, where, "items.")
+    check_keys(head, _HEAD, where, "instrument.")
+    check_keys(items, _ITEMS, where, "items.")
     for key in ("name", "title", "status"):
         if key not in head:
             raise DataError(f"{where}: '[instrument] {key}' is missing")
@@ -359,19 +350,6 @@ def _still_required(
     return tuple(p for p in parts if not present[p])
 
 
-def _keys(table: Any, allowed: Mapping, where: str, prefix: str) -> None:
-    if not isinstance(table, dict):
-        raise DataError(f"{where}: '{prefix.rstrip('.')}' must be a table")
-    for key, value in table.items():
-        if key not in allowed:
-            known = ", ".join(sorted(allowed))
-            raise DataError(f"{where}: unknown key '{prefix}{key}'; known: {known}")
-        if not isinstance(value, allowed[key]) or (
-            isinstance(value, bool) and allowed[key] is not bool
-        ):
-            raise DataError(f"{where}: '{prefix}{key}' has the wrong type")
-
-
 def _status(status: str, unconfirmed: tuple[str, ...], where: str) -> str:
     if status not in ("verified", "provisional"):
         raise DataError(f"{where}: status must be 'verified' or 'provisional'")
@@ -404,7 +382,7 @@ def _scales(
     scales = []
     for name, table in tables.items():
         prefix = f"scales.{name}."
-        _keys(table, _SCALE, where, prefix)
+        check_keys(table, _SCALE, where, prefix)
         method = table.get("method", "sum")
         if method not in METHODS:
             raise DataError(f"{where}: '{prefix}method' must be one of {METHODS}")
@@ -425,7 +403,7 @@ def _scales(
 def _conversions(tables: dict[str, Any], where: str) -> dict[str, dict[float, float]]:
     out = {}
     for name, table in tables.items():
-        _keys(table, _CONVERSION, where, f"conversions.{name}.")
+        check_keys(table, _CONVERSION, where, f"conversions.{name}.")
         raw, value = table.get("raw", []), table.get("value", [])
         if not raw or len(raw) != len(value):
             raise DataError(f"{where}: conversions.{name} needs raw and value pairs")
