@@ -158,7 +158,7 @@ def test_input_forms_agree():
         },
         index=[7, 8, 9, 10],
     )
-    args = {"version": "5L", "type": "VT", "country": "England"}
+    args = {"version": "5L", "type": "VT", "country": "England", "errors": "coerce"}
     a, b, c = (eq5d_index(x, **args) for x in (strings, ints, frame))
     pd.testing.assert_series_equal(a, b)
     pd.testing.assert_series_equal(a, c)
@@ -172,6 +172,18 @@ def test_invalid_profiles_name_row_and_value(bad):
         eq5d_index(data, version="3L", type="TTO", country="UK")
     coerced = eq5d_index(data, version="3L", type="TTO", country="UK", errors="coerce")
     assert coerced["P1"] == 1.0 and np.isnan(coerced["P2"])
+
+
+def test_missing_profile_raises_unless_coerced():
+    data = pd.Series(["11111", None, "22222"], index=["a", "b", "c"])
+    with pytest.raises(
+        cpeval.DataError, match=r"row 'b' is missing; pass errors='coerce'"
+    ):
+        eq5d_index(data, version="3L", type="TTO", country="UK")
+    dims = pd.DataFrame({d: [1, 1] for d in ["MO", "SC", "UA", "PD", "AD"]})
+    dims.loc[1, "PD"] = np.nan
+    with pytest.raises(cpeval.DataError, match="row 1 is missing"):
+        eq5d_index(dims, version="3L", type="TTO", country="UK")
 
 
 @pytest.mark.parametrize(

@@ -128,13 +128,13 @@ def eq5d_index(
     age, sex : array-like, optional
         Needed for ``"DSU"``: age in years (18-100) and sex (male/female, m/f).
     errors : {"raise", "coerce"}
-        An invalid profile, age or sex raises :class:`~cpeval.DataError` naming
-        the row and value, or gives NaN.
+        An invalid or missing profile, age or sex raises
+        :class:`~cpeval.DataError` naming the row and value, or gives NaN.
 
     Returns
     -------
     pandas.Series
-        Float, aligned with the input; missing profiles give NaN. Not rounded.
+        Float, aligned with the input. Not rounded.
 
     Notes
     -----
@@ -155,7 +155,7 @@ def eq5d_index(
     """
     table = _value_set(version, type, country)
     levels = LEVELS[version]
-    index, valid = _state_index(profiles, levels, errors)
+    index, valid = _state_index(profiles, levels, errors, allow_missing=False)
     if type == "DSU":
         index, valid = _dsu_index(index, valid, age, sex, errors, len(index))
     values = np.where(valid, table[np.where(valid, index, 0)], np.nan)
@@ -382,7 +382,9 @@ def _index_of(profiles) -> pd.Index:
     return pd.RangeIndex(len(profiles))
 
 
-def _state_index(profiles, levels: int, errors: str) -> tuple[np.ndarray, np.ndarray]:
+def _state_index(
+    profiles, levels: int, errors: str, allow_missing: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Profiles -> (0-based state index, valid mask), checking every digit."""
     if isinstance(profiles, pd.DataFrame):
         digits = _dimension_frame(profiles).to_numpy(float)
@@ -399,9 +401,9 @@ def _state_index(profiles, levels: int, errors: str) -> tuple[np.ndarray, np.nda
         inside = (numbers >= 0) & (numbers < len(table))
         index = table[np.where(inside, numbers, 0)]
         ok = ~missing & inside & (index >= 0)
-    bad = ~missing & ~ok
+    bad = ~ok if not allow_missing else ~missing & ~ok
     if bad.any() and errors == "raise":
-        _raise_profile(profiles, levels, bad)
+        _raise_profile(profiles, levels, bad, missing)
     return np.where(ok, index, 0), ok
 
 
@@ -448,15 +450,20 @@ def _one_profile(value: object) -> int:
     return int(text) if len(text) == 5 and text.isdigit() and text.isascii() else -1
 
 
-def _raise_profile(profiles, levels: int, bad: np.ndarray) -> None:
+def _raise_profile(profiles, levels: int, bad: np.ndarray, missing: np.ndarray):
     where = int(np.flatnonzero(bad)[0])
     label = _index_of(profiles)[where]
+    more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
+    if missing[where]:
+        raise DataError(
+            f"EQ-5D-{levels}L profile at row {label!r} is missing{more}; "
+            "pass errors='coerce' to give missing profiles NaN"
+        )
     if isinstance(profiles, pd.DataFrame):
         row = _dimension_frame(profiles).iloc[where].to_numpy(float)
         shown = "".join(show(v, ".") for v in row)
     else:
         shown = str(pd.Series(profiles).iloc[where])
-    more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
     raise DataError(
         f"EQ-5D-{levels}L profile at row {label!r} is '{shown}': "
         f"each of the five digits must be 1-{levels}{more}"
