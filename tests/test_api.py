@@ -8,17 +8,18 @@ import pytest
 
 import cpeval
 import cpeval.io
+import cpeval.models
 import cpeval.scales
 
 
-@pytest.mark.parametrize("module", [cpeval, cpeval.io, cpeval.scales])
+@pytest.mark.parametrize("module", [cpeval, cpeval.io, cpeval.scales, cpeval.models])
 def test_all_names_import(module):
     for name in module.__all__:
         assert hasattr(module, name), name
 
 
 def _public_functions():
-    for module in (cpeval.io, cpeval.scales):
+    for module in (cpeval.io, cpeval.scales, cpeval.models):
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isfunction(obj):

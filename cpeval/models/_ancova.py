@@ -1,0 +1,195 @@
+"""ANCOVA of follow-up on baseline and covariates, with CR2 cluster-robust inference."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from patsy import PatsyError
+from scipy import stats
+
+from ..exceptions import DataError
+from ._cr2 import cr2
+
+__all__ = ["AncovaResult", "ancova"]
+
+
+@dataclass(frozen=True, slots=True)
+class AncovaResult:
+    """A fitted ANCOVA.
+
+    Parameters
+    ----------
+    params, bse, df, pvalues : pandas.Series
+        Coefficients, standard errors, degrees of freedom and two-sided p-values,
+        indexed by term (patsy names, e.g. ``"Intercept"``, ``"arm"``).
+    vcov : pandas.DataFrame
+        Covariance of the coefficients.
+    cov_type : {"CR2", "OLS"}
+        CR2 cluster-robust with Satterthwaite df, or the model-based OLS
+        covariance with the residual df.
+    effect_term : str
+        The term holding the treatment effect (adjusted mean difference).
+    n, n_clusters : int
+        Rows used and clusters (0 without clusters).
+    df_resid : float
+        Residual degrees of freedom of the OLS fit.
+    t_ols : float
+        The effect's t statistic with the model-based OLS standard error (the
+        ANOVA F = t^2 behind the partial eta squared).
+    level : float
+        Confidence level of ``conf_int()``.
+    """
+
+    params: pd.Series
+    bse: pd.Series
+    df: pd.Series
+    pvalues: pd.Series
+    vcov: pd.DataFrame
+    cov_type: str
+    effect_term: str
+    n: int
+    n_clusters: int
+    df_resid: float
+    t_ols: float
+    level: float
+
+    def conf_int(self) -> pd.DataFrame:
+        """Confidence limits with t quantiles on each coefficient's df."""
+        q = stats.t.ppf(0.5 + self.level / 2, self.df)
+        return pd.DataFrame(
+            {
+                "ci_low": self.params - q * self.bse,
+                "ci_high": self.params + q * self.bse,
+            }
+        )
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per term: estimate, se, df, p_val, ci_low, ci_high, cov_type."""
+        frame = pd.DataFrame(
+            {
+                "estimate": self.params,
+                "se": self.bse,
+                "df": self.df,
+                "p_val": self.pvalues,
+            }
+        ).join(self.conf_int())
+        frame["cov_type"] = self.cov_type
+        return frame.rename_axis("term").reset_index()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Same as :meth:`tidy`."""
+        return self.tidy()
+
+
+def ancova(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    baseline: str,
+    group: str,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+    level: float = 0.95,
+) -> AncovaResult:
+    """Follow-up regressed on baseline, group and covariates (complete cases).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per participant.
+    outcome, baseline : str
+        Follow-up and baseline columns of the outcome.
+    group : str
+        A 0/1 (or boolean) column; its coefficient is the adjusted mean
+        difference (group 1 minus group 0).
+    covariates : sequence of str
+        Further terms, in patsy syntax (e.g. ``"C(site)"``, ``"age"``).
+    cluster : str, optional
+        Cluster column: CR2 cluster-robust covariance with Satterthwaite df.
+        Without it, the model-based OLS covariance and residual df.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    AncovaResult
+
+    Raises
+    ------
+    DataError
+        A named column is absent, the group is not 0/1, or fewer than two clusters.
+
+    Notes
+    -----
+    Rows missing any model column are left out and counted in ``n`` (report them
+    in the participant flow). CR2 and its Satterthwaite df equal R
+    ``clubSandwich::coef_test(fit, vcov = "CR2", test = "Satterthwaite")``
+    (``tests/reference/ancova``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.models import ancova
+    >>> d = pd.read_csv("tests/reference/ancova/pilot_like.csv")
+    >>> fit = ancova(d, outcome="followup", baseline="baseline", group="arm",
+    ...              covariates=["age"], cluster="cluster")
+    >>> round(float(fit.params["arm"]), 3), fit.cov_type
+    (2.426, 'CR2')
+    """
+    needed = [outcome, baseline, group] + ([cluster] if cluster else [])
+    needed += [c for c in covariates if c.isidentifier()]
+    absent = [c for c in needed if c not in data.columns]
+    if absent:
+        raise DataError(f"the model names columns the data do not have: {absent}")
+    used = data.dropna(subset=needed)
+    _check_group(used[group], group)
+    formula = f"{outcome} ~ " + " + ".join([baseline, group, *covariates])
+    try:
+        fit = smf.ols(
+            formula, data=used.assign(**{group: used[group].astype(float)})
+        ).fit()
+    except PatsyError as exc:
+        raise DataError(f"cannot build the model {formula!r}: {exc}") from None
+    names = list(fit.params.index)
+    t_ols = float(fit.tvalues[group])
+    if cluster is None:
+        vcov = fit.cov_params().to_numpy()
+        df = np.full(len(names), float(fit.df_resid))
+        n_clusters = 0
+    else:
+        clusters = used.loc[fit.model.data.row_labels, cluster].to_numpy()
+        n_clusters = len(np.unique(clusters))
+        if n_clusters < 2:
+            raise DataError(
+                f"cluster '{cluster}' has {n_clusters} cluster; need two or more"
+            )
+        vcov, df = cr2(fit.model.exog, fit.resid.to_numpy(), clusters)
+    bse = np.sqrt(np.diag(vcov))
+    t = fit.params.to_numpy() / bse
+    return AncovaResult(
+        params=fit.params,
+        bse=pd.Series(bse, index=names),
+        df=pd.Series(df, index=names),
+        pvalues=pd.Series(2 * stats.t.sf(np.abs(t), df), index=names),
+        vcov=pd.DataFrame(vcov, index=names, columns=names),
+        cov_type="OLS" if cluster is None else "CR2",
+        effect_term=group,
+        n=int(fit.nobs),
+        n_clusters=n_clusters,
+        df_resid=float(fit.df_resid),
+        t_ols=t_ols,
+        level=level,
+    )
+
+
+def _check_group(values: pd.Series, name: str) -> None:
+    codes = set(pd.unique(values.astype(float)))
+    if not codes <= {0.0, 1.0} or len(codes) < 2:
+        raise DataError(
+            f"group column '{name}' must hold 0 and 1 (1 = intervention); "
+            f"got {sorted(codes)}"
+        )

@@ -1,0 +1,120 @@
+"""Outcome models against R: ANCOVA + CR2 (clubSandwich), partial eta squared
+(exact root search and effectsize), Hedges' g by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cpeval
+from cpeval.models import ancova, partial_eta_squared, treatment_effect
+
+REF = Path(__file__).parent / "reference"
+
+
+@pytest.fixture(scope="module")
+def club():
+    return pd.read_csv(REF / "ancova" / "clubsandwich_results.csv")
+
+
+@pytest.mark.parametrize("dataset", ["pilot_like", "few_clusters"])
+def test_ancova_cr2_equals_clubsandwich(club, dataset):
+    data = pd.read_csv(REF / "ancova" / f"{dataset}.csv")
+    fit = ancova(
+        data,
+        outcome="followup",
+        baseline="baseline",
+        group="arm",
+        covariates=["age"],
+        cluster="cluster",
+    )
+    ref = club[club["dataset"] == dataset].set_index("term")
+    ref.index = ref.index.str.replace("(Intercept)", "Intercept", regex=False)
+    ours = fit.tidy().set_index("term").loc[ref.index]
+    np.testing.assert_allclose(ours["estimate"], ref["estimate"], rtol=1e-10)
+    np.testing.assert_allclose(ours["se"], ref["se_cr2"], rtol=1e-8)
+    np.testing.assert_allclose(ours["df"], ref["df_satt"], rtol=1e-8)
+    np.testing.assert_allclose(ours["p_val"], ref["p_satt"], rtol=1e-8)
+    np.testing.assert_allclose(ours["ci_low"], ref["ci_low"], rtol=1e-8)
+    np.testing.assert_allclose(ours["ci_high"], ref["ci_high"], rtol=1e-8)
+    assert fit.cov_type == "CR2" and fit.n_clusters == data["cluster"].nunique()
+
+
+def test_ancova_without_clusters_is_ols(club):
+    data = pd.read_csv(REF / "ancova" / "pilot_like.csv")
+    fit = ancova(
+        data, outcome="followup", baseline="baseline", group="arm", covariates=["age"]
+    )
+    ref = club[club["dataset"] == "pilot_like"]
+    np.testing.assert_allclose(fit.bse.to_numpy(), ref["se_ols"], rtol=1e-10)
+    assert (fit.df == ref["df_resid"].iloc[0]).all() and fit.cov_type == "OLS"
+
+
+def test_partial_eta_squared_equals_r():
+    ref = pd.read_csv(REF / "effects" / "effectsize_results.csv")
+    for row in ref.itertuples():
+        ours = partial_eta_squared(row.f, row.df1, row.df2)
+        assert ours.estimate == pytest.approx(row.eta2, abs=1e-12)
+        assert ours.ci_low == pytest.approx(row.exact_low, abs=1e-8)
+        assert ours.ci_high == pytest.approx(row.exact_high, abs=1e-8)
+        assert ours.ci_low == pytest.approx(row.ci_low, abs=1e-7)
+        assert ours.ci_high == pytest.approx(row.ci_high, abs=1e-7)
+
+
+def test_treatment_effect_by_hand():
+    data = pd.read_csv(REF / "ancova" / "pilot_like.csv")
+    fit = ancova(
+        data, outcome="followup", baseline="baseline", group="arm", cluster="cluster"
+    )
+    row = treatment_effect(fit, data, "followup").iloc[0]
+    by_arm = data.groupby("arm")["followup"]
+    n1, n0 = by_arm.size()[1], by_arm.size()[0]
+    pooled = np.sqrt(
+        ((n1 - 1) * by_arm.var()[1] + (n0 - 1) * by_arm.var()[0]) / (n1 + n0 - 2)
+    )
+    j = 1 - 3 / (4 * (n1 + n0) - 9)
+    assert row["hedges_g"] == pytest.approx(j * fit.params["arm"] / pooled, rel=1e-12)
+    assert row["g_ci_low"] == pytest.approx(
+        j * fit.conf_int().loc["arm", "ci_low"] / pooled
+    )
+    t = fit.t_ols
+    assert row["partial_eta2"] == pytest.approx(t**2 / (t**2 + fit.df_resid), rel=1e-12)
+    assert row["cov_type"] == "CR2" and row["df"] == fit.df["arm"]
+
+
+def test_missing_rows_are_left_out_and_counted():
+    data = pd.read_csv(REF / "ancova" / "pilot_like.csv")
+    data.loc[[0, 5], "followup"] = np.nan
+    fit = ancova(data, outcome="followup", baseline="baseline", group="arm")
+    assert fit.n == len(data) - 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"outcome": "nope"}, r"columns the data do not have: \['nope'\]"),
+        ({"covariates": ["agee"]}, r"\['agee'\]"),
+        ({"group": "age"}, "must hold 0 and 1"),
+        ({"covariates": ["C(age"]}, "cannot build the model"),
+    ],
+)
+def test_ancova_bad_input(kwargs, message):
+    data = pd.read_csv(REF / "ancova" / "pilot_like.csv")
+    args = {"outcome": "followup", "baseline": "baseline", "group": "arm", **kwargs}
+    with pytest.raises(cpeval.DataError, match=message):
+        ancova(data, **args)
+
+
+def test_one_cluster_is_an_error():
+    data = pd.read_csv(REF / "ancova" / "pilot_like.csv").assign(cluster="one")
+    with pytest.raises(cpeval.DataError, match="need two or more"):
+        ancova(
+            data,
+            outcome="followup",
+            baseline="baseline",
+            group="arm",
+            cluster="cluster",
+        )
