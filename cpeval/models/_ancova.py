@@ -13,6 +13,7 @@ from scipy import stats
 
 from ..exceptions import DataError
 from ._cr2 import cr2
+from ._formula import formula_error
 
 __all__ = ["AncovaResult", "ancova"]
 
@@ -153,7 +154,7 @@ def ancova(
             formula, data=used.assign(**{group: used[group].astype(float)})
         ).fit()
     except PatsyError as exc:
-        raise DataError(f"cannot build the model {formula!r}: {exc}") from None
+        raise formula_error(formula, exc) from None
     names = list(fit.params.index)
     t_ols = float(fit.tvalues[group])
     if cluster is None:

@@ -1,0 +1,340 @@
+"""Linear mixed models with nested random intercepts, as lme4 + lmerTest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from patsy import PatsyError, dmatrices
+from scipy import optimize, stats
+
+from ..exceptions import DataError
+from ._formula import formula_error
+from ._nested import NestedDesign, criterion, deviance_at, solve
+
+__all__ = ["LmmResult", "fit_lmm"]
+
+DfMethod = Literal["satterthwaite", "wald"]
+SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on theta
+
+
+@dataclass(frozen=True)
+class LmmResult:
+    """A fitted linear mixed model.
+
+    Parameters
+    ----------
+    fe_params, bse, df, pvalues : pandas.Series
+        Fixed effects (patsy term names), standard errors, degrees of freedom
+        (Satterthwaite, or infinite for Wald z) and two-sided p-values.
+    cov_fe : pandas.DataFrame
+        Covariance of the fixed effects.
+    vcomp : mapping of str to float
+        Variance of each random intercept (by group name) and ``"Residual"``.
+    theta : tuple of float
+        Relative standard deviations (sd / residual sd), outermost first.
+    llf : float
+        REML or ML log-likelihood, as lme4's ``logLik``.
+    reml : bool
+    df_method : {"satterthwaite", "wald"}
+    n_obs : int
+        Rows used; ``n_dropped`` rows had a missing value in a model column.
+    n_groups : mapping of str to int
+        Clusters per level.
+    converged : bool
+    singular : bool
+        A variance component is on the boundary (theta < 1e-4, as lme4).
+    messages : tuple of str
+        Diagnostics in words.
+    level : float
+        Confidence level of ``conf_int()``.
+    """
+
+    fe_params: pd.Series
+    bse: pd.Series
+    df: pd.Series
+    pvalues: pd.Series
+    cov_fe: pd.DataFrame
+    vcomp: Mapping[str, float]
+    theta: tuple[float, ...]
+    llf: float
+    reml: bool
+    df_method: str
+    n_obs: int
+    n_dropped: int
+    n_groups: Mapping[str, int]
+    converged: bool
+    singular: bool
+    messages: tuple[str, ...] = field(default=())
+    level: float = 0.95
+
+    @property
+    def icc(self) -> dict[str, float]:
+        """Share of the total variance at each grouping level."""
+        total = sum(self.vcomp.values())
+        return {g: v / total for g, v in self.vcomp.items() if g != "Residual"}
+
+    def conf_int(self) -> pd.DataFrame:
+        """Confidence limits (t on each df; normal for Wald)."""
+        q = stats.t.ppf(0.5 + self.level / 2, self.df)
+        return pd.DataFrame(
+            {
+                "ci_low": self.fe_params - q * self.bse,
+                "ci_high": self.fe_params + q * self.bse,
+            }
+        )
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per fixed effect: estimate, se, df, statistic, p_val, CI."""
+        frame = pd.DataFrame(
+            {
+                "estimate": self.fe_params,
+                "se": self.bse,
+                "df": self.df,
+                "statistic": self.fe_params / self.bse,
+                "p_val": self.pvalues,
+            }
+        ).join(self.conf_int())
+        frame["df_method"] = self.df_method
+        return frame.rename_axis("term").reset_index()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Same as :meth:`tidy`."""
+        return self.tidy()
+
+
+def fit_lmm(
+    data: pd.DataFrame,
+    formula: str,
+    groups: Sequence[str],
+    *,
+    reml: bool = True,
+    df_method: DfMethod = "satterthwaite",
+    level: float = 0.95,
+) -> LmmResult:
+    """Linear mixed model with nested random intercepts.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format, one row per observation.
+    formula : str
+        Fixed effects in patsy syntax, e.g. ``"y ~ time * group"``.
+    groups : sequence of str
+        Grouping columns, outermost first, e.g. ``["trust", "team", "id"]``; each
+        level gets a random intercept and is nested in the one before (as lme4's
+        ``(1 | trust/team/id)``).
+    reml : bool
+        REML (default, as lme4) or maximum likelihood.
+    df_method : {"satterthwaite", "wald"}
+        Satterthwaite degrees of freedom (as lmerTest) or Wald z tests.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    LmmResult
+
+    Raises
+    ------
+    DataError
+        A column is missing, or the model cannot be built.
+
+    Notes
+    -----
+    The relative standard deviations ``theta`` are found by minimising the
+    profiled REML/ML criterion (bounded at 0, several starts); see
+    ``cpeval.models._nested`` for the exact computation. Satterthwaite df follow
+    lmerTest: ``df = 2 (l'C l)^2 / (g' A g)`` with ``C`` the fixed-effect
+    covariance as a function of ``(theta, sigma)``, ``g`` its gradient and ``A``
+    twice the inverse Hessian of the deviance, both by central differences.
+    Checked against lme4 and lmerTest (``tests/reference/lmm``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.models import fit_lmm
+    >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
+    >>> fit = fit_lmm(d, "y ~ time * group", ["team", "id"])
+    >>> sorted(fit.vcomp)
+    ['Residual', 'id', 'team']
+    """
+    groups = list(groups)
+    absent = [g for g in groups if g not in data.columns]
+    if absent:
+        raise DataError(f"the grouping columns {absent} are not in the data")
+    y, x, used = _design(data, formula, groups)
+    codes = _codes(used, groups)
+    design = NestedDesign.build(x.to_numpy(float), y, codes)
+    theta, converged = _optimise(design, len(groups), reml)
+    sol = solve(design, theta)
+    dof = design.n - design.p if reml else design.n
+    sigma2 = sol.rss / dof
+    names = list(x.columns)
+    cov = sigma2 * np.linalg.inv(sol.xvx)
+    bse = np.sqrt(np.diag(cov))
+    if df_method == "satterthwaite":
+        df = _satterthwaite(design, theta, np.sqrt(sigma2), reml)
+    elif df_method == "wald":
+        df = np.full(design.p, np.inf)
+    else:
+        raise DataError(
+            f"df_method must be 'satterthwaite' or 'wald'; got {df_method!r}"
+        )
+    t = sol.beta / bse
+    singular = bool(np.any(theta < SINGULAR_TOL))
+    return LmmResult(
+        fe_params=pd.Series(sol.beta, index=names),
+        bse=pd.Series(bse, index=names),
+        df=pd.Series(df, index=names),
+        pvalues=pd.Series(2 * stats.t.sf(np.abs(t), df), index=names),
+        cov_fe=pd.DataFrame(cov, index=names, columns=names),
+        vcomp={
+            **{g: sigma2 * th**2 for g, th in zip(groups, theta, strict=True)},
+            "Residual": sigma2,
+        },
+        theta=tuple(float(v) for v in theta),
+        llf=-criterion(design, theta, reml) / 2,
+        reml=reml,
+        df_method=df_method,
+        n_obs=design.n,
+        n_dropped=len(data) - design.n,
+        n_groups={g: int(c.max()) + 1 for g, c in zip(groups, codes, strict=True)},
+        converged=converged,
+        singular=singular,
+        messages=_messages(groups, theta, converged),
+        level=level,
+    )
+
+
+def _design(data: pd.DataFrame, formula: str, groups: list[str]):
+    used = data.dropna(subset=groups)
+    try:
+        y, x = dmatrices(formula, used, return_type="dataframe", NA_action="drop")
+    except PatsyError as exc:
+        raise formula_error(formula, exc) from None
+    return y.iloc[:, 0].to_numpy(float), x, used.loc[x.index]
+
+
+def _codes(used: pd.DataFrame, groups: list[str]) -> list[np.ndarray]:
+    """Cluster number of each row at each level (levels nest by construction)."""
+    return [
+        used.groupby(groups[: k + 1], sort=True, observed=True)
+        .ngroup()
+        .to_numpy(np.int64)
+        for k in range(len(groups))
+    ]
+
+
+def _optimise(design: NestedDesign, levels: int, reml: bool):
+    def objective(theta):
+        return criterion(design, np.asarray(theta), reml)
+
+    best = None
+    for start in (1.0, 0.3, 3.0, 0.1):  # the criterion can have local optima
+        result = _bounded(objective, np.full(levels, start))
+        if best is None or result.fun < best.fun:
+            best = result
+    polish = optimize.minimize(  # derivative-free polish of the best point
+        objective,
+        best.x,
+        method="Powell",
+        bounds=[(0.0, None)] * levels,
+        options={"xtol": 1e-10, "ftol": 1e-15, "maxfev": 400 * levels},
+    )
+    theta = polish.x if polish.fun <= best.fun else best.x
+    return np.asarray(theta, float), _stationary(objective, np.asarray(theta, float))
+
+
+def _bounded(objective, start: np.ndarray):
+    return optimize.minimize(
+        objective,
+        start,
+        method="L-BFGS-B",
+        bounds=[(0.0, None)] * len(start),
+        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000},
+    )
+
+
+def _stationary(objective, theta: np.ndarray) -> bool:
+    """Converged as lme4 checks it: the Newton step H^-1 g on the free (interior)
+    parameters is below 2e-3, and no bound parameter has a downhill gradient."""
+    free = theta > SINGULAR_TOL
+    grad = _jacobian(lambda v: np.array([objective(v)]), np.maximum(theta, 1e-4))[0]
+    if np.any(grad[~free] < -1e-2):
+        return False
+    if not free.any():
+        return True
+    hessian = _hessian(objective, theta)[np.ix_(free, free)]
+    try:
+        step = np.linalg.solve(hessian, grad[free])
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.max(np.abs(step)) < 2e-3)
+
+
+def _satterthwaite(design: NestedDesign, theta: np.ndarray, sigma: float, reml: bool):
+    varpar = np.append(theta, sigma)
+    hessian = _hessian(lambda v: deviance_at(design, v, reml), varpar)
+    try:
+        a = 2 * np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        return np.full(design.p, np.nan)
+
+    def cov_diag(v):
+        sol = solve(design, v[:-1])
+        return v[-1] ** 2 * np.diag(np.linalg.inv(sol.xvx))
+
+    grads = _jacobian(cov_diag, varpar)  # p x (levels + 1)
+    var = cov_diag(varpar)
+    denom = np.einsum("ij,jk,ik->i", grads, a, grads)
+    return 2 * var**2 / denom
+
+
+def _step(v: np.ndarray) -> np.ndarray:
+    return 1e-4 * np.maximum(np.abs(v), 1e-2)
+
+
+def _jacobian(function, v: np.ndarray) -> np.ndarray:
+    h = _step(v)
+    columns = []
+    for i in range(len(v)):
+        e = np.zeros_like(v)
+        e[i] = h[i]
+        columns.append((function(v + e) - function(v - e)) / (2 * h[i]))
+    return np.column_stack(columns)
+
+
+def _hessian(function, v: np.ndarray) -> np.ndarray:
+    h = _step(v)
+    k = len(v)
+    out = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            ei = np.zeros(k)
+            ej = np.zeros(k)
+            ei[i], ej[j] = h[i], h[j]
+            value = (
+                function(v + ei + ej)
+                - function(v + ei - ej)
+                - function(v - ei + ej)
+                + function(v - ei - ej)
+            ) / (4 * h[i] * h[j])
+            out[i, j] = out[j, i] = value
+    return out
+
+
+def _messages(groups: list[str], theta: np.ndarray, converged: bool) -> tuple[str, ...]:
+    notes = []
+    for g, th in zip(groups, theta, strict=True):
+        if th < SINGULAR_TOL:
+            notes.append(
+                f"boundary (singular) fit: the variance between '{g}' groups is "
+                "estimated as (near) zero"
+            )
+    if not converged:
+        notes.append("the optimiser did not report convergence")
+    return tuple(notes)

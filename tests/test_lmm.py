@@ -1,0 +1,115 @@
+"""fit_lmm against lme4 + lmerTest (tests/reference/lmm, see its README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cpeval
+from cpeval.models import fit_lmm
+
+REF = Path(__file__).parent / "reference" / "lmm"
+CASES = [
+    ("small_nearzero", ["team", "id"], True),
+    ("unbalanced", ["team", "id"], True),
+    ("unbalanced", ["team", "id"], False),
+    ("three_levels", ["trust", "team", "id"], True),
+    ("large", ["team", "id"], True),
+]
+
+
+@pytest.fixture(scope="module")
+def lme4():
+    return pd.read_csv(
+        REF / "lme4_results.csv", keep_default_na=False, na_values=["NA"]
+    )
+
+
+def _ref(table, dataset, reml, quantity):
+    rows = table[
+        (table["dataset"] == dataset)
+        & (table["method"] == ("REML" if reml else "ML"))
+        & (table["quantity"] == quantity)
+    ]
+    return rows.set_index("term")["value"]
+
+
+@pytest.mark.parametrize(("dataset", "groups", "reml"), CASES)
+def test_fit_equals_lme4_and_lmertest(lme4, dataset, groups, reml):
+    data = pd.read_csv(REF / f"{dataset}.csv")
+    fit = fit_lmm(data, "y ~ time * group", groups, reml=reml)
+    est = _ref(lme4, dataset, reml, "estimate")
+    np.testing.assert_allclose(fit.fe_params[est.index], est, rtol=1e-4)
+    se = _ref(lme4, dataset, reml, "se")
+    np.testing.assert_allclose(fit.bse[se.index], se, rtol=1e-3)
+    df = _ref(lme4, dataset, reml, "df")
+    np.testing.assert_allclose(fit.df[df.index], df, rtol=1e-2)
+    variance = _ref(lme4, dataset, reml, "variance")
+    for name, value in variance.items():
+        ours = fit.vcomp[name]
+        assert ours == pytest.approx(value, rel=1e-3) or abs(ours - value) < 1e-4, name
+    loglik = _ref(lme4, dataset, reml, "logLik").iloc[0]
+    assert fit.llf == pytest.approx(loglik, abs=1e-3)
+    assert fit.llf >= loglik - 1e-6  # never a worse optimum than lme4
+    assert fit.singular == bool(_ref(lme4, dataset, reml, "singular").iloc[0])
+    assert fit.converged
+
+
+def test_singular_fit_is_reported_as_data_not_warnings(recwarn):
+    data = pd.read_csv(REF / "small_nearzero.csv")
+    fit = fit_lmm(data, "y ~ time * group", ["team", "id"])
+    assert fit.singular and "boundary (singular) fit" in fit.messages[0]
+    assert len(recwarn) == 0
+    assert fit.icc["team"] < 1e-6 and 0.2 < fit.icc["id"] < 0.5
+
+
+def test_result_tables_and_wald(lme4):
+    data = pd.read_csv(REF / "unbalanced.csv")
+    fit = fit_lmm(data, "y ~ time * group", ["team", "id"], df_method="wald")
+    assert np.isinf(fit.df).all()
+    tidy = fit.tidy()
+    assert list(tidy.columns) == [
+        "term",
+        "estimate",
+        "se",
+        "df",
+        "statistic",
+        "p_val",
+        "ci_low",
+        "ci_high",
+        "df_method",
+    ]
+    assert tidy["df_method"].eq("wald").all()
+    z = fit.fe_params / fit.bse
+    np.testing.assert_allclose(
+        fit.conf_int()["ci_low"], fit.fe_params - 1.959963984540054 * fit.bse
+    )
+    assert (fit.pvalues > 0).all() and z.notna().all()
+    assert fit.n_groups == {"team": 12, "id": 157} and fit.n_obs == len(data)
+
+
+def test_missing_rows_are_dropped_and_counted():
+    data = pd.read_csv(REF / "unbalanced.csv")
+    data.loc[[0, 1, 2], "y"] = np.nan
+    fit = fit_lmm(data, "y ~ time * group", ["team", "id"])
+    assert fit.n_dropped == 3 and fit.n_obs == len(data) - 3
+
+
+@pytest.mark.parametrize(
+    ("formula", "groups", "message"),
+    [
+        (
+            "y ~ time * arm",
+            ["team", "id"],
+            "names a column the data do not have: 'arm'",
+        ),
+        ("y ~ time", ["team", "person"], r"grouping columns \['person'\]"),
+    ],
+)
+def test_bad_model_names_the_column(formula, groups, message):
+    data = pd.read_csv(REF / "unbalanced.csv")
+    with pytest.raises(cpeval.DataError, match=message):
+        fit_lmm(data, formula, groups)
