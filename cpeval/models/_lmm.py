@@ -255,7 +255,7 @@ def _bounded(objective, start: np.ndarray):
         start,
         method="L-BFGS-B",
         bounds=[(0.0, None)] * len(start),
-        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000},
+        options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 1000},
     )
 
 
