@@ -113,3 +113,39 @@ def test_bad_model_names_the_column(formula, groups, message):
     data = pd.read_csv(REF / "unbalanced.csv")
     with pytest.raises(cpeval.DataError, match=message):
         fit_lmm(data, formula, groups)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "groups"),
+    [("unbalanced", ["team", "id"]), ("three_levels", ["trust", "team", "id"])],
+)
+def test_contrast_and_adjusted_means_equal_lmertest_and_emmeans(lme4, dataset, groups):
+    data = pd.read_csv(REF / f"{dataset}.csv")
+    fit = fit_lmm(data, "y ~ time * group", groups)
+    row = fit.contrast({"time": 1, "time:group": 1}).iloc[0]
+    est = _ref(lme4, dataset, True, "contrast_estimate").iloc[0]
+    assert row["estimate"] == pytest.approx(est, rel=1e-4)
+    assert row["se"] == pytest.approx(
+        _ref(lme4, dataset, True, "contrast_se").iloc[0], rel=1e-3
+    )
+    assert row["df"] == pytest.approx(
+        _ref(lme4, dataset, True, "contrast_df").iloc[0], rel=1e-2
+    )
+    means = fit.adjusted_means(data, ["group", "time"])
+    means.index = [
+        f"group={g}, time={t}" for g, t in means[["group", "time"]].to_numpy()
+    ]
+    for quantity, column, rel in [
+        ("emmean", "estimate", 1e-4),
+        ("emmean_se", "se", 1e-3),
+        ("emmean_df", "df", 1e-2),
+    ]:
+        ref = _ref(lme4, dataset, True, quantity)
+        np.testing.assert_allclose(means.loc[ref.index, column], ref, rtol=rel)
+
+
+def test_contrast_names_unknown_terms():
+    data = pd.read_csv(REF / "unbalanced.csv")
+    fit = fit_lmm(data, "y ~ time * group", ["team", "id"])
+    with pytest.raises(cpeval.DataError, match=r"no fixed effects named \['tim'\]"):
+        fit.contrast({"tim": 1})

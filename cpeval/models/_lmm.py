@@ -70,6 +70,9 @@ class LmmResult:
     singular: bool
     messages: tuple[str, ...] = field(default=())
     level: float = 0.95
+    varpar_cov: np.ndarray | None = field(default=None, repr=False)
+    cov_grad: np.ndarray | None = field(default=None, repr=False)
+    design_info: object = field(default=None, repr=False)
 
     @property
     def icc(self) -> dict[str, float]:
@@ -104,6 +107,110 @@ class LmmResult:
     def to_frame(self) -> pd.DataFrame:
         """Same as :meth:`tidy`."""
         return self.tidy()
+
+    def contrast(self, weights, name: str = "contrast") -> pd.DataFrame:
+        """A linear combination of the fixed effects, with its own df.
+
+        Parameters
+        ----------
+        weights : mapping of term to float, or array
+            ``l`` in ``l' beta``.
+        name : str
+            Row label.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row: estimate, se, df, statistic, p_val, ci_low, ci_high, df_method.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from cpeval.models import fit_lmm
+        >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
+        >>> fit = fit_lmm(d, "y ~ time * group", ["team", "id"])
+        >>> row = fit.contrast({"time": 1, "time:group": 1}, name="change, group 1")
+        >>> round(float(row["estimate"].iloc[0]), 3)
+        2.964
+        """
+        if isinstance(weights, Mapping):
+            unknown = sorted(set(weights) - set(self.fe_params.index))
+            if unknown:
+                raise DataError(f"no fixed effects named {unknown}")
+            weights = [weights.get(t, 0.0) for t in self.fe_params.index]
+        return self._contrasts(np.atleast_2d(np.asarray(weights, float)), [name])
+
+    def _contrasts(self, rows: np.ndarray, names: list[str]) -> pd.DataFrame:
+        estimate = rows @ self.fe_params.to_numpy()
+        cov = self.cov_fe.to_numpy()
+        var = np.einsum("ij,jk,ik->i", rows, cov, rows)
+        if self.df_method == "wald" or self.cov_grad is None:
+            df = np.full(len(rows), np.inf)
+        else:
+            grads = np.einsum("ij,mjk,ik->im", rows, self.cov_grad, rows)
+            df = 2 * var**2 / np.einsum("im,mn,in->i", grads, self.varpar_cov, grads)
+        se = np.sqrt(var)
+        q = stats.t.ppf(0.5 + self.level / 2, df)
+        return pd.DataFrame(
+            {
+                "estimate": estimate,
+                "se": se,
+                "df": df,
+                "statistic": estimate / se,
+                "p_val": 2 * stats.t.sf(np.abs(estimate / se), df),
+                "ci_low": estimate - q * se,
+                "ci_high": estimate + q * se,
+                "df_method": self.df_method,
+            },
+            index=pd.Index(names, name="contrast"),
+        )
+
+    def adjusted_means(self, data: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+        """Model-adjusted means for each combination of ``by`` (e.g. group, time).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            The fitted data; other covariates keep their observed values.
+        by : sequence of str
+            Columns whose observed combinations are set for everyone in turn.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per combination, as :meth:`contrast`.
+
+        Notes
+        -----
+        Each mean is ``mean_i(x_i)' beta`` with ``by`` set to the combination for
+        every row ``i`` (marginal means over the observed covariates; for a model
+        with only ``by`` terms, emmeans' estimated marginal means).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from cpeval.models import fit_lmm
+        >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
+        >>> fit = fit_lmm(d, "y ~ time * group", ["team", "id"])
+        >>> len(fit.adjusted_means(d, ["group", "time"]))
+        4
+        """
+        from patsy import build_design_matrices
+
+        by = list(by)
+        combos = data[by].drop_duplicates().sort_values(by).to_numpy()
+        rows = []
+        for combo in combos:
+            setting = data.assign(**dict(zip(by, combo, strict=True)))
+            (x,) = build_design_matrices([self.design_info], setting, NA_action="raise")
+            rows.append(np.asarray(x).mean(axis=0))
+        names = [
+            ", ".join(f"{b}={v}" for b, v in zip(by, c, strict=True)) for c in combos
+        ]
+        table = self._contrasts(np.array(rows), names)
+        for position, column in enumerate(by):
+            table.insert(position, column, combos[:, position])
+        return table.reset_index(drop=True)
 
 
 def fit_lmm(
@@ -176,8 +283,13 @@ def fit_lmm(
     names = list(x.columns)
     cov = sigma2 * np.linalg.inv(sol.xvx)
     bse = np.sqrt(np.diag(cov))
+    varpar_cov = cov_grad = None
     if df_method == "satterthwaite":
-        df = _satterthwaite(design, theta, np.sqrt(sigma2), reml)
+        varpar_cov, cov_grad = _satterthwaite_parts(
+            design, theta, np.sqrt(sigma2), reml
+        )
+        grads = np.einsum("mii->im", cov_grad)
+        df = 2 * np.diag(cov) ** 2 / np.einsum("im,mn,in->i", grads, varpar_cov, grads)
     elif df_method == "wald":
         df = np.full(design.p, np.inf)
     else:
@@ -207,6 +319,9 @@ def fit_lmm(
         singular=singular,
         messages=_messages(groups, theta, converged),
         level=level,
+        varpar_cov=varpar_cov,
+        cov_grad=cov_grad,
+        design_info=x.design_info,
     )
 
 
@@ -276,22 +391,22 @@ def _stationary(objective, theta: np.ndarray) -> bool:
     return bool(np.max(np.abs(step)) < 2e-3)
 
 
-def _satterthwaite(design: NestedDesign, theta: np.ndarray, sigma: float, reml: bool):
+def _satterthwaite_parts(design: NestedDesign, theta, sigma: float, reml: bool):
+    """Twice the inverse Hessian of the deviance in (theta, sigma), and the
+    derivatives of the fixed-effect covariance in those parameters (lmerTest)."""
     varpar = np.append(theta, sigma)
     hessian = _hessian(lambda v: deviance_at(design, v, reml), varpar)
     try:
         a = 2 * np.linalg.inv(hessian)
     except np.linalg.LinAlgError:
-        return np.full(design.p, np.nan)
+        a = np.full_like(hessian, np.nan)
 
-    def cov_diag(v):
-        sol = solve(design, v[:-1])
-        return v[-1] ** 2 * np.diag(np.linalg.inv(sol.xvx))
+    def cov(v):
+        return (v[-1] ** 2 * np.linalg.inv(solve(design, v[:-1]).xvx)).ravel()
 
-    grads = _jacobian(cov_diag, varpar)  # p x (levels + 1)
-    var = cov_diag(varpar)
-    denom = np.einsum("ij,jk,ik->i", grads, a, grads)
-    return 2 * var**2 / denom
+    p = design.p
+    jac = _jacobian(cov, varpar)  # (p*p) x k
+    return a, jac.T.reshape(len(varpar), p, p)
 
 
 def _step(v: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 # Reference values for cpeval.models.fit_lmm from lme4 + lmerTest.
 # Run from this folder: Rscript lmm.R  (writes lme4_results.csv, lme4_timing.csv)
-suppressMessages({library(lme4); library(lmerTest)})
+suppressMessages({library(lme4); library(lmerTest); library(emmeans)})
 fits <- list(
   list("small_nearzero", "y ~ time * group + (1 | team/id)", TRUE),
   list("unbalanced", "y ~ time * group + (1 | team/id)", TRUE),
@@ -27,6 +27,18 @@ for (f in fits) {
   add("variance", sub(":.*", "", vc$grp), vc$vcov)
   add("logLik", "", as.numeric(logLik(m)))
   add("singular", "", as.numeric(isSingular(m)))
+  if (f[[1]] %in% c("unbalanced", "three_levels") && f[[3]]) {
+    # change over time in group 1: time + time:group
+    ct <- contest(m, L = c(0, 1, 0, 1), joint = FALSE, ddf = "Satterthwaite")
+    add("contrast_estimate", "time+time:group", ct$Estimate)
+    add("contrast_se", "time+time:group", ct[["Std. Error"]])
+    add("contrast_df", "time+time:group", ct$df)
+    em <- as.data.frame(emmeans(m, ~ group * time, lmer.df = "satterthwaite"))
+    cell <- paste0("group=", em$group, ", time=", em$time)
+    add("emmean", cell, em$emmean)
+    add("emmean_se", cell, em$SE)
+    add("emmean_df", cell, em$df)
+  }
   timing <- rbind(timing, data.frame(dataset = f[[1]], method = method, seconds = secs,
                                      n_participants = length(unique(d$id)), rows = nrow(d)))
 }
