@@ -149,3 +149,30 @@ def test_contrast_names_unknown_terms():
     fit = fit_lmm(data, "y ~ time * group", ["team", "id"])
     with pytest.raises(cpeval.DataError, match=r"no fixed effects named \['tim'\]"):
         fit.contrast({"tim": 1})
+
+
+@pytest.mark.parametrize(
+    ("dataset", "groups"),
+    [("unbalanced", ["team", "id"]), ("three_levels", ["trust", "team", "id"])],
+)
+def test_icc_and_its_se_equal_lmertest_delta_method(lme4, dataset, groups):
+    data = pd.read_csv(REF / f"{dataset}.csv")
+    table = fit_lmm(data, "y ~ time * group", groups).icc_table().set_index("level")
+    icc = _ref(lme4, dataset, True, "icc")
+    se = _ref(lme4, dataset, True, "icc_se")
+    for level in icc.index:
+        assert table.loc[level, "icc"] == pytest.approx(icc[level], rel=1e-3, abs=1e-6)
+        assert table.loc[level, "se"] == pytest.approx(se[level], rel=1e-2, abs=1e-5)
+    assert (table["ci_low"] >= 0).all() and (table["ci_high"] <= 1).all()
+
+
+def test_design_effect_by_hand():
+    from cpeval.models import design_effect
+
+    assert design_effect(0.05, 16) == pytest.approx(1 + 15 * 0.05)
+    assert design_effect(0.02, 10, cv=0.6) == pytest.approx(
+        1 + ((0.36 + 1) * 10 - 1) * 0.02
+    )
+    assert design_effect(0.0, 50, cv=1.0) == 1.0
+    with pytest.raises(cpeval.DataError, match="icc must be between 0 and 1"):
+        design_effect(1.2, 10)

@@ -7,6 +7,7 @@ quantities arrive with the rest of the outcome-models work.
 
 from ._ancova import AncovaResult, ancova
 from ._cr2 import cr2
+from ._design import design_effect
 from ._effects import EffectSize, partial_eta_squared, treatment_effect
 from ._lmm import LmmResult, fit_lmm
 
@@ -16,6 +17,7 @@ __all__ = [
     "LmmResult",
     "ancova",
     "cr2",
+    "design_effect",
     "fit_lmm",
     "partial_eta_squared",
     "treatment_effect",

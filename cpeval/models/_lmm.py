@@ -80,6 +80,47 @@ class LmmResult:
         total = sum(self.vcomp.values())
         return {g: v / total for g, v in self.vcomp.items() if g != "Residual"}
 
+    def icc_table(self) -> pd.DataFrame:
+        """ICC of each level with a delta-method standard error and Wald interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``level``, ``icc``, ``se``, ``ci_low``, ``ci_high`` (clipped to
+            [0, 1]); the se needs the Satterthwaite ingredients (NaN for Wald fits).
+
+        Notes
+        -----
+        ``icc_k = theta_k^2 / (1 + sum_j theta_j^2)``; its variance is
+        ``g' A g`` with ``g`` the gradient in ``(theta, sigma)`` and ``A`` the
+        asymptotic covariance of those parameters, twice the inverse Hessian of
+        the deviance (lmerTest's ``vcov_varpar``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from cpeval.models import fit_lmm
+        >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
+        >>> fit_lmm(d, "y ~ time * group", ["team", "id"]).icc_table()["level"].tolist()
+        ['team', 'id']
+        """
+        theta = np.asarray(self.theta)
+        total = 1 + np.sum(theta**2)
+        z = stats.norm.ppf(0.5 + self.level / 2)
+        rows = []
+        for k, name in enumerate(self.icc):
+            icc = theta[k] ** 2 / total
+            grad = -2 * theta * theta[k] ** 2 / total**2
+            grad[k] += 2 * theta[k] / total
+            grad = np.append(grad, 0.0)  # does not depend on sigma
+            cov = self.varpar_cov
+            se = float(np.sqrt(grad @ cov @ grad)) if cov is not None else np.nan
+            low, high = max(icc - z * se, 0.0), min(icc + z * se, 1.0)
+            rows.append(
+                {"level": name, "icc": icc, "se": se, "ci_low": low, "ci_high": high}
+            )
+        return pd.DataFrame(rows)
+
     def conf_int(self) -> pd.DataFrame:
         """Confidence limits (t on each df; normal for Wald)."""
         q = stats.t.ppf(0.5 + self.level / 2, self.df)

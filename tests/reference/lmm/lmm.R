@@ -38,6 +38,15 @@ for (f in fits) {
     add("emmean", cell, em$emmean)
     add("emmean_se", cell, em$SE)
     add("emmean_df", cell, em$df)
+    # ICC of each level with a delta-method SE from lmerTest's vcov_varpar
+    th <- getME(m, "theta"); A <- m@vcov_varpar; tot <- 1 + sum(th^2)
+    for (k in seq_along(th)) {
+      g <- -2 * th * th[k]^2 / tot^2; g[k] <- g[k] + 2 * th[k] / tot
+      g <- c(g, 0)
+      lev <- sub("[:.].*", "", names(th)[k])
+      add("icc", lev, th[k]^2 / tot)
+      add("icc_se", lev, sqrt(drop(t(g) %*% A %*% g)))
+    }
   }
   timing <- rbind(timing, data.frame(dataset = f[[1]], method = method, seconds = secs,
                                      n_participants = length(unique(d$id)), rows = nrow(d)))
