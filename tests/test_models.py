@@ -118,3 +118,51 @@ def test_one_cluster_is_an_error():
             group="arm",
             cluster="cluster",
         )
+
+
+def test_did_by_hand():
+    """Two periods, balanced: the estimate is the difference of mean changes, and
+    the SE is the first-difference cluster-robust SE times the documented factors."""
+    from cpeval.models import did
+
+    data = pd.read_csv(REF / "lmm" / "small_nearzero.csv")
+    data = data[data.groupby("id")["time"].transform("nunique") == 2]
+    res = did(
+        data,
+        outcome="y",
+        entity="id",
+        time="time",
+        treated="group",
+        post="time",
+        cluster="team",
+    )
+    wide = data.pivot(index="id", columns="time", values="y")
+    change = wide[1] - wide[0]
+    first = data.groupby("id")[["group", "team"]].first()
+    treated = first["group"].to_numpy(float)
+    assert res.estimate == pytest.approx(
+        change[treated == 1].mean() - change[treated == 0].mean(), rel=1e-12
+    )
+    x = np.column_stack([np.ones(len(change)), treated])
+    beta = np.linalg.lstsq(x, change.to_numpy(), rcond=None)[0]
+    resid = change.to_numpy() - x @ beta
+    bread = np.linalg.inv(x.T @ x)
+    teams = first["team"].to_numpy()
+    meat = sum(
+        np.outer(
+            x[teams == t].T @ resid[teams == t], x[teams == t].T @ resid[teams == t]
+        )
+        for t in np.unique(teams)
+    )
+    g, n, k = len(np.unique(teams)), 2 * len(change), 1 + len(change) + 1
+    se = np.sqrt((bread @ meat @ bread)[1, 1] * g / (g - 1) * (n - 1) / (n - k))
+    assert res.se == pytest.approx(se, rel=1e-10)
+    assert res.df == g - 1 and res.n_clusters == g and res.n_entities == len(change)
+
+
+def test_did_bad_input():
+    from cpeval.models import did
+
+    data = pd.read_csv(REF / "lmm" / "small_nearzero.csv")
+    with pytest.raises(cpeval.DataError, match=r"\['arm'\]"):
+        did(data, outcome="y", entity="id", time="time", treated="arm", post="time")
