@@ -166,3 +166,55 @@ def test_did_bad_input():
     data = pd.read_csv(REF / "lmm" / "small_nearzero.csv")
     with pytest.raises(cpeval.DataError, match=r"\['arm'\]"):
         did(data, outcome="y", entity="id", time="time", treated="arm", post="time")
+
+
+@pytest.fixture(scope="module")
+def agreement():
+    frame = pd.read_csv(REF / "agreement" / "agreement_results.csv")
+    return {(r.what, r.quantity): r.value for r in frame.itertuples()}
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+def test_kappa_equals_vcd(agreement, weights):
+    from cpeval.models import cohen_kappa
+
+    data = pd.read_csv(REF / "agreement" / "kappa.csv")
+    res = cohen_kappa(
+        data["rater1"], data["rater2"], weights=weights, categories=range(1, 6)
+    )
+    name = f"kappa_{weights or 'none'}"
+    assert res.kappa == pytest.approx(agreement[(name, "kappa")], abs=1e-10)
+    assert res.se == pytest.approx(agreement[(name, "se")], abs=1e-10)
+    assert res.n == data.dropna().shape[0]
+    if weights is None:
+        assert res.kappa == pytest.approx(
+            agreement[("psych_kappa_none", "kappa")], abs=1e-10
+        )
+        assert res.se == pytest.approx(agreement[("psych_kappa_none", "se")], abs=1e-10)
+
+
+def test_kappa_bad_input():
+    from cpeval.models import cohen_kappa
+
+    with pytest.raises(cpeval.DataError, match="not among the categories"):
+        cohen_kappa([1, 2, 6], [1, 2, 3], categories=[1, 2, 3])
+    with pytest.raises(cpeval.DataError, match="expected agreement is 1"):
+        cohen_kappa([1, 1, 1], [1, 1, 1])
+    with pytest.raises(cpeval.DataError, match="weights must be"):
+        cohen_kappa([1, 2, 3], [1, 2, 3], weights="cubic")
+
+
+def test_icc_ratings_equal_psych(agreement):
+    from cpeval.models import icc_ratings
+
+    table = icc_ratings(pd.read_csv(REF / "agreement" / "ratings.csv"))
+    for kind in table.index:
+        for column, tol in [("icc", 1e-10), ("ci_low", 1e-10), ("ci_high", 1e-10)]:
+            assert table.loc[kind, column] == pytest.approx(
+                agreement[(kind, column)], abs=tol
+            ), (kind, column)
+        assert table.loc[kind, "f"] == pytest.approx(agreement[(kind, "f")], rel=1e-10)
+        assert table.loc[kind, "p_val"] == pytest.approx(
+            agreement[(kind, "p_val")], rel=1e-8
+        )
+    assert table.attrs == {"n": 40, "k": 4}

@@ -1,10 +1,11 @@
 """Outcome models: linear mixed models with nested random intercepts
 (Satterthwaite df), ANCOVA with CR2 cluster-robust inference, effect sizes.
 
-Also difference-in-differences (linearmodels PanelOLS), ICCs and the design effect.
-Rater agreement (kappa) arrives with the rest of the outcome-models work.
+Also difference-in-differences (linearmodels PanelOLS), ICCs, the design effect,
+and agreement between raters (Cohen's kappa, ICCs of ratings).
 """
 
+from ._agreement import KappaResult, cohen_kappa, icc_ratings
 from ._ancova import AncovaResult, ancova
 from ._cr2 import cr2
 from ._design import design_effect
@@ -16,12 +17,15 @@ __all__ = [
     "AncovaResult",
     "DidResult",
     "EffectSize",
+    "KappaResult",
     "LmmResult",
     "ancova",
+    "cohen_kappa",
     "cr2",
     "design_effect",
     "did",
     "fit_lmm",
+    "icc_ratings",
     "partial_eta_squared",
     "treatment_effect",
 ]
