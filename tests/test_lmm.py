@@ -176,3 +176,18 @@ def test_design_effect_by_hand():
     assert design_effect(0.0, 50, cv=1.0) == 1.0
     with pytest.raises(cpeval.DataError, match="icc must be between 0 and 1"):
         design_effect(1.2, 10)
+
+
+def test_fidelity_dose_response_within_the_intervention_arm(lme4):
+    """Fidelity (team-level, 1-5) x time in the intervention arm, as lme4."""
+    data = pd.read_csv(REF / "unbalanced.csv")
+    data["fidelity"] = data["team"].str.split("-").str[-1].astype(int) % 5 + 1
+    fit = fit_lmm(data[data["group"] == 1], "y ~ time * fidelity", ["team", "id"])
+    for quantity, column, rel in [
+        ("estimate", "estimate", 1e-4),
+        ("se", "se", 1e-3),
+        ("df", "df", 1e-2),
+    ]:
+        ref = _ref(lme4, "fidelity_dose", True, quantity)
+        ours = fit.tidy().set_index("term")[column]
+        np.testing.assert_allclose(ours[ref.index], ref, rtol=rel)

@@ -51,6 +51,18 @@ for (f in fits) {
   timing <- rbind(timing, data.frame(dataset = f[[1]], method = method, seconds = secs,
                                      n_participants = length(unique(d$id)), rows = nrow(d)))
 }
+# fidelity as a moderator: a team-level fidelity score (1-5, from the team number)
+# interacting with time, within the intervention arm (dose-response)
+d <- read.csv("unbalanced.csv")
+d$fidelity <- as.integer(sub(".*-", "", d$team)) %% 5 + 1
+m <- lmer(y ~ time * fidelity + (1 | team/id), data = d[d$group == 1, ])
+co <- summary(m, ddf = "Satterthwaite")$coefficients
+terms <- sub("\\(Intercept\\)", "Intercept", rownames(co))
+for (q in c("estimate", "se", "df")) {
+  col <- c(estimate = "Estimate", se = "Std. Error", df = "df")[[q]]
+  out <- rbind(out, data.frame(dataset = "fidelity_dose", method = "REML", quantity = q,
+                               term = terms, value = co[, col]))
+}
 write.csv(out, "lme4_results.csv", row.names = FALSE)
 write.csv(timing, "lme4_timing.csv", row.names = FALSE)
 writeLines(c(R.version.string, paste("lme4", packageVersion("lme4")),
