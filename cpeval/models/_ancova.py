@@ -14,6 +14,7 @@ from scipy import stats
 from ..exceptions import DataError
 from ._cr2 import cr2
 from ._formula import formula_error
+from ._intervals import t_interval
 
 __all__ = ["AncovaResult", "ancova"]
 
@@ -60,13 +61,7 @@ class AncovaResult:
 
     def conf_int(self) -> pd.DataFrame:
         """Confidence limits with t quantiles on each coefficient's df."""
-        q = stats.t.ppf(0.5 + self.level / 2, self.df)
-        return pd.DataFrame(
-            {
-                "ci_low": self.params - q * self.bse,
-                "ci_high": self.params + q * self.bse,
-            }
-        )
+        return t_interval(self.params, self.bse, self.df, self.level)
 
     def tidy(self) -> pd.DataFrame:
         """One row per term: estimate, se, df, p_val, ci_low, ci_high, cov_type."""

@@ -13,6 +13,7 @@ from scipy import optimize, stats
 
 from ..exceptions import DataError
 from ._formula import formula_error
+from ._intervals import t_interval
 from ._nested import NestedDesign, criterion, deviance_at, solve
 
 __all__ = ["LmmResult", "fit_lmm"]
@@ -123,13 +124,7 @@ class LmmResult:
 
     def conf_int(self) -> pd.DataFrame:
         """Confidence limits (t on each df; normal for Wald)."""
-        q = stats.t.ppf(0.5 + self.level / 2, self.df)
-        return pd.DataFrame(
-            {
-                "ci_low": self.fe_params - q * self.bse,
-                "ci_high": self.fe_params + q * self.bse,
-            }
-        )
+        return t_interval(self.fe_params, self.bse, self.df, self.level)
 
     def tidy(self) -> pd.DataFrame:
         """One row per fixed effect: estimate, se, df, statistic, p_val, CI."""
@@ -191,20 +186,19 @@ class LmmResult:
             grads = np.einsum("ij,mjk,ik->im", rows, self.cov_grad, rows)
             df = 2 * var**2 / np.einsum("im,mn,in->i", grads, self.varpar_cov, grads)
         se = np.sqrt(var)
-        q = stats.t.ppf(0.5 + self.level / 2, df)
-        return pd.DataFrame(
+        table = pd.DataFrame(
             {
                 "estimate": estimate,
                 "se": se,
                 "df": df,
                 "statistic": estimate / se,
                 "p_val": 2 * stats.t.sf(np.abs(estimate / se), df),
-                "ci_low": estimate - q * se,
-                "ci_high": estimate + q * se,
-                "df_method": self.df_method,
             },
             index=pd.Index(names, name="contrast"),
         )
+        table = table.join(t_interval(table["estimate"], table["se"], df, self.level))
+        table["df_method"] = self.df_method
+        return table
 
     def adjusted_means(self, data: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         """Model-adjusted means for each combination of ``by`` (e.g. group, time).

@@ -1,0 +1,13 @@
+"""t-based confidence limits shared by the model results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def t_interval(estimate, se, df, level: float) -> pd.DataFrame:
+    """``estimate -/+ t_(1+level)/2, df * se``; infinite df gives the normal."""
+    q = stats.t.ppf(0.5 + level / 2, np.asarray(df, float))
+    return pd.DataFrame({"ci_low": estimate - q * se, "ci_high": estimate + q * se})
