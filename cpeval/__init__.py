@@ -7,7 +7,7 @@ The pipeline runs ``io`` (read, validate, link waves) -> ``scales`` -> ``models`
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import io, models, scales
+from . import io, missing, models, scales
 from .exceptions import CpevalError, CpevalWarning, DataError
 from .io import load_codebook, load_study, participant_flow, read_data, validate
 
@@ -24,6 +24,7 @@ __all__ = [
     "io",
     "load_codebook",
     "load_study",
+    "missing",
     "models",
     "participant_flow",
     "read_data",

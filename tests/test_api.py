@@ -8,18 +8,21 @@ import pytest
 
 import cpeval
 import cpeval.io
+import cpeval.missing
 import cpeval.models
 import cpeval.scales
 
 
-@pytest.mark.parametrize("module", [cpeval, cpeval.io, cpeval.scales, cpeval.models])
+@pytest.mark.parametrize(
+    "module", [cpeval, cpeval.io, cpeval.scales, cpeval.models, cpeval.missing]
+)
 def test_all_names_import(module):
     for name in module.__all__:
         assert hasattr(module, name), name
 
 
 def _public_functions():
-    for module in (cpeval.io, cpeval.scales, cpeval.models):
+    for module in (cpeval.io, cpeval.scales, cpeval.models, cpeval.missing):
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isfunction(obj):
