@@ -7,7 +7,7 @@ The pipeline runs ``io`` (read, validate, link waves) -> ``scales`` -> ``models`
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import io, missing, models, scales
+from . import adjust, io, missing, models, scales
 from .exceptions import CpevalError, CpevalWarning, DataError
 from .io import load_codebook, load_study, participant_flow, read_data, validate
 
@@ -21,6 +21,7 @@ __all__ = [
     "CpevalWarning",
     "DataError",
     "__version__",
+    "adjust",
     "io",
     "load_codebook",
     "load_study",

@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 import cpeval
+import cpeval.adjust
 import cpeval.io
 import cpeval.missing
 import cpeval.models
@@ -14,7 +15,8 @@ import cpeval.scales
 
 
 @pytest.mark.parametrize(
-    "module", [cpeval, cpeval.io, cpeval.scales, cpeval.models, cpeval.missing]
+    "module",
+    [cpeval, cpeval.io, cpeval.scales, cpeval.models, cpeval.missing, cpeval.adjust],
 )
 def test_all_names_import(module):
     for name in module.__all__:
@@ -22,7 +24,13 @@ def test_all_names_import(module):
 
 
 def _public_functions():
-    for module in (cpeval.io, cpeval.scales, cpeval.models, cpeval.missing):
+    for module in (
+        cpeval.io,
+        cpeval.scales,
+        cpeval.models,
+        cpeval.missing,
+        cpeval.adjust,
+    ):
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isfunction(obj):

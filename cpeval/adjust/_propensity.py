@@ -1,0 +1,253 @@
+"""Propensity scores and the weights built from them."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from patsy import PatsyError, dmatrices
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+from ..exceptions import DataError
+
+__all__ = [
+    "PropensityScore",
+    "Weights",
+    "effective_sample_size",
+    "ipw_weights",
+    "propensity_score",
+]
+
+Estimand = Literal["ATE", "ATT", "ATO"]
+SEPARATION = 1e-8  # fitted probabilities this close to 0 or 1 mean separation
+
+
+@dataclass(frozen=True)
+class PropensityScore:
+    """A fitted propensity-score model.
+
+    Parameters
+    ----------
+    score : pandas.Series
+        P(treated | covariates), aligned with the rows used.
+    treated : pandas.Series
+        The 0/1 treatment of those rows.
+    params : pandas.Series
+        Logistic-regression coefficients.
+    n_dropped : int
+        Rows left out for a missing value in a model column.
+    overlap : pandas.DataFrame
+        Range of the score in each arm, and the common support.
+    """
+
+    score: pd.Series
+    treated: pd.Series
+    params: pd.Series
+    n_dropped: int
+    overlap: pd.DataFrame
+
+    @property
+    def logit(self) -> pd.Series:
+        """The linear predictor, log(score / (1 - score))."""
+        return np.log(self.score / (1 - self.score))
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Balancing weights and what was done to make them.
+
+    Parameters
+    ----------
+    weights : pandas.Series
+        One weight per row (0 for trimmed rows).
+    estimand : {"ATE", "ATT", "ATO"}
+    stabilized : bool
+    n_trimmed, n_truncated : int
+        Rows given weight 0 for a score outside the trimming bounds, and weights
+        capped at the truncation quantile.
+    ess : mapping
+        Kish effective sample size by arm (``"treated"``, ``"control"``).
+    """
+
+    weights: pd.Series
+    estimand: str
+    stabilized: bool
+    n_trimmed: int
+    n_truncated: int
+    ess: dict
+
+
+def propensity_score(data: pd.DataFrame, formula: str) -> PropensityScore:
+    """Logistic-regression propensity score, ``treated ~ covariates``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per participant (or per team for a cluster-level model).
+    formula : str
+        Patsy formula with the 0/1 treatment on the left.
+
+    Returns
+    -------
+    PropensityScore
+
+    Raises
+    ------
+    DataError
+        A column is missing, the treatment is not 0/1 with both values, a
+        covariate is entirely missing, or the covariates separate the arms
+        (fitted probabilities of 0 or 1: no overlap).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.adjust import propensity_score
+    >>> d = pd.read_csv("tests/reference/weighting/observational.csv")
+    >>> ps = propensity_score(d, "treated ~ age + severity + female")
+    >>> bool(ps.score.between(0, 1).all())
+    True
+    """
+    names = _formula_names(formula, data)
+    for name in names:
+        if data[name].isna().all():
+            raise DataError(f"covariate '{name}' has no observed values")
+    try:
+        y, x = dmatrices(formula, data, return_type="dataframe", NA_action="drop")
+    except PatsyError as exc:
+        raise DataError(
+            f"cannot build the model {formula!r}: {str(exc).splitlines()[0]}"
+        ) from None
+    treated = y.iloc[:, 0]
+    if set(np.unique(treated)) != {0.0, 1.0}:
+        raise DataError(f"the treatment '{y.columns[0]}' must hold both 0 and 1")
+    with warnings.catch_warnings():  # separation is reported below as a DataError
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            fit = sm.GLM(treated, x, family=sm.families.Binomial()).fit()
+            score = pd.Series(fit.fittedvalues, index=x.index, name="ps")
+    if (score < SEPARATION).any() or (score > 1 - SEPARATION).any():
+        raise DataError(
+            "the covariates separate the arms (fitted propensity scores of 0 or 1): "
+            "there is no overlap to adjust over; simplify the model or restrict "
+            "the sample"
+        )
+    return PropensityScore(
+        score,
+        treated.astype(int),
+        fit.params,
+        len(data) - len(x),
+        _overlap(score, treated),
+    )
+
+
+def ipw_weights(
+    ps: PropensityScore,
+    *,
+    estimand: Estimand = "ATE",
+    stabilize: bool = False,
+    trim: float | None = None,
+    truncate: float | None = None,
+) -> Weights:
+    """Inverse-probability (or overlap) weights from a propensity score.
+
+    Parameters
+    ----------
+    ps : PropensityScore
+    estimand : {"ATE", "ATT", "ATO"}
+        ATE ``T/e + (1-T)/(1-e)``; ATT ``T + (1-T) e/(1-e)``; ATO (overlap)
+        ``T (1-e) + (1-T) e``.
+    stabilize : bool
+        Multiply ATE weights by the arm's share (``P(T=1)`` or ``P(T=0)``).
+    trim : float, optional
+        Give weight 0 to rows with a score outside ``[trim, 1 - trim]``.
+    truncate : float, optional
+        Cap weights at this quantile of the weights (e.g. 0.99).
+
+    Returns
+    -------
+    Weights
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.adjust import ipw_weights, propensity_score
+    >>> d = pd.read_csv("tests/reference/weighting/observational.csv")
+    >>> w = ipw_weights(propensity_score(d, "treated ~ age + severity + female"))
+    >>> w.estimand, w.n_trimmed
+    ('ATE', 0)
+    """
+    e, t = ps.score.to_numpy(), ps.treated.to_numpy()
+    formulas = {
+        "ATE": t / e + (1 - t) / (1 - e),
+        "ATT": t + (1 - t) * e / (1 - e),
+        "ATO": t * (1 - e) + (1 - t) * e,
+    }
+    if estimand not in formulas:
+        raise DataError(f"estimand must be ATE, ATT or ATO; got {estimand!r}")
+    w = formulas[estimand]
+    if stabilize:
+        if estimand != "ATE":
+            raise DataError("stabilization applies to ATE weights")
+        w = w * np.where(t == 1, t.mean(), 1 - t.mean())
+    trimmed = np.zeros(len(w), bool)
+    if trim is not None:
+        trimmed = (e < trim) | (e > 1 - trim)
+        w = np.where(trimmed, 0.0, w)
+    n_truncated = 0
+    if truncate is not None:
+        cap = np.quantile(w[w > 0], truncate)
+        n_truncated = int((w > cap).sum())
+        w = np.minimum(w, cap)
+    series = pd.Series(w, index=ps.score.index, name="weight")
+    ess = {
+        "treated": effective_sample_size(w[t == 1]),
+        "control": effective_sample_size(w[t == 0]),
+    }
+    return Weights(series, estimand, stabilize, int(trimmed.sum()), n_truncated, ess)
+
+
+def effective_sample_size(weights) -> float:
+    """Kish's effective sample size, ``(sum w)^2 / sum w^2``.
+
+    Parameters
+    ----------
+    weights : array-like
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from cpeval.adjust import effective_sample_size
+    >>> effective_sample_size([1, 1, 2])
+    2.6666666666666665
+    """
+    w = np.asarray(weights, float)
+    return float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else 0.0
+
+
+def _overlap(score: pd.Series, treated: pd.Series) -> pd.DataFrame:
+    arms = {"treated": score[treated == 1], "control": score[treated == 0]}
+    table = pd.DataFrame(
+        {a: {"min": s.min(), "max": s.max()} for a, s in arms.items()}
+    ).T
+    low, high = table["min"].max(), table["max"].min()
+    table.loc["common support"] = [low, high]
+    return table
+
+
+def _formula_names(formula: str, data: pd.DataFrame) -> list[str]:
+    import re
+
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))
+    known = {"C", "I", "np", "log", "exp", "center", "scale", "standardize", "bs"}
+    absent = sorted(w for w in words - known if w not in data.columns)
+    if absent:
+        raise DataError(f"the model names columns the data do not have: {absent}")
+    return sorted(w for w in words if w in data.columns)

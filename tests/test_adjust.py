@@ -1,0 +1,106 @@
+"""Propensity scores, weights and weighted outcome models against R glm and survey."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cpeval
+from cpeval.adjust import (
+    effective_sample_size,
+    ipw_weights,
+    propensity_score,
+    weighted_effect,
+)
+
+REF = Path(__file__).parent / "reference" / "weighting"
+FORMULA = "treated ~ age + severity + female"
+
+
+@pytest.fixture(scope="module")
+def data():
+    return pd.read_csv(REF / "observational.csv")
+
+
+@pytest.fixture(scope="module")
+def ps(data):
+    return propensity_score(data, FORMULA)
+
+
+def test_scores_and_weights_equal_r(ps):
+    ref = pd.read_csv(REF / "weights.csv")
+    np.testing.assert_allclose(ps.score, ref["ps"], rtol=0, atol=1e-10)
+    for estimand, column, stabilize in [
+        ("ATE", "w_ATE", False),
+        ("ATE", "w_ATE_stab", True),
+        ("ATT", "w_ATT", False),
+        ("ATO", "w_ATO", False),
+    ]:
+        w = ipw_weights(ps, estimand=estimand, stabilize=stabilize)
+        np.testing.assert_allclose(w.weights, ref[column], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("estimand", ["ATE", "ATT", "ATO"])
+@pytest.mark.parametrize("cluster", [None, "team"])
+@pytest.mark.parametrize("covariates", [(), ("age", "severity", "female")])
+def test_weighted_effect_equals_svyglm(data, ps, estimand, cluster, covariates):
+    ref = pd.read_csv(REF / "svyglm_results.csv")
+    what = f"{estimand}_{cluster or 'none'}_{'dr' if covariates else 'plain'}"
+    ref = ref[ref["what"] == what]
+    w = ipw_weights(ps, estimand=estimand)
+    res = weighted_effect(
+        data,
+        outcome="y",
+        treated="treated",
+        weights=w.weights,
+        covariates=covariates,
+        cluster=cluster,
+    )
+    for quantity, ours in [
+        ("estimate", res.params),
+        ("se", res.bse),
+        ("p", res.pvalues),
+    ]:
+        theirs = ref[ref["quantity"] == quantity].set_index("term")["value"]
+        theirs.index = theirs.index.str.replace("(Intercept)", "Intercept", regex=False)
+        np.testing.assert_allclose(
+            ours[theirs.index], theirs, rtol=1e-6, err_msg=quantity
+        )
+    assert res.df == ref.loc[ref["quantity"] == "df", "value"].iloc[0]
+
+
+def test_trimming_and_truncation_are_counted(ps):
+    w = ipw_weights(ps, trim=0.1)
+    outside = ((ps.score < 0.1) | (ps.score > 0.9)).sum()
+    assert w.n_trimmed == outside and (w.weights[ps.score < 0.1] == 0).all()
+    capped = ipw_weights(ps, truncate=0.95)
+    assert capped.n_truncated > 0
+    assert capped.weights.max() == pytest.approx(
+        np.quantile(ipw_weights(ps).weights, 0.95)
+    )
+
+
+def test_effective_sample_size_by_hand(ps):
+    assert effective_sample_size([1, 1, 1, 1]) == 4
+    assert effective_sample_size([2, 0, 0]) == 1
+    w = ipw_weights(ps)
+    treated = w.weights[ps.treated == 1]
+    assert w.ess["treated"] == pytest.approx(treated.sum() ** 2 / (treated**2).sum())
+
+
+def test_separation_is_a_data_error(data):
+    separated = data.assign(treated=(data["severity"] > 0).astype(int))
+    with pytest.raises(cpeval.DataError, match="separate the arms"):
+        propensity_score(separated, "treated ~ severity")
+
+
+def test_covariate_all_missing_and_bad_treatment(data):
+    with pytest.raises(cpeval.DataError, match="'age' has no observed values"):
+        propensity_score(data.assign(age=np.nan), FORMULA)
+    with pytest.raises(cpeval.DataError, match="must hold both 0 and 1"):
+        propensity_score(data.assign(treated=1), FORMULA)
+    with pytest.raises(cpeval.DataError, match=r"\['agee'\]"):
+        propensity_score(data, "treated ~ agee")
