@@ -104,3 +104,65 @@ def test_covariate_all_missing_and_bad_treatment(data):
         propensity_score(data.assign(treated=1), FORMULA)
     with pytest.raises(cpeval.DataError, match=r"\['agee'\]"):
         propensity_score(data, "treated ~ agee")
+
+
+@pytest.mark.parametrize("denom", ["pooled", "treated", "control", "all"])
+@pytest.mark.parametrize("binary", ["raw", "std"])
+def test_balance_table_equals_cobalt_formulas(data, denom, binary):
+    from cpeval.adjust import balance_table
+
+    ref = pd.read_csv(
+        Path(__file__).parent / "reference" / "balance" / "balance_results.csv",
+        keep_default_na=False,
+        na_values=["NA"],
+    )
+    weights = pd.read_csv(REF / "weights.csv")["w_ATE"]
+    table = balance_table(
+        data,
+        ["age", "severity", "female"],
+        "treated",
+        weights=weights,
+        s_d_denom=denom,
+        binary=binary,
+    )
+    for row in ref[ref["denom"] == denom].itertuples():
+        suffix = row.adjusted
+        standard = row.covariate != "female" or binary == "std"
+        expected = row.std_diff if standard else row.raw_diff
+        assert table.loc[row.covariate, f"diff{suffix}"] == pytest.approx(
+            expected, abs=1e-10
+        )
+        assert table.loc[row.covariate, f"ks{suffix}"] == pytest.approx(
+            row.ks, abs=1e-10
+        )
+        if row.covariate != "female":
+            assert table.loc[row.covariate, f"var_ratio{suffix}"] == pytest.approx(
+                row.var_ratio, abs=1e-10
+            )
+
+
+def test_love_plot_draws_both_series(data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cpeval.adjust import balance_table, love_plot
+
+    w = ipw_weights(propensity_score(data, FORMULA))
+    ax = love_plot(
+        balance_table(data, ["age", "severity"], "treated", weights=w.weights)
+    )
+    assert len(ax.collections) == 2 and ax.get_legend() is not None
+    plt.close("all")
+
+
+def test_balance_refuses_missing_covariates(data):
+    from cpeval.adjust import balance_table
+
+    with pytest.raises(cpeval.DataError, match="'age' has missing values"):
+        balance_table(
+            data.assign(age=np.where(data.index == 3, np.nan, data["age"])),
+            ["age"],
+            "treated",
+        )
