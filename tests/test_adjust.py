@@ -166,3 +166,45 @@ def test_balance_refuses_missing_covariates(data):
             ["age"],
             "treated",
         )
+
+
+MATCH_SPECS = {
+    "nocal": {"caliper": None},
+    "cal002": {"caliper": 0.02},
+    "cal003_ratio2": {"caliper": 0.03, "ratio": 2},
+    "cal002_exact": {"caliper": 0.02, "exact": ["female"]},
+}
+
+
+@pytest.mark.parametrize("spec", sorted(MATCH_SPECS))
+def test_matched_sets_equal_matchit(data, ps, spec):
+    from cpeval.adjust import match_nearest
+
+    ref_dir = Path(__file__).parent / "reference" / "matching"
+    args = dict(MATCH_SPECS[spec])
+    sd = float(np.std(ps.score, ddof=1))
+    if args["caliper"] is not None:
+        args["caliper"] = args["caliper"] / sd  # MatchIt got score units
+    if "exact" in args:
+        args["exact"] = data[args["exact"]]
+    m = match_nearest(ps, order="data", distance="score", **args)
+    pairs = pd.read_csv(ref_dir / "matchit_pairs.csv")
+    pairs = pairs[pairs["spec"] == spec]
+    theirs = set(zip(pairs["treated"] - 1, pairs["control"] - 1, strict=True))
+    assert set(zip(m.pairs["treated"], m.pairs["control"], strict=True)) == theirs
+    weights = pd.read_csv(ref_dir / f"matchit_weights_{spec}.csv")["weight"]
+    np.testing.assert_allclose(m.weights, weights, rtol=0, atol=1e-12)
+    if args["caliper"] is not None:
+        gaps = np.abs(
+            ps.score[m.pairs["treated"]].to_numpy()
+            - ps.score[m.pairs["control"]].to_numpy()
+        )
+        assert gaps.max() <= args["caliper"] * sd + 1e-12
+
+
+def test_unmatched_treated_are_counted(ps):
+    from cpeval.adjust import match_nearest
+
+    m = match_nearest(ps, caliper=0.05)
+    assert m.n_unmatched_treated == int((ps.treated == 1).sum()) - len(m.pairs)
+    assert (m.weights[ps.treated == 1] > 0).sum() == len(m.pairs)

@@ -1,10 +1,11 @@
 """Adjustment for non-randomised designs: propensity scores, weights, weighted
 outcome models.
 
-Balance tables and Love plots; matching and AIPW arrive with the rest of this work.
+Balance tables, Love plots and nearest-neighbour matching.
 """
 
 from ._balance import balance_table, love_plot
+from ._matching import Matching, match_nearest
 from ._outcome import WeightedEffect, weighted_effect
 from ._propensity import (
     PropensityScore,
@@ -15,6 +16,7 @@ from ._propensity import (
 )
 
 __all__ = [
+    "Matching",
     "PropensityScore",
     "WeightedEffect",
     "Weights",
@@ -22,6 +24,7 @@ __all__ = [
     "effective_sample_size",
     "ipw_weights",
     "love_plot",
+    "match_nearest",
     "propensity_score",
     "weighted_effect",
 ]
