@@ -78,3 +78,35 @@ def test_bad_imputation_input(mar_data):
         impute(mar_data, ["x"], predictors=["y"], seed=1)
     with pytest.raises(cpeval.DataError, match=r"\['z'\]"):
         impute(mar_data, ["z"], seed=1)
+
+
+def test_delta_and_tipping_point_by_hand(mar_data):
+    """With a difference-in-means analysis, shifting the treated arm's imputed values
+    by delta moves the estimate by delta times that arm's imputed share."""
+    from cpeval.missing import delta_adjust, tipping_point
+
+    imp = impute(mar_data, ["y"], predictors=["x"], by="arm", m=5, iterations=3, seed=9)
+    treated = mar_data["arm"] == 1
+
+    def difference(data):
+        diff = (
+            data.loc[data["arm"] == 1, "y"].mean()
+            - data.loc[data["arm"] == 0, "y"].mean()
+        )
+        var = (data.groupby("arm")["y"].var() / data.groupby("arm").size()).sum()
+        return diff, var
+
+    base = imp.analyse(difference).estimate[0]
+    shifted = delta_adjust(imp, "y", -1.5, where=treated)
+    share = (imp.imputed["y"] & treated).sum() / treated.sum()
+    assert shifted.analyse(difference).estimate[0] == pytest.approx(base - 1.5 * share)
+    observed = mar_data["y"].notna()
+    pd.testing.assert_series_equal(
+        shifted.datasets[0]["y"][observed], mar_data["y"][observed]
+    )
+    table = tipping_point(imp, difference, "y", [0, -2, -4, -6, -8], where=treated)
+    assert table["estimate"].is_monotonic_decreasing
+    assert table.attrs["tipping_delta"] in set(table["delta"]) | {None}
+    if table.attrs["tipping_delta"] is not None:
+        first = table.loc[table["delta"] == table.attrs["tipping_delta"]].index[0]
+        assert table.loc[first, "significant"] != table.loc[0, "significant"]

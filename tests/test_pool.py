@@ -71,3 +71,14 @@ def test_m_is_read_from_the_input():
 def test_bad_input(estimates, variances, message):
     with pytest.raises(cpeval.DataError, match=message):
         pool(estimates, variances)
+
+
+def test_missing_patterns_equal_md_pattern():
+    from cpeval.missing import missing_patterns
+
+    nhanes = pd.read_csv(REF / "nhanes.csv")
+    ref = pd.read_csv(REF / "md_pattern.csv")
+    columns = ["age", "hyp", "bmi", "chl"]
+    ours = missing_patterns(nhanes, columns)
+    key = lambda t: sorted(map(tuple, t[[*columns, "count"]].to_numpy().tolist()))  # noqa: E731
+    assert key(ours) == key(ref)

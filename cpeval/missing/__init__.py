@@ -1,11 +1,21 @@
 """Missing data: multiple imputation by chained equations (by arm), Rubin's rules
 with Barnard-Rubin df.
 
-Missingness reports and delta-adjusted sensitivity analyses arrive with the rest of
-the missing-data work.
+Also missingness patterns and summaries, and delta-adjusted (missing not at random)
+sensitivity analyses with a tipping-point table.
 """
 
 from ._mice import Imputations, impute
 from ._pool import PooledEstimate, pool
+from ._report import delta_adjust, missing_patterns, missing_summary, tipping_point
 
-__all__ = ["Imputations", "PooledEstimate", "impute", "pool"]
+__all__ = [
+    "Imputations",
+    "PooledEstimate",
+    "delta_adjust",
+    "impute",
+    "missing_patterns",
+    "missing_summary",
+    "pool",
+    "tipping_point",
+]

@@ -33,3 +33,8 @@ for (i in seq_along(cases)) {
 }
 write.csv(rows, "pool_scalar.csv", row.names = FALSE)
 writeLines(c(R.version.string, paste("mice", packageVersion("mice"))), "versions.txt")
+# missingness patterns of nhanes (mice::md.pattern): one row per pattern, count first
+mp <- md.pattern(nhanes, plot = FALSE)
+pat <- as.data.frame(mp[-nrow(mp), , drop = FALSE])
+pat$count <- as.integer(rownames(mp)[-nrow(mp)])
+write.csv(pat, "md_pattern.csv", row.names = FALSE)
