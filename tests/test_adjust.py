@@ -208,3 +208,39 @@ def test_unmatched_treated_are_counted(ps):
     m = match_nearest(ps, caliper=0.05)
     assert m.n_unmatched_treated == int((ps.treated == 1).sum()) - len(m.pairs)
     assert (m.weights[ps.treated == 1] > 0).sum() == len(m.pairs)
+
+
+def test_aipw_by_hand(data, ps):
+    from cpeval.adjust import aipw
+
+    covs = ["age", "severity", "female"]
+    res = aipw(data, outcome="y", ps=ps, covariates=covs, cluster="team")
+    x = np.column_stack([np.ones(len(data)), data[covs].to_numpy(float)])
+    y, t, e = data["y"].to_numpy(), data["treated"].to_numpy(), ps.score.to_numpy()
+    m1 = x @ np.linalg.lstsq(x[t == 1], y[t == 1], rcond=None)[0]
+    m0 = x @ np.linalg.lstsq(x[t == 0], y[t == 0], rcond=None)[0]
+    psi = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
+    assert res.estimate == pytest.approx(psi.mean(), rel=1e-12)
+    sums = pd.Series(psi - psi.mean()).groupby(data["team"].to_numpy()).sum()
+    assert res.se == pytest.approx(np.sqrt((sums**2).sum()) / len(psi), rel=1e-12)
+    assert res.n_clusters == 20
+    # doubly robust: close to the simulated effect of 2
+    assert abs(res.estimate - 2) < 3 * res.se
+
+
+def test_cluster_level_allocation_is_diagnosed(data):
+    from cpeval.adjust import cluster_allocation, cluster_propensity_score
+
+    mixed = cluster_allocation(data, "treated", "team")
+    assert (
+        not mixed.attrs["cluster_level"] and "both arms" not in mixed.attrs["message"]
+    )
+    by_team = data.assign(treated=(data["team"] % 2).astype(int))
+    table = cluster_allocation(by_team, "treated", "team")
+    assert (
+        table.attrs["cluster_level"] and "allocated by team" in table.attrs["message"]
+    )
+    score = cluster_propensity_score(by_team, "treated ~ age + severity", "team")
+    assert score.score.groupby(by_team["team"]).nunique().max() == 1
+    with pytest.raises(cpeval.DataError, match="varies within some teams"):
+        cluster_propensity_score(data, "treated ~ age", "team")

@@ -1,10 +1,12 @@
-"""Adjustment for non-randomised designs: propensity scores, weights, weighted
-outcome models.
-
-Balance tables, Love plots and nearest-neighbour matching.
+"""Adjustment for non-randomised designs: propensity scores (participant or
+cluster level), IPW and overlap weights, nearest-neighbour matching, balance tables
+and Love plots, weighted and doubly robust (weighted regression, AIPW) outcome
+estimates.
 """
 
+from ._aipw import AipwResult, aipw
 from ._balance import balance_table, love_plot
+from ._clusters import cluster_allocation, cluster_propensity_score
 from ._matching import Matching, match_nearest
 from ._outcome import WeightedEffect, weighted_effect
 from ._propensity import (
@@ -16,11 +18,15 @@ from ._propensity import (
 )
 
 __all__ = [
+    "AipwResult",
     "Matching",
     "PropensityScore",
     "WeightedEffect",
     "Weights",
+    "aipw",
     "balance_table",
+    "cluster_allocation",
+    "cluster_propensity_score",
     "effective_sample_size",
     "ipw_weights",
     "love_plot",

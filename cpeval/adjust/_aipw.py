@@ -1,0 +1,122 @@
+"""Augmented inverse-probability weighting (doubly robust ATE)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..exceptions import DataError
+from ._propensity import PropensityScore
+
+__all__ = ["AipwResult", "aipw"]
+
+
+@dataclass(frozen=True, slots=True)
+class AipwResult:
+    """The AIPW estimate of the average treatment effect.
+
+    Parameters
+    ----------
+    estimate, se, ci_low, ci_high, p_val : float
+        Influence-function (cluster-robust with ``cluster``) inference, normal.
+    n, n_clusters : int
+    level : float
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_val: float
+    n: int
+    n_clusters: int
+    level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with every field."""
+        return pd.DataFrame([{f: getattr(self, f) for f in self.__slots__}])
+
+
+def aipw(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    ps: PropensityScore,
+    covariates: Sequence[str],
+    cluster: str | None = None,
+    level: float = 0.95,
+) -> AipwResult:
+    """Doubly robust ATE: outcome regressions by arm augmented with IPW residuals.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Rows aligned with ``ps.score``'s index.
+    outcome : str
+    ps : PropensityScore
+    covariates : sequence of str
+        Numeric columns of the outcome model, fitted by OLS within each arm.
+    cluster : str, optional
+        Cluster column: the influence values are summed within clusters.
+    level : float
+
+    Returns
+    -------
+    AipwResult
+
+    Notes
+    -----
+    ``psi_i = m1(x_i) - m0(x_i) + T_i (y_i - m1(x_i))/e_i - (1 - T_i)(y_i -
+    m0(x_i))/(1 - e_i)``; the estimate is ``mean(psi)`` and its variance
+    ``sum_g (sum_{i in g} (psi_i - mean))^2 / n^2`` (each row its own cluster
+    without ``cluster``), the usual influence-function variance that treats the
+    fitted models as known. Checked by hand in the tests.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.adjust import aipw, propensity_score
+    >>> d = pd.read_csv("tests/reference/weighting/observational.csv")
+    >>> ps = propensity_score(d, "treated ~ age + severity + female")
+    >>> res = aipw(d, outcome="y", ps=ps, covariates=["age", "severity", "female"])
+    >>> res.n
+    400
+    """
+    rows = data.loc[ps.score.index]
+    cols = [outcome, *covariates] + ([cluster] if cluster else [])
+    absent = [c for c in cols if c not in rows.columns]
+    if absent:
+        raise DataError(f"the data have no columns {absent}")
+    if rows[cols].isna().any().any():
+        raise DataError("AIPW needs complete outcome and covariates; impute first")
+    x = np.column_stack([np.ones(len(rows)), rows[list(covariates)].to_numpy(float)])
+    y, t, e = rows[outcome].to_numpy(float), ps.treated.to_numpy(), ps.score.to_numpy()
+    fitted = {}
+    for arm in (0, 1):
+        coef = np.linalg.lstsq(x[t == arm], y[t == arm], rcond=None)[0]
+        fitted[arm] = x @ coef
+    psi = (
+        fitted[1]
+        - fitted[0]
+        + t * (y - fitted[1]) / e
+        - (1 - t) * (y - fitted[0]) / (1 - e)
+    )
+    estimate = float(psi.mean())
+    groups = rows[cluster].to_numpy() if cluster else np.arange(len(psi))
+    sums = pd.Series(psi - estimate).groupby(groups).sum().to_numpy()
+    se = float(np.sqrt((sums**2).sum()) / len(psi))
+    z = stats.norm.ppf(0.5 + level / 2)
+    return AipwResult(
+        estimate,
+        se,
+        estimate - z * se,
+        estimate + z * se,
+        float(2 * stats.norm.sf(abs(estimate / se))),
+        len(psi),
+        len(np.unique(groups)) if cluster else 0,
+        level,
+    )
