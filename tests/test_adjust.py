@@ -173,6 +173,7 @@ MATCH_SPECS = {
     "cal002": {"caliper": 0.02},
     "cal003_ratio2": {"caliper": 0.03, "ratio": 2},
     "cal002_exact": {"caliper": 0.02, "exact": ["female"]},
+    "replace_ratio2": {"caliper": None, "ratio": 2, "replace": True},
 }
 
 

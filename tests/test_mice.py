@@ -110,3 +110,21 @@ def test_delta_and_tipping_point_by_hand(mar_data):
     if table.attrs["tipping_delta"] is not None:
         first = table.loc[table["delta"] == table.attrs["tipping_delta"]].index[0]
         assert table.loc[first, "significant"] != table.loc[0, "significant"]
+
+
+def test_outcome_model_fitted_on_each_imputation_and_pooled(mar_data):
+    from cpeval.models import ancova
+
+    data = mar_data.assign(baseline=mar_data["x"], team=np.arange(len(mar_data)) % 20)
+    imp = impute(data, ["y"], predictors=["x"], by="arm", m=5, iterations=3, seed=2)
+
+    def model(completed):
+        fit = ancova(
+            completed, outcome="y", baseline="baseline", group="arm", cluster="team"
+        )
+        return fit.params[["arm"]], fit.bse[["arm"]] ** 2
+
+    pooled = imp.analyse(model)
+    per = [model(d)[0]["arm"] for d in imp.datasets]
+    assert pooled.estimate[0] == pytest.approx(np.mean(per))
+    assert pooled.names == ("arm",) and pooled.m == 5

@@ -43,11 +43,12 @@ def match_nearest(
     *,
     caliper: float | None = 0.2,
     ratio: int = 1,
+    replace: bool = False,
     distance: Literal["logit", "score"] = "logit",
     exact: pd.DataFrame | None = None,
     order: Literal["largest", "smallest", "data"] = "largest",
 ) -> Matching:
-    """Greedy nearest-neighbour matching without replacement, with a caliper.
+    """Greedy nearest-neighbour matching, with a caliper, with or without replacement.
 
     Parameters
     ----------
@@ -57,6 +58,8 @@ def match_nearest(
         ``std.caliper = TRUE``); ``None`` for no caliper.
     ratio : int
         Controls per treated row (k:1), matched in rounds as MatchIt does.
+    replace : bool
+        Let a control serve several treated rows (then its weight adds up).
     distance : {"logit", "score"}
         Match on the logit of the score (MatchIt ``link = "linear.logit"``) or the
         score itself.
@@ -75,7 +78,7 @@ def match_nearest(
     control (ties go to the first in data order) whose distance differs by at
     most the caliper and that shares the ``exact`` values; with ``ratio = k`` this
     is repeated k times, each round in the same order. The matched sets equal R
-    ``MatchIt::matchit(method = "nearest", replace = FALSE)``
+    ``MatchIt::matchit(method = "nearest")``, with and without replacement
     (``tests/reference/matching``).
 
     Examples
@@ -107,7 +110,11 @@ def match_nearest(
             if round_ > 0 and len(matches[i]) < round_:
                 continue  # unmatched in an earlier round
             gap = np.abs(d[controls] - d[i])
-            ok = ~used[controls] & (keys[controls] == keys[i])
+            ok = keys[controls] == keys[i]
+            if not replace:
+                ok &= ~used[controls]
+            else:
+                ok &= ~np.isin(controls, matches[i])
             if width is not None:
                 ok &= gap <= width
             if not ok.any():

@@ -15,12 +15,14 @@ specs <- list(
   list(name = "nocal", args = list()),
   list(name = "cal002", args = list(caliper = 0.02, std.caliper = FALSE)),
   list(name = "cal003_ratio2", args = list(caliper = 0.03, std.caliper = FALSE, ratio = 2)),
-  list(name = "cal002_exact", args = list(caliper = 0.02, std.caliper = FALSE, exact = ~female))
+  list(name = "cal002_exact", args = list(caliper = 0.02, std.caliper = FALSE, exact = ~female)),
+  list(name = "replace_ratio2", args = list(replace = TRUE, ratio = 2))
 )
 out <- NULL
 for (s in specs) {
   m <- suppressWarnings(do.call(matchit, c(list(treated ~ age + severity + female, data = d,
-    method = "nearest", distance = dm, replace = FALSE, m.order = "data"), s$args)))
+    method = "nearest", distance = dm, m.order = "data"),
+    modifyList(list(replace = FALSE), s$args))))
   mm <- m$match.matrix
   for (r in seq_len(nrow(mm))) for (k in seq_len(ncol(mm))) {
     if (!is.na(mm[r, k])) out <- rbind(out, data.frame(spec = s$name,
