@@ -7,7 +7,7 @@ The pipeline runs ``io`` (read, validate, link waves) -> ``scales`` -> ``models`
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import adjust, io, missing, models, scales
+from . import adjust, economics, io, missing, models, scales
 from .exceptions import CpevalError, CpevalWarning, DataError
 from .io import load_codebook, load_study, participant_flow, read_data, validate
 
@@ -22,6 +22,7 @@ __all__ = [
     "DataError",
     "__version__",
     "adjust",
+    "economics",
     "io",
     "load_codebook",
     "load_study",

@@ -8,6 +8,7 @@ import pytest
 
 import cpeval
 import cpeval.adjust
+import cpeval.economics
 import cpeval.io
 import cpeval.missing
 import cpeval.models
@@ -16,7 +17,15 @@ import cpeval.scales
 
 @pytest.mark.parametrize(
     "module",
-    [cpeval, cpeval.io, cpeval.scales, cpeval.models, cpeval.missing, cpeval.adjust],
+    [
+        cpeval,
+        cpeval.io,
+        cpeval.scales,
+        cpeval.models,
+        cpeval.missing,
+        cpeval.adjust,
+        cpeval.economics,
+    ],
 )
 def test_all_names_import(module):
     for name in module.__all__:

@@ -1,0 +1,233 @@
+"""Economic evaluation: costs, QALYs and incremental analysis by hand; the
+bootstrap, CEAC and EVPI against R boot (tests/reference/cea)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate
+
+import cpeval
+from cpeval.economics import (
+    BootstrapCEA,
+    bootstrap_cea,
+    cost_service_use,
+    cost_totals,
+    incremental,
+    load_price_index,
+    load_unit_costs,
+    qalys,
+    quadrant,
+)
+
+REF = Path(__file__).parent / "reference" / "cea"
+WTP = [0, 5000, 10000, 15000, 20000, 30000, 50000]
+
+
+def test_unit_costs_and_index_are_the_published_values():
+    table = load_unit_costs()
+    assert table.loc["social_worker_hour", "unit_cost"] == 53
+    assert (table["price_year"] == "2022/23").all() and table["source"].str.len().gt(
+        0
+    ).all()
+    index = load_price_index()
+    assert index["2014/15"] == 100
+    assert index["2022/23"] == pytest.approx(
+        100 * np.prod([1.004, 1.0209, 1.0124, 1.016, 1.0214, 1.0249, 1.0257, 1.0703])
+    )
+
+
+def test_costs_by_hand_with_inflation_and_perspective():
+    use = pd.DataFrame(
+        {
+            "id": [1, 1, 2, 2],
+            "period": ["0-9m"] * 4,
+            "item": [
+                "gp_surgery_visit",
+                "mental_health_bed_day",
+                "social_worker_hour",
+                "gp_surgery_visit",
+            ],
+            "quantity": [3, 2, 1.5, 0],
+        }
+    )
+    costed = cost_service_use(use, period="period")
+    assert costed["cost"].tolist() == [147.0, 554.0, 79.5, 0.0]
+    index = load_price_index()
+    deflated = cost_service_use(use, price_year="2019/20")
+    factor = index["2019/20"] / index["2022/23"]
+    np.testing.assert_allclose(deflated["cost"], costed["cost"] * factor)
+    totals = cost_totals(costed, period="period").set_index("id")
+    assert totals.loc[1, "total"] == 701.0 and totals.loc[1, "hospital"] == 554.0
+    assert totals.loc[2, "total"] == 79.5
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"item": "helicopter"}, r"items without a unit cost: \['helicopter'\]"),
+        ({"quantity": -1}, "quantity '-1' must be a number of 0 or more"),
+        ({"quantity": "lots"}, "quantity 'lots' must be"),
+    ],
+)
+def test_bad_service_use(change, message):
+    use = pd.DataFrame(
+        {"id": [7], "item": ["gp_surgery_visit"], "quantity": [1]}, dtype=object
+    )
+    for column, value in change.items():
+        use[column] = [value]
+    with pytest.raises(cpeval.DataError, match=message):
+        cost_service_use(use)
+
+
+def test_missing_unit_cost_and_price_year_out_of_range(tmp_path):
+    table = load_unit_costs().reset_index()
+    table.loc[0, "unit_cost"] = np.nan
+    path = tmp_path / "costs.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(
+        cpeval.DataError, match="'gp_surgery_visit' has no valid unit cost"
+    ):
+        load_unit_costs(path)
+    use = pd.DataFrame({"id": [1], "item": ["gp_hour"], "quantity": [1]})
+    with pytest.raises(
+        cpeval.DataError, match=r"price years \['2030/31'\] are outside"
+    ):
+        cost_service_use(use, price_year="2030/31")
+
+
+def test_missing_quantity_gives_missing_total_not_zero():
+    use = pd.DataFrame(
+        {"id": [1, 1], "item": ["gp_hour", "gp_hour"], "quantity": [1, None]}
+    )
+    assert np.isnan(cost_totals(cost_service_use(use))["total"].iloc[0])
+
+
+def test_qalys_trapezoid_death_and_discounting():
+    d = pd.DataFrame(
+        {
+            "id": [1, 1, 1, 2, 2, 3, 3],
+            "time": [0, 0.5, 0.75, 0, 0.75, 0, 2.0],
+            "utility": [0.5, 0.7, 0.9, 0.8, np.nan, 0.6, 0.8],
+            "death": [np.nan] * 5 + [1.0, 1.0],
+        }
+    )
+    out = qalys(d, death="death", discount=0).set_index("id")
+    assert out.loc[1, "qalys"] == pytest.approx(0.5 * 0.6 + 0.25 * 0.8)
+    assert np.isnan(out.loc[2, "qalys"]) and not out.loc[2, "complete"]
+    assert out.loc[3, "qalys"] == pytest.approx(0.5 * 0.6)  # 0.6 falling to 0 at death
+    discounted = qalys(d[d["id"] == 1], discount=0.035)["qalys"].iloc[0]
+
+    def utility(t):
+        return np.interp(t, [0, 0.5, 0.75], [0.5, 0.7, 0.9]) * 1.035**-t
+
+    assert discounted == pytest.approx(
+        integrate.quad(utility, 0, 0.75, points=[0.5])[0], rel=1e-10
+    )
+    long = pd.DataFrame(
+        {"id": [1, 1, 1], "time": [0, 1.5, 3.0], "utility": [0.7, 0.7, 0.7]}
+    )
+    assert qalys(long)["qalys"].iloc[0] == pytest.approx(
+        integrate.quad(lambda t: 0.7 * 1.035**-t, 0, 3)[0], rel=1e-10
+    )
+
+
+def test_incremental_by_hand_and_labels():
+    data = pd.read_csv(REF / "trial.csv")
+    res = incremental(data, cost="cost_shifted", effect="qaly", group="arm")
+    by_arm = data.groupby("arm")[["cost_shifted", "qaly"]].mean()
+    assert res.delta_cost == pytest.approx(
+        by_arm.loc[1, "cost_shifted"] - by_arm.loc[0, "cost_shifted"]
+    )
+    assert res.icer == pytest.approx(res.delta_cost / res.delta_effect)
+    assert res.quadrant == "NE" and res.label == "ICER"
+    assert res.inmb(20000) == pytest.approx(20000 * res.delta_effect - res.delta_cost)
+    assert (
+        incremental(data, cost="cost", effect="qaly", group="arm").label == "dominant"
+    )
+    assert [quadrant(1, 1), quadrant(-1, 1), quadrant(1, -1), quadrant(-1, -1)] == [
+        "NE",
+        "SE",
+        "NW",
+        "SW",
+    ]
+
+
+@pytest.fixture(scope="module")
+def r_boot():
+    frame = pd.read_csv(REF / "boot_summary.csv")
+    return frame
+
+
+def test_bootstrap_agrees_with_r_boot_within_monte_carlo_error(r_boot):
+    data = pd.read_csv(REF / "trial.csv")
+    res = bootstrap_cea(
+        data, cost="cost_shifted", effect="qaly", group="arm", n_boot=5000, seed=1
+    )
+    scalar = r_boot.set_index("quantity")["value"]
+    assert res.delta_cost == pytest.approx(scalar["delta_cost"], abs=1e-9)
+    assert res.se["delta_cost"] == pytest.approx(scalar["se_cost"], rel=0.06)
+    assert res.se["delta_effect"] == pytest.approx(scalar["se_effect"], rel=0.06)
+    ceac = r_boot[r_boot["quantity"] == "ceac"]
+    np.testing.assert_allclose(
+        res.ceac(ceac["wtp"])["p_cost_effective"], ceac["value"], atol=0.04
+    )
+
+
+def test_ceac_and_evpi_from_r_draws_equal_r(r_boot):
+    draws = pd.read_csv(REF / "boot_draws.csv")
+    scalar = r_boot.set_index("quantity")["value"]
+    res = BootstrapCEA.from_replicates(
+        scalar["delta_cost"], scalar["delta_effect"], draws
+    )
+    for quantity, column in [("ceac", "p_cost_effective"), ("evpi", "evpi")]:
+        ref = r_boot[r_boot["quantity"] == quantity]
+        ours = getattr(res, quantity)(ref["wtp"])[column]
+        np.testing.assert_allclose(ours, ref["value"], rtol=1e-9, atol=1e-9)
+
+
+def test_bootstrap_results_and_reproducibility():
+    data = pd.read_csv(REF / "trial.csv")
+    args = {"cost": "cost_shifted", "effect": "qaly", "group": "arm", "n_boot": 500}
+    a, b = bootstrap_cea(data, seed=3, **args), bootstrap_cea(data, seed=3, **args)
+    pd.testing.assert_frame_equal(a.replicates, b.replicates)
+    drawn = bootstrap_cea(data, **args)
+    assert isinstance(drawn.seed, int)
+    pd.testing.assert_frame_equal(
+        bootstrap_cea(data, seed=drawn.seed, **args).replicates, drawn.replicates
+    )
+    shares = a.quadrants()
+    assert shares["share"].sum() == pytest.approx(1.0)
+    inmb = a.inmb([20000])
+    assert inmb["ci_low"].iloc[0] < inmb["inmb"].iloc[0] < inmb["ci_high"].iloc[0]
+    frontier = a.ceaf(WTP)
+    assert (frontier["p_optimal"] >= 0.5 - 0.05).all()
+    low, high = a.interval("delta_cost")
+    assert low < a.delta_cost < high
+
+
+def test_bootstrap_needs_two_arms_and_complete_data():
+    data = pd.read_csv(REF / "trial.csv")
+    three = data.assign(arm=np.arange(len(data)) % 3)
+    with pytest.raises(cpeval.DataError, match="3 arms found"):
+        bootstrap_cea(three, cost="cost", effect="qaly", group="arm", seed=1)
+    assert (
+        len(
+            bootstrap_cea(
+                three,
+                cost="cost",
+                effect="qaly",
+                group="arm",
+                reference=0,
+                n_boot=10,
+                seed=1,
+            ).replicates
+        )
+        == 10
+    )
+    holes = data.assign(qaly=np.where(data.index == 4, np.nan, data["qaly"]))
+    with pytest.raises(cpeval.DataError, match="missing for some participants"):
+        bootstrap_cea(holes, cost="cost", effect="qaly", group="arm", seed=1)
