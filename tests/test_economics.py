@@ -259,3 +259,45 @@ def test_cluster_bootstrap_matches_analytic_cluster_se():
         assert clustered.se[se_key] > 3 * naive.se[se_key]
     with pytest.raises(cpeval.DataError, match="two or more clusters"):
         bootstrap_cea(data.assign(team="one"), cluster="team", **args)
+
+
+@pytest.mark.parametrize(
+    ("spec", "cost_covs", "effect_covs", "method"),
+    [
+        ("different", ["age"], ["u0"], "SUR"),
+        ("same", ["age", "u0"], ["age", "u0"], "OLS"),
+    ],
+)
+def test_adjusted_incremental_equals_systemfit(spec, cost_covs, effect_covs, method):
+    from cpeval.economics import adjusted_incremental
+
+    data = pd.read_csv(REF / "trial.csv")
+    ref = pd.read_csv(REF / "systemfit_results.csv")
+    ref = ref[ref["spec"] == spec].set_index("term")
+    res = adjusted_incremental(
+        data,
+        cost="cost_shifted",
+        effect="qaly",
+        group="arm",
+        cost_covariates=cost_covs,
+        effect_covariates=effect_covs,
+    )
+    assert res.method == method
+    assert res.delta_cost == pytest.approx(ref.loc["cost_arm", "estimate"], rel=1e-8)
+    assert res.delta_effect == pytest.approx(ref.loc["qaly_arm", "estimate"], rel=1e-8)
+    assert res.se["delta_cost"] == pytest.approx(ref.loc["cost_arm", "se"], rel=1e-8)
+    assert res.se["delta_effect"] == pytest.approx(ref.loc["qaly_arm", "se"], rel=1e-8)
+    assert res.cov.loc["delta_cost", "delta_effect"] == pytest.approx(
+        ref.loc["qaly_arm", "cov_arm"], rel=1e-8
+    )
+    value, se = res.inmb(20000)
+    assert value == pytest.approx(20000 * res.delta_effect - res.delta_cost)
+    cov = res.cov.to_numpy()
+    assert se == pytest.approx(
+        np.sqrt(cov[0, 0] + 20000**2 * cov[1, 1] - 2 * 20000 * cov[0, 1])
+    )
+    if method == "OLS":  # SUR with the same regressors is OLS
+        import statsmodels.formula.api as smf
+
+        ols = smf.ols("cost_shifted ~ arm + age + u0", data).fit()
+        assert res.delta_cost == pytest.approx(ols.params["arm"], rel=1e-10)
