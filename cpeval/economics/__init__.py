@@ -1,14 +1,14 @@
 """Trial-based economic evaluation: costs from service use, QALYs, incremental
 analysis, the stratified bootstrap with CEAC, CEAF, INMB and EVPI, and plots.
 
-Also the two-stage cluster bootstrap and regression-adjusted (OLS or SUR)
-incremental analysis. Bootstrap with multiple imputation and gamma-log cost models
-arrive with the rest of the economics work.
+Also the two-stage cluster bootstrap, regression-adjusted (OLS or SUR) incremental
+analysis, and bootstrap with multiple imputation in both orders.
 """
 
 from ._adjusted import AdjustedIncremental, adjusted_incremental
 from ._cea import BootstrapCEA, Incremental, bootstrap_cea, incremental, quadrant
 from ._costs import cost_service_use, cost_totals, load_price_index, load_unit_costs
+from ._mi import PooledCEA, bootstrap_then_impute, impute_then_bootstrap
 from ._plots import plot_ce_plane, plot_ceac
 from ._qaly import qalys
 
@@ -16,10 +16,13 @@ __all__ = [
     "AdjustedIncremental",
     "BootstrapCEA",
     "Incremental",
+    "PooledCEA",
     "adjusted_incremental",
     "bootstrap_cea",
+    "bootstrap_then_impute",
     "cost_service_use",
     "cost_totals",
+    "impute_then_bootstrap",
     "incremental",
     "load_price_index",
     "load_unit_costs",
