@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..exceptions import DataError
 
@@ -137,6 +138,9 @@ class BootstrapCEA:
         The seed used (drawn and recorded when none was given).
     level : float
         Interval level.
+    jackknife : pandas.DataFrame, optional
+        Leave-one-out (or leave-one-cluster-out) estimates of the two
+        differences, for the BCa acceleration.
     """
 
     delta_cost: float
@@ -145,6 +149,7 @@ class BootstrapCEA:
     replicates: pd.DataFrame
     seed: int | None
     level: float = 0.95
+    jackknife: pd.DataFrame | None = None
 
     @classmethod
     def from_replicates(
@@ -273,11 +278,65 @@ class BootstrapCEA:
             }
         )
 
-    def interval(self, quantity: str = "delta_cost") -> tuple[float, float]:
-        """Percentile interval of ``delta_cost`` or ``delta_effect``."""
+    def interval(
+        self, quantity: str = "delta_cost", method: str = "percentile", wtp: float = 0.0
+    ) -> tuple[float, float]:
+        """Interval of ``delta_cost``, ``delta_effect`` or ``inmb`` (at ``wtp``).
+
+        Parameters
+        ----------
+        quantity : {"delta_cost", "delta_effect", "inmb"}
+        method : {"percentile", "bca"}
+            BCa (Efron 1987) needs the jackknife estimates (set by
+            :func:`bootstrap_cea`): bias ``z0 = Phi^-1(share of replicates below
+            the estimate)``, acceleration ``a = sum d^3 / (6 (sum d^2)^1.5)`` with
+            ``d`` the jackknife deviations.
+        wtp : float
+            Willingness to pay, for ``inmb``.
+
+        Returns
+        -------
+        tuple of float
+        """
+        values, estimate, jack = self._quantity(quantity, wtp)
         tail = (1 - self.level) / 2
-        values = self.replicates[quantity]
-        return float(values.quantile(tail)), float(values.quantile(1 - tail))
+        if method == "percentile":
+            return float(np.quantile(values, tail)), float(
+                np.quantile(values, 1 - tail)
+            )
+        if method != "bca":
+            raise DataError(f"method must be 'percentile' or 'bca'; got {method!r}")
+        if jack is None:
+            raise DataError("BCa needs the jackknife estimates: use bootstrap_cea")
+        z0 = stats.norm.ppf(np.mean(values < estimate))
+        d = jack.mean() - jack
+        accel = (d**3).sum() / (6 * ((d**2).sum()) ** 1.5)
+        limits = []
+        for q in (tail, 1 - tail):
+            z = z0 + stats.norm.ppf(q)
+            limits.append(
+                float(np.quantile(values, stats.norm.cdf(z0 + z / (1 - accel * z))))
+            )
+        return limits[0], limits[1]
+
+    def _quantity(self, quantity: str, wtp: float):
+        jack = self.jackknife
+        if quantity == "inmb":
+            values = self._inmb_draws(np.array([wtp]))[:, 0]
+            estimate = wtp * self.delta_effect - self.delta_cost
+            if jack is not None:
+                jack = wtp * jack["delta_effect"] - jack["delta_cost"]
+            return values, estimate, None if jack is None else jack.to_numpy()
+        if quantity not in ("delta_cost", "delta_effect"):
+            raise DataError(
+                f"quantity must be delta_cost, delta_effect or inmb; got {quantity!r}"
+            )
+        values = self.replicates[quantity].to_numpy()
+        return (
+            values,
+            getattr(self, quantity),
+            None if jack is None else jack[quantity].to_numpy(),
+        )
 
     def _inmb_draws(self, grid: np.ndarray) -> np.ndarray:
         de = self.replicates["delta_effect"].to_numpy()[:, None]
@@ -366,9 +425,34 @@ def bootstrap_cea(
             )
     diff = means[0] - means[1]
     replicates = pd.DataFrame(diff, columns=["delta_cost", "delta_effect"])
+    jack = _jackknife(rows, cost, effect, group, arms, cluster)
     return BootstrapCEA(
-        point.delta_cost, point.delta_effect, point.icer, replicates, seed, level
+        point.delta_cost, point.delta_effect, point.icer, replicates, seed, level, jack
     )
+
+
+def _jackknife(rows, cost, effect, group, arms, cluster) -> pd.DataFrame:
+    """Leave one participant (or cluster) out, within its arm; closed form for means."""
+    parts = []
+    sums = {}
+    for arm in arms:
+        in_arm = rows[rows[group] == arm]
+        unit = (
+            in_arm[cluster]
+            if cluster
+            else pd.Series(np.arange(len(in_arm)), in_arm.index)
+        )
+        grouped = in_arm.groupby(unit.to_numpy())[[cost, effect]]
+        sums[arm] = (grouped.sum().to_numpy(), grouped.size().to_numpy())
+    means = {a: s.sum(axis=0) / n.sum() for a, (s, n) in sums.items()}
+    for k, arm in enumerate(arms):
+        unit_sums, unit_sizes = sums[arm]
+        left = (unit_sums.sum(axis=0) - unit_sums) / (unit_sizes.sum() - unit_sizes)[
+            :, None
+        ]
+        other = means[arms[1 - k]]
+        parts.append(left - other if k == 0 else means[arms[0]] - left)
+    return pd.DataFrame(np.vstack(parts), columns=["delta_cost", "delta_effect"])
 
 
 def _resampled_means(

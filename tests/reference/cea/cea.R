@@ -25,5 +25,11 @@ out <- rbind(
   data.frame(quantity = "ceac", wtp = wtp, value = ceac),
   data.frame(quantity = "evpi", wtp = wtp, value = evpi)
 )
+for (k in 1:2) {
+  ci <- boot.ci(b, type = c("perc", "bca"), index = k)
+  name <- c("delta_cost", "delta_effect")[k]
+  out <- rbind(out, data.frame(quantity = paste0(c("perc_low_", "perc_high_", "bca_low_", "bca_high_"), name),
+                               wtp = NA, value = c(ci$percent[4:5], ci$bca[4:5])))
+}
 write.csv(out, "boot_summary.csv", row.names = FALSE)
 writeLines(c(R.version.string, paste("boot", packageVersion("boot"))), "versions.txt")
