@@ -355,6 +355,7 @@ def bootstrap_cea(
     n_boot: int = 5000,
     seed: int | None = None,
     cluster: str | None = None,
+    covariates: Sequence[str] | None = None,
     level: float = 0.95,
 ) -> BootstrapCEA:
     """Non-parametric bootstrap of participants (or clusters), stratified by arm.
@@ -376,6 +377,10 @@ def bootstrap_cea(
     cluster : str, optional
         Cluster column: a two-stage bootstrap (clusters with replacement within
         each arm, then participants with replacement within each drawn cluster).
+    covariates : sequence of str, optional
+        Regression-adjusted differences: each replicate (and the point estimate)
+        is the arm coefficient of OLS of cost, and of effect, on the arm and these
+        covariates (e.g. baseline utility for QALYs). Not with ``cluster``.
     level : float
         Interval level.
 
@@ -413,6 +418,14 @@ def bootstrap_cea(
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**32))
     rng = np.random.default_rng(seed)
+    if covariates:
+        if cluster is not None:
+            raise DataError(
+                "covariates and cluster cannot be combined in one bootstrap"
+            )
+        return _adjusted_bootstrap(
+            rows, cost, effect, group, arms, list(covariates), n_boot, rng, seed, level
+        )
     means = []
     for arm in arms:
         in_arm = rows[rows[group] == arm]
@@ -429,6 +442,58 @@ def bootstrap_cea(
     return BootstrapCEA(
         point.delta_cost, point.delta_effect, point.icer, replicates, seed, level, jack
     )
+
+
+def _adjusted_bootstrap(
+    rows,
+    cost,
+    effect,
+    group,
+    arms,
+    covariates,
+    n_boot,
+    rng,
+    seed,
+    level,
+    chunk: int = 1000,
+) -> BootstrapCEA:
+    """Arm coefficients of OLS per replicate, by batched weighted normal equations."""
+    absent = [c for c in covariates if c not in rows.columns]
+    if absent:
+        raise DataError(f"the data have no covariates {absent}")
+    if rows[covariates].isna().any().any():
+        raise DataError("covariates have missing values; impute them first")
+    order = np.concatenate([np.flatnonzero(rows[group].to_numpy() == a) for a in arms])
+    x = np.column_stack(
+        [
+            np.ones(len(rows)),
+            (rows[group] == arms[0]).astype(float),
+            rows[covariates].to_numpy(float),
+        ]
+    )[order]
+    y = rows[[cost, effect]].to_numpy(float)[order]
+    point = np.linalg.lstsq(x, y, rcond=None)[0][1]
+    sizes = [int((rows[group] == a).sum()) for a in arms]
+    starts = np.cumsum([0, *sizes[:-1]])
+    n = len(order)
+    out = np.empty((n_boot, 2))
+    for begin in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - begin)
+        idx = np.concatenate(
+            [
+                start + rng.integers(0, m, size=(size, m))
+                for start, m in zip(starts, sizes, strict=True)
+            ],
+            axis=1,
+        )
+        flat = (idx + np.arange(size)[:, None] * n).ravel()
+        w = np.bincount(flat, minlength=size * n).reshape(size, n).astype(float)
+        xtwx = np.einsum("bi,ij,ik->bjk", w, x, x)
+        xtwy = np.einsum("bi,ij,ik->bjk", w, x, y)
+        out[begin : begin + size] = np.linalg.solve(xtwx, xtwy)[:, 1, :]
+    replicates = pd.DataFrame(out, columns=["delta_cost", "delta_effect"])
+    icer = point[0] / point[1] if point[1] else np.copysign(np.inf, point[0])
+    return BootstrapCEA(float(point[0]), float(point[1]), icer, replicates, seed, level)
 
 
 def _jackknife(rows, cost, effect, group, arms, cluster) -> pd.DataFrame:
