@@ -406,3 +406,30 @@ def test_covariate_adjusted_bootstrap():
         assert res.se[key] == pytest.approx(ols.bse["arm"], rel=0.08)
     with pytest.raises(cpeval.DataError, match="BCa needs the jackknife"):
         res.interval("delta_cost", method="bca")
+
+
+def test_gamma_cost_model_equals_r_glm():
+    from cpeval.economics import adjusted_incremental
+
+    data = pd.read_csv(REF / "trial.csv")
+    ref = pd.read_csv(REF / "gamma_results.csv").iloc[0]
+    res = adjusted_incremental(
+        data,
+        cost="cost_shifted",
+        effect="qaly",
+        group="arm",
+        cost_covariates=["age"],
+        cost_model="gamma",
+    )
+    assert res.delta_cost == pytest.approx(ref["delta_cost"], rel=1e-5)
+    assert res.se["delta_cost"] == pytest.approx(ref["se"], rel=1e-5)
+    with pytest.raises(cpeval.DataError, match="joint covariance was not estimated"):
+        res.inmb(20000)
+    with pytest.raises(cpeval.DataError, match="every cost above 0"):
+        adjusted_incremental(
+            data.assign(cost_shifted=0.0),
+            cost="cost_shifted",
+            effect="qaly",
+            group="arm",
+            cost_model="gamma",
+        )

@@ -54,6 +54,8 @@ class AdjustedIncremental:
 
     def inmb(self, wtp: float) -> tuple[float, float]:
         """INMB at ``wtp`` and its standard error (from the joint covariance)."""
+        if self.cov.isna().any().any():
+            raise DataError("the joint covariance was not estimated; use the bootstrap")
         weights = np.array([-1.0, wtp])
         value = wtp * self.delta_effect - self.delta_cost
         return value, float(np.sqrt(weights @ self.cov.to_numpy() @ weights))
@@ -68,6 +70,7 @@ def adjusted_incremental(
     cost_covariates: Sequence[str] = (),
     effect_covariates: Sequence[str] = (),
     method: Literal["sur", "ols"] = "sur",
+    cost_model: Literal["linear", "gamma"] = "linear",
 ) -> AdjustedIncremental:
     """Incremental cost and effect adjusted for covariates, estimated jointly.
 
@@ -83,6 +86,11 @@ def adjusted_incremental(
         Seemingly unrelated regression (feasible GLS, one step, residual
         covariance ``e'e/n``), or OLS per equation with the same cross-equation
         covariance. With identical covariate sets the two coincide.
+    cost_model : {"linear", "gamma"}
+        ``"gamma"``: costs by a gamma GLM with log link; the difference is the
+        mean of the predictions with everyone treated minus everyone untreated,
+        with a delta-method SE (the covariance with the effect difference is not
+        estimated, so use the bootstrap for joint uncertainty).
 
     Returns
     -------
@@ -104,8 +112,6 @@ def adjusted_incremental(
     >>> res.method
     'SUR'
     """
-    from linearmodels.system import SUR
-
     needed = [cost, effect, group, *cost_covariates, *effect_covariates]
     absent = sorted({c for c in needed if c not in data.columns})
     if absent:
@@ -113,10 +119,18 @@ def adjusted_incremental(
     rows = data.dropna(subset=needed)
     if set(rows[group].unique()) != {0, 1}:
         raise DataError(f"group '{group}' must hold 0 and 1")
+    if cost_model == "gamma":
+        return _gamma_costs(
+            rows, cost, effect, group, cost_covariates, effect_covariates
+        )
+    if cost_model != "linear":
+        raise DataError(f"cost_model must be 'linear' or 'gamma'; got {cost_model!r}")
     equations = {
         "cost": f"{cost} ~ 1 + " + " + ".join([group, *cost_covariates]),
         "effect": f"{effect} ~ 1 + " + " + ".join([group, *effect_covariates]),
     }
+    from linearmodels.system import SUR
+
     model = SUR.from_formula(equations, rows)
     same = list(cost_covariates) == list(effect_covariates)
     fit = model.fit(
@@ -133,4 +147,41 @@ def adjusted_incremental(
         cov=cov,
         method="OLS" if method == "ols" or same else "SUR",
         params=fit.params,
+    )
+
+
+def _gamma_costs(
+    rows, cost, effect, group, cost_covs, effect_covs
+) -> AdjustedIncremental:
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    if (rows[cost] <= 0).any():
+        raise DataError("a gamma cost model needs every cost above 0")
+    glm = smf.glm(
+        f"{cost} ~ " + " + ".join([group, *cost_covs]),
+        rows,
+        family=sm.families.Gamma(sm.families.links.Log()),
+    ).fit()
+    x1 = glm.model.data.orig_exog.assign(**{group: 1.0}).to_numpy(float)
+    x0 = glm.model.data.orig_exog.assign(**{group: 0.0}).to_numpy(float)
+    beta = glm.params.to_numpy()
+    mu1, mu0 = np.exp(x1 @ beta), np.exp(x0 @ beta)
+    grad = (x1 * mu1[:, None]).mean(axis=0) - (x0 * mu0[:, None]).mean(axis=0)
+    var_cost = float(grad @ glm.cov_params().to_numpy() @ grad)
+    ols = smf.ols(f"{effect} ~ " + " + ".join([group, *effect_covs]), rows).fit()
+    cov = pd.DataFrame(
+        [[var_cost, np.nan], [np.nan, float(ols.bse[group] ** 2)]],
+        index=["delta_cost", "delta_effect"],
+        columns=["delta_cost", "delta_effect"],
+    )
+    params = pd.concat(
+        [glm.params.add_prefix("cost_"), ols.params.add_prefix("effect_")]
+    )
+    return AdjustedIncremental(
+        float(mu1.mean() - mu0.mean()),
+        float(ols.params[group]),
+        cov,
+        "gamma GLM (costs) / OLS (effects)",
+        params,
     )
