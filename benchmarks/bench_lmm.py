@@ -9,14 +9,9 @@ includes the Satterthwaite df, which lme4's does not (lmerTest adds it on demand
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
-import time
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+from _timing import best_of, r_seconds
 
 from cpeval.models import fit_lmm
 
@@ -55,30 +50,6 @@ def simulate(n: int, teams: int, seed: int) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def best_of(function, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def lme4_seconds(data: pd.DataFrame) -> float | None:
-    if shutil.which("Rscript") is None:
-        return None
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "d.csv"
-        data.to_csv(path, index=False)
-        run = subprocess.run(
-            ["Rscript", "-e", R_SCRIPT.format(path=path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    return float(run.stdout) if run.returncode == 0 and run.stdout else None
-
-
 def main() -> None:
     print(
         f"{'participants':>12} {'rows':>7} {'cpeval s':>9} {'lme4 s':>8} {'ratio':>6}"
@@ -86,7 +57,7 @@ def main() -> None:
     for n, teams in SIZES:
         data = simulate(n, teams, seed=n)
         ours = best_of(lambda d=data: fit_lmm(d, "y ~ time * group", ["team", "id"]))
-        theirs = lme4_seconds(data)
+        theirs = r_seconds(R_SCRIPT, data)
         ratio = f"{theirs / ours:6.2f}" if theirs else "     -"
         text = f"{theirs:8.3f}" if theirs else "       -"
         print(f"{n:12,d} {len(data):7,d} {ours:9.3f} {text} {ratio}")
