@@ -1,0 +1,234 @@
+"""Tables as unformatted DataFrames, and their rendering (the only place numbers
+are formatted)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+import zipfile
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataError
+
+__all__ = ["baseline_table", "render_table"]
+
+FORMATS = ("csv", "md", "html", "tex", "xlsx")
+
+
+def baseline_table(
+    data: pd.DataFrame, variables: Sequence[str], group: str
+) -> pd.DataFrame:
+    """Baseline characteristics by group: mean (SD) or n (%), missing, SMD.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per participant (baseline records).
+    variables : sequence of str
+        Numeric variables are summarised by mean and SD, others by category.
+    group : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table: ``variable``, ``level``, ``group``, ``n``, ``mean``, ``sd``,
+        ``count``, ``percent``, ``missing``; and ``smd`` (pooled-SD standardised
+        difference between the two groups, on the group-1 row of each variable).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.tables import baseline_table
+    >>> d = pd.DataFrame({"arm": ["a", "a", "b", "b"], "age": [30, 40, 50, 60]})
+    >>> baseline_table(d, ["age"], "arm")["mean"].tolist()
+    [35.0, 55.0]
+    """
+    absent = [v for v in [*variables, group] if v not in data.columns]
+    if absent:
+        raise DataError(f"the data have no columns {absent}")
+    groups = sorted(data[group].dropna().unique(), key=str)
+    rows = []
+    for name in variables:
+        values = data[name]
+        numeric = pd.api.types.is_numeric_dtype(values)
+        for g in groups:
+            part = values[data[group] == g]
+            base = {
+                "variable": name,
+                "group": g,
+                "n": int(part.notna().sum()),
+                "missing": int(part.isna().sum()),
+            }
+            if numeric:
+                rows.append(
+                    {**base, "level": "", "mean": part.mean(), "sd": part.std(ddof=1)}
+                )
+            else:
+                counts = part.value_counts()
+                for level in sorted(values.dropna().unique(), key=str):
+                    count = int(counts.get(level, 0))
+                    rows.append(
+                        {
+                            **base,
+                            "level": str(level),
+                            "count": count,
+                            "percent": 100 * count / max(part.notna().sum(), 1),
+                        }
+                    )
+        if numeric and len(groups) == 2:
+            a, b = (values[data[group] == g].dropna() for g in groups)
+            pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+            rows[-1]["smd"] = (b.mean() - a.mean()) / pooled if pooled > 0 else np.nan
+    columns = [
+        "variable",
+        "level",
+        "group",
+        "n",
+        "mean",
+        "sd",
+        "count",
+        "percent",
+        "missing",
+        "smd",
+    ]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def render_table(
+    table: pd.DataFrame, fmt: str, *, decimals: int = 2, title: str = ""
+) -> bytes:
+    """Render a table to CSV, Markdown, HTML, LaTeX or XLSX (numbers rounded here).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+    fmt : {"csv", "md", "html", "tex", "xlsx"}
+        CSV keeps full precision; the others round floats to ``decimals``.
+    decimals : int
+    title : str
+        Caption (HTML, LaTeX) or sheet name (XLSX).
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.tables import render_table
+    >>> render_table(pd.DataFrame({"x": [1.23456]}), "md").decode().splitlines()[2]
+    '| 1.23 |'
+    """
+    if fmt not in FORMATS:
+        raise DataError(f"fmt must be one of {FORMATS}; got {fmt!r}")
+    if fmt == "csv":
+        return table.to_csv(index=False, lineterminator="\n").encode()
+    shown = _formatted(table, decimals)
+    if fmt == "md":
+        head = "| " + " | ".join(shown.columns) + " |"
+        rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
+        body = ["| " + " | ".join(row) + " |" for row in shown.to_numpy().tolist()]
+        return ("\n".join([head, rule, *body]) + "\n").encode()
+    if fmt == "html":
+        return _html(shown, title).encode()
+    if fmt == "tex":
+        return _latex(shown, title).encode()
+    return _xlsx(table, title or "table")
+
+
+def _formatted(table: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    def cell(value):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float | np.floating):
+            return f"{value:,.{decimals}f}"
+        return str(value)
+
+    return table.apply(lambda col: col.map(cell)).astype(str)
+
+
+def _html(shown: pd.DataFrame, title: str) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in shown.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+        for row in shown.to_numpy().tolist()
+    )
+    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    return (
+        f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
+    )
+
+
+def _latex(shown: pd.DataFrame, title: str) -> str:
+    def esc(text: str) -> str:
+        for a, b in (
+            ("\\", r"\textbackslash{}"),
+            ("&", r"\&"),
+            ("%", r"\%"),
+            ("_", r"\_"),
+            ("#", r"\#"),
+            ("$", r"\$"),
+            ("{", r"\{"),
+            ("}", r"\}"),
+        ):
+            text = text.replace(a, b)
+        return text
+
+    lines = [r"\begin{table}", r"\centering"]
+    if title:
+        lines.append(rf"\caption{{{esc(title)}}}")
+    lines.append(r"\begin{tabular}{" + "l" * len(shown.columns) + "}")
+    lines.append(r"\hline")
+    lines.append(" & ".join(esc(c) for c in shown.columns) + r" \\")
+    lines.append(r"\hline")
+    lines += [
+        " & ".join(esc(v) for v in row) + r" \\" for row in shown.to_numpy().tolist()
+    ]
+    lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _xlsx(table: pd.DataFrame, title: str) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append([str(c) for c in table.columns])
+    for row in table.itertuples(index=False):
+        sheet.append(
+            [
+                None
+                if (isinstance(v, float) and np.isnan(v))
+                else (v.item() if isinstance(v, np.generic) else v)
+                for v in row
+            ]
+        )
+    book.properties.created = book.properties.modified = dt.datetime(2000, 1, 1)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return _without_times(buffer.getvalue())
+
+
+def _without_times(archive: bytes) -> bytes:
+    """Rewrite a zip (xlsx) with fixed member times, so reruns are byte-identical."""
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*",
+                    rb"\g<1>2000-01-01T00:00:00Z",
+                    content,
+                )
+            target.writestr(fixed, content)
+    return out.getvalue()
