@@ -27,6 +27,7 @@ __all__ = ["main"]
 _EXAMPLES = """examples:
   cpeval validate data/synthetic/example/codebook.toml
   cpeval validate data/synthetic/example/codebook.toml --out results/example
+  cpeval run analysis/implementation_study.toml --out results/implementation
 """
 _SHOWN = 20  # problems printed before "and N more"
 _PACKAGES = ("numpy", "pandas", "pyreadstat", "openpyxl")
@@ -71,7 +72,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--quiet", action="store_true", help="print only the verdict")
     check.set_defaults(run=_validate)
+    run = commands.add_parser(
+        "run",
+        help="run an analysis config: tables, figures, report and provenance",
+        description="Read, validate, score, model, cost and report, as the analysis "
+        "config says. Exit 0 on success, 2 on bad input.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("config", type=Path, help="the analysis config (TOML)")
+    run.add_argument("--out", type=Path, required=True, help="output folder")
+    run.add_argument("--quiet", action="store_true", help="no progress messages")
+    run.set_defaults(run=_run)
     return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import run
+
+    say = (lambda *_: None) if args.quiet else print
+    run(args.config, args.out, say=say)
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

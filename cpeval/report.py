@@ -1,0 +1,89 @@
+"""A self-contained HTML report for commissioners: findings, tables, figures."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ._files import write_atomic
+from .tables import render_table
+
+__all__ = ["write_report"]
+
+_STYLE = """
+body { font-family: sans-serif; max-width: 60em; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.5em; text-align: left; }
+caption { font-weight: bold; text-align: left; margin-bottom: 0.3em; }
+.finding { margin: 0.4em 0; }
+pre { background: #f4f4f4; padding: 1em; overflow-x: auto; font-size: 0.8em; }
+"""
+
+
+def write_report(
+    path: str | Path,
+    title: str,
+    tables: Mapping[str, pd.DataFrame],
+    figures: Mapping[str, str],
+    provenance: Mapping,
+    findings: Sequence[str],
+) -> Path:
+    """Write one HTML page with no external resources.
+
+    Parameters
+    ----------
+    path : str or Path
+    title : str
+    tables : mapping of name to DataFrame
+    figures : mapping of name to SVG text
+    provenance : mapping
+        Shown at the end, as JSON.
+    findings : sequence of str
+        Plain sentences for the key findings.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> from cpeval.report import write_report
+    >>> page = write_report(pathlib.Path(tempfile.mkdtemp()) / "r.html", "T",
+    ...                     {"t": pd.DataFrame({"a": [1]})}, {}, {}, ["A finding."])
+    >>> "A finding." in page.read_text()
+    True
+    """
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        "<h2>Key findings</h2>",
+        *(f'<p class="finding">{html.escape(s)}</p>' for s in findings),
+        "<h2>Tables</h2>",
+    ]
+    for name, table in tables.items():
+        parts.append(render_table(table, "html", title=name.replace("_", " ")).decode())
+    if figures:
+        parts.append("<h2>Figures</h2>")
+        for name, svg in figures.items():
+            body = svg[svg.find("<svg") :]
+            parts.append(
+                f'<figure id="{html.escape(name)}">{body}<figcaption>'
+                f"{html.escape(name.replace('_', ' '))}</figcaption></figure>"
+            )
+    parts += [
+        "<h2>Methods</h2>",
+        "<p>Outcome models and their degrees-of-freedom method, the value set, "
+        "unit costs, seed and every input file's SHA-256 are listed below. Every "
+        "estimator is checked against R in cpeval's test suite.</p>",
+        "<h2>Provenance</h2>",
+        f"<pre>{html.escape(json.dumps(provenance, indent=2))}</pre>",
+        "</body></html>",
+    ]
+    return write_atomic(path, "\n".join(parts) + "\n")
