@@ -69,3 +69,19 @@ def test_docstring_parameters_match_signature(function):
 def test_data_error_is_a_value_error():
     assert issubclass(cpeval.DataError, ValueError)
     assert issubclass(cpeval.DataError, cpeval.CpevalError)
+
+
+def test_every_data_folder_ships_in_the_wheel():
+    """Each cpeval/<package>/data folder is named in pyproject's package-data (the
+    editable install the tests use would not notice a missing one)."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["tool"][
+        "setuptools"
+    ]["package-data"]
+    for folder in (root / "cpeval").rglob("data"):
+        if folder.is_dir():
+            package = ".".join(folder.parent.relative_to(root).parts)
+            assert "data/**/*" in declared.get(package, []), package
