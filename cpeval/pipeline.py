@@ -6,6 +6,7 @@ here computes a statistic itself.
 
 from __future__ import annotations
 
+import io
 import json
 import platform
 from dataclasses import dataclass, field
@@ -138,13 +139,13 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     )
     say("fitting outcome models")
     tables["outcomes"] = _outcome_table(cfg, data, study)
-    figures = {}
     cea = None
     if cfg.economics:
         n_boot = cfg.economics.get("n_boot", 2000)
         say(f"economic evaluation ({n_boot} bootstrap replicates)")
         tables["economics"], cea = _economics(cfg, data, study)
-        figures = _figures(cea, cfg)
+    say("drawing figures")
+    figures = _figures(cfg, tables, data, cea, out, book.group)
     for name, table in tables.items():
         for fmt in cfg.formats:
             write_atomic(
@@ -363,33 +364,87 @@ def _economics(cfg: AnalysisConfig, data: pd.DataFrame, study):
     return pd.DataFrame(rows).astype({"value": object}), cea
 
 
-def _figures(cea, cfg) -> dict[str, Any]:
+def _figures(cfg, tables, data, cea, out: Path, group: str) -> dict[str, str]:
+    """Draw every figure, save each as PNG and SVG, and return the SVG text."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "cpeval"
     import matplotlib.pyplot as plt
 
     from .economics import plot_ce_plane, plot_ceac
 
-    wtp = cfg.economics.get("wtp", [20000, 30000])
-    figures = {}
-    ax = plot_ce_plane(cea, wtp=float(wtp[0]))
-    figures["ce_plane"] = ax.figure
-    ax = plot_ceac(cea, np.linspace(0, 50_000, 51))
-    figures["ceac"] = ax.figure
+    figures = {
+        "trajectories": _trajectories(cfg, data, group),
+        "forest_plot": _forest(tables["outcomes"]),
+    }
+    if cea is not None:
+        wtp = cfg.economics.get("wtp", [20000, 30000])
+        figures["ce_plane"] = plot_ce_plane(cea, wtp=float(wtp[0])).figure
+        figures["ceac"] = plot_ceac(cea, np.linspace(0, 50_000, 51)).figure
     rendered = {}
     for name, fig in figures.items():
+        fig.tight_layout()
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=100)
+        write_atomic(out / "figures" / f"{name}.png", png.getvalue())
         rendered[name] = _svg(fig)
+        write_atomic(out / "figures" / f"{name}.svg", rendered[name])
         plt.close(fig)
     return rendered
 
 
+def _trajectories(cfg, data, group: str):
+    import matplotlib.pyplot as plt
+
+    labels = data.groupby("treated")[group].first()
+    names = list(cfg.outcomes)
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(4 * len(names), 3.2), squeeze=False
+    )
+    for ax, label in zip(axes[0], names, strict=True):
+        column = cfg.outcomes[label]
+        stats = (
+            data.groupby(["treated", "time"])[column].agg(["mean", "sem"]).reset_index()
+        )
+        for treated, part in stats.groupby("treated"):
+            ax.errorbar(
+                part["time"],
+                part["mean"],
+                yerr=1.96 * part["sem"],
+                capsize=3,
+                marker="o",
+                label=str(labels[treated]),
+            )
+        ax.set_xticks([0, 1], ["baseline", "follow-up"])
+        ax.set_title(label, fontsize=8)
+    axes[0][0].set_ylabel("observed mean (95% CI)")
+    axes[0][0].legend(fontsize="small")
+    return fig
+
+
+def _forest(outcomes: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 0.6 * len(outcomes) + 1.2))
+    positions = np.arange(len(outcomes))[::-1]
+    ax.errorbar(
+        outcomes["difference"],
+        positions,
+        xerr=[
+            outcomes["difference"] - outcomes["ci_low"],
+            outcomes["ci_high"] - outcomes["difference"],
+        ],
+        fmt="s",
+        capsize=3,
+    )
+    ax.axvline(0, color="grey", linestyle="--")
+    ax.set_yticks(positions, outcomes["outcome"], fontsize=7)
+    ax.set_xlabel("adjusted difference (95% CI)")
+    return fig
+
+
 def _svg(fig) -> str:
-    import io
-
-    import matplotlib
-
-    matplotlib.rcParams["svg.hashsalt"] = "cpeval"
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()

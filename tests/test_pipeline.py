@@ -37,7 +37,10 @@ def test_outputs_and_report_content(two_runs):
         } <= names
     page = (out / "report.html").read_text()
     assert "Key findings" in page and "159 people were recruited" in page
-    assert page.count("<svg") == 2 and "<table>" in page
+    assert page.count("<svg") == 4 and "<table>" in page
+    figures = {p.name for p in (out / "figures").iterdir()}
+    for name in ("trajectories", "forest_plot", "ce_plane", "ceac"):
+        assert {f"{name}.png", f"{name}.svg"} <= figures
     # self-contained: nothing is fetched (namespaces inside the SVGs are not loads)
     assert 'src="http' not in page and "<link" not in page and "<script" not in page
     provenance = json.loads((out / "provenance.json").read_text())
