@@ -37,8 +37,9 @@ def baseline_table(
     -------
     pandas.DataFrame
         Long table: ``variable``, ``level``, ``group``, ``n``, ``mean``, ``sd``,
-        ``count``, ``percent``, ``missing``; and ``smd`` (pooled-SD standardised
-        difference between the two groups, on the group-1 row of each variable).
+        ``median``, ``q1``, ``q3`` (numeric variables), ``count``, ``percent``
+        (categories), ``missing``; and ``smd`` (pooled-SD standardised difference
+        between the two groups, on the second group's row of each variable).
 
     Examples
     --------
@@ -66,7 +67,15 @@ def baseline_table(
             }
             if numeric:
                 rows.append(
-                    {**base, "level": "", "mean": part.mean(), "sd": part.std(ddof=1)}
+                    {
+                        **base,
+                        "level": "",
+                        "mean": part.mean(),
+                        "sd": part.std(ddof=1),
+                        "median": part.median(),
+                        "q1": part.quantile(0.25),
+                        "q3": part.quantile(0.75),
+                    }
                 )
             else:
                 counts = part.value_counts()
@@ -91,6 +100,9 @@ def baseline_table(
         "n",
         "mean",
         "sd",
+        "median",
+        "q1",
+        "q3",
         "count",
         "percent",
         "missing",

@@ -97,3 +97,30 @@ def test_report_renders_in_headless_chromium(two_runs, tmp_path):
     assert dom.count("<table>") == 4 and dom.count("<svg") == 4
     assert "incremental cost" in dom and "participant flow" in dom
     assert not re.search(r"CONSOLE|Uncaught", run.stderr), run.stderr[-2000:]
+
+
+def test_baseline_table_by_hand():
+    import numpy as np
+    import pandas as pd
+
+    from cpeval.tables import baseline_table
+
+    d = pd.DataFrame(
+        {
+            "arm": ["a"] * 4 + ["b"] * 4,
+            "age": [20, 30, 40, np.nan, 50, 60, 70, 80],
+            "sex": ["f", "m", "f", "f", "m", "m", "f", None],
+        }
+    )
+    table = baseline_table(d, ["age", "sex"], "arm")
+    age = table[table["variable"] == "age"].set_index("group")
+    assert age.loc["a", "mean"] == 30 and age.loc["a", "missing"] == 1
+    assert age.loc["b", "median"] == 65 and age.loc["b", "q1"] == 57.5
+    pooled = np.sqrt(
+        (np.var([20, 30, 40], ddof=1) + np.var([50, 60, 70, 80], ddof=1)) / 2
+    )
+    assert age.loc["b", "smd"] == pytest.approx((65 - 30) / pooled)
+    sex = table[(table["variable"] == "sex") & (table["group"] == "a")].set_index(
+        "level"
+    )
+    assert sex.loc["f", "count"] == 3 and sex.loc["f", "percent"] == 75
