@@ -191,3 +191,29 @@ def test_fidelity_dose_response_within_the_intervention_arm(lme4):
         ref = _ref(lme4, "fidelity_dose", True, quantity)
         ours = fit.tidy().set_index("term")[column]
         np.testing.assert_allclose(ours[ref.index], ref, rtol=rel)
+
+
+def test_extreme_theta_does_not_crash_the_optimiser():
+    """With the arm constant within teams, a huge team variance makes X'V^-1 X
+    numerically singular: the criterion is then infinite instead of raising (a
+    regenerated implementation study once crashed here)."""
+    from cpeval.io import load_study
+    from cpeval.models._lmm import _codes, _design
+    from cpeval.models._nested import NestedDesign, criterion
+    from cpeval.scales import score_study
+    from tests.conftest import ROOT
+
+    study = score_study(
+        load_study(ROOT / "data" / "synthetic" / "implementation" / "codebook.toml")
+    )
+    data = study.data.assign(
+        time=study.data["wave"].cat.codes.astype(int),
+        treated=(study.data["arm"] == "intervention").astype(int),
+    )
+    groups = ["site", "team", "id"]
+    y, x, used = _design(data, "rguk_total ~ time * treated", groups)
+    design = NestedDesign.build(x.to_numpy(float), y, _codes(used, groups))
+    value = criterion(design, np.array([1e12, 1e12, 1.0]), True)
+    assert np.isinf(value) or np.isfinite(value)
+    fit = fit_lmm(data, "rguk_total ~ time * treated", groups)
+    assert fit.converged and all(t <= 1e3 for t in fit.theta)

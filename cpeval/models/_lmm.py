@@ -20,6 +20,7 @@ __all__ = ["LmmResult", "fit_lmm"]
 
 DfMethod = Literal["satterthwaite", "wald"]
 SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on theta
+THETA_MAX = 1e3  # a level's SD at most 1000 residual SDs: keeps X'V^-1 X invertible
 
 
 @dataclass(frozen=True)
@@ -392,7 +393,7 @@ def _optimise(design: NestedDesign, levels: int, reml: bool):
         objective,
         best.x,
         method="Powell",
-        bounds=[(0.0, None)] * levels,
+        bounds=[(0.0, THETA_MAX)] * levels,
         options={"xtol": 1e-10, "ftol": 1e-15, "maxfev": 400 * levels},
     )
     theta = polish.x if polish.fun <= best.fun else best.x
@@ -404,7 +405,7 @@ def _bounded(objective, start: np.ndarray):
         objective,
         start,
         method="L-BFGS-B",
-        bounds=[(0.0, None)] * len(start),
+        bounds=[(0.0, THETA_MAX)] * len(start),
         options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 1000},
     )
 

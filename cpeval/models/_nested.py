@@ -122,8 +122,15 @@ def solve(design: NestedDesign, theta: np.ndarray) -> Solution:
 
 
 def criterion(design: NestedDesign, theta: np.ndarray, reml: bool) -> float:
-    """-2 log-likelihood (REML or ML) profiled over beta and sigma, as lme4."""
-    sol = solve(design, theta)
+    """-2 log-likelihood (REML or ML) profiled over beta and sigma, as lme4.
+
+    Infinite where ``X'V^-1 X`` is numerically singular (a very large variance
+    for a level at which a fixed effect is constant), so optimisers step back.
+    """
+    try:
+        sol = solve(design, theta)
+    except np.linalg.LinAlgError:
+        return np.inf
     n, p = design.n, design.p
     if reml:
         dof = n - p
