@@ -214,6 +214,6 @@ def test_extreme_theta_does_not_crash_the_optimiser():
     y, x, used = _design(data, "rguk_total ~ time * treated", groups)
     design = NestedDesign.build(x.to_numpy(float), y, _codes(used, groups))
     value = criterion(design, np.array([1e12, 1e12, 1.0]), True)
-    assert np.isinf(value) or np.isfinite(value)
+    assert not np.isnan(value)  # and, above all, no LinAlgError
     fit = fit_lmm(data, "rguk_total ~ time * treated", groups)
     assert fit.converged and all(t <= 1e3 for t in fit.theta)
