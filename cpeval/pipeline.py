@@ -106,8 +106,16 @@ def load_config(path: str | Path) -> AnalysisConfig:
         outcomes=dict(raw["outcomes"]),
         model=dict(raw["model"]),
         economics=dict(raw.get("economics", {})),
-        formats=tuple(head.get("formats", AnalysisConfig.formats)),
+        formats=tuple(head.get("formats", _default_formats())),
     )
+
+
+def _default_formats() -> tuple[str, ...]:
+    """Every format; DOCX only when python-docx is installed (the 'docx' extra)."""
+    import importlib.util
+
+    extra = ("docx",) if importlib.util.find_spec("docx") else ()
+    return (*AnalysisConfig.formats, *extra)
 
 
 def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> Path:
@@ -490,6 +498,7 @@ def _provenance(cfg: AnalysisConfig, study) -> dict:
     ]
     return {
         "analysis": cfg.name,
+        "formats": list(cfg.formats),
         "config": {"path": str(cfg.path), "sha256": sha256(cfg.path)},
         "codebook": {"path": str(cfg.codebook), "sha256": sha256(cfg.codebook)},
         "inputs": inputs,

@@ -17,7 +17,7 @@ from .exceptions import DataError
 
 __all__ = ["baseline_table", "render_table"]
 
-FORMATS = ("csv", "md", "html", "tex", "xlsx")
+FORMATS = ("csv", "md", "html", "tex", "xlsx", "docx")
 
 
 def baseline_table(
@@ -119,8 +119,9 @@ def render_table(
     Parameters
     ----------
     table : pandas.DataFrame
-    fmt : {"csv", "md", "html", "tex", "xlsx"}
-        CSV keeps full precision; the others round floats to ``decimals``.
+    fmt : {"csv", "md", "html", "tex", "xlsx", "docx"}
+        CSV and XLSX keep full precision; the others round floats to
+        ``decimals``. DOCX needs python-docx (``pip install 'cpeval[docx]'``).
     decimals : int
     title : str
         Caption (HTML, LaTeX) or sheet name (XLSX).
@@ -150,6 +151,8 @@ def render_table(
         return _html(shown, title).encode()
     if fmt == "tex":
         return _latex(shown, title).encode()
+    if fmt == "docx":
+        return _docx(shown, title)
     return _xlsx(table, title or "table")
 
 
@@ -224,6 +227,31 @@ def _xlsx(table: pd.DataFrame, title: str) -> bytes:
     book.properties.created = book.properties.modified = dt.datetime(2000, 1, 1)
     buffer = io.BytesIO()
     book.save(buffer)
+    return _without_times(buffer.getvalue())
+
+
+def _docx(shown: pd.DataFrame, title: str) -> bytes:
+    try:
+        import docx
+    except ImportError:
+        raise DataError(
+            "DOCX tables need python-docx: pip install 'cpeval[docx]'"
+        ) from None
+    document = docx.Document()
+    if title:
+        document.add_heading(title, level=2)
+    grid = document.add_table(rows=1, cols=len(shown.columns))
+    grid.style = "Table Grid"
+    for cell, name in zip(grid.rows[0].cells, shown.columns, strict=True):
+        cell.text = str(name)
+    for row in shown.to_numpy().tolist():
+        for cell, value in zip(grid.add_row().cells, row, strict=True):
+            cell.text = value
+    props = document.core_properties
+    props.created = props.modified = dt.datetime(2000, 1, 1)
+    props.last_printed = dt.datetime(2000, 1, 1)
+    buffer = io.BytesIO()
+    document.save(buffer)
     return _without_times(buffer.getvalue())
 
 
