@@ -278,8 +278,12 @@ def _economics(cfg: AnalysisConfig, data: pd.DataFrame, study):
     data = data.assign(
         utility=eq5d_index(dims, errors="coerce", **value_set).to_numpy()
     )
-    months = float(book.waves[-1].split()[0]) if book.waves[-1][0].isdigit() else 12.0
-    data["years"] = data["time"] * months / 12
+    if not book.date:
+        raise DataError(
+            "QALYs need interview dates: name the date column in the codebook"
+        )
+    first = data.groupby(book.id)[book.date].transform("min")
+    data["years"] = (data[book.date] - first).dt.days / 365.25  # time since baseline
     effect = qalys(data, id=book.id, time="years", utility="utility").set_index(book.id)
     services = econ.get("services", {})
     follow = data[data["time"] == 1]
@@ -369,7 +373,13 @@ def _economics(cfg: AnalysisConfig, data: pd.DataFrame, study):
                 "value": ceac.loc[w],
             },
         ]
-    return pd.DataFrame(rows).astype({"value": object}), cea
+    table = pd.DataFrame(
+        {
+            "quantity": [r["quantity"] for r in rows],
+            "value": pd.Series([r["value"] for r in rows], dtype=object),
+        }
+    )
+    return table, cea
 
 
 def _figures(cfg, tables, data, cea, out: Path, group: str) -> dict[str, str]:
