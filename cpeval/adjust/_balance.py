@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._checks import numeric
 from ..exceptions import DataError
 
 __all__ = ["balance_table", "love_plot"]
@@ -81,7 +82,7 @@ def balance_table(
     base = np.ones(len(data))
     rows = []
     for name in covariates:
-        x = data[name].to_numpy(float)
+        x = numeric(data[name], "covariate").to_numpy()
         if np.isnan(x).any():
             raise DataError(
                 f"covariate '{name}' has missing values; impute or drop them first"

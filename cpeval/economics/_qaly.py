@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._checks import numeric
 from ..exceptions import DataError
 
 __all__ = ["qalys"]
@@ -62,6 +63,7 @@ def qalys(
     absent = [c for c in (id, time, utility, death) if c and c not in data.columns]
     if absent:
         raise DataError(f"the data have no columns {absent}")
+    data = data.assign(**{c: numeric(data[c], "column") for c in (time, utility)})
     rows = []
     for person, visits in data.sort_values([id, time], kind="stable").groupby(
         id, sort=True

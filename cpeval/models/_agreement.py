@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._checks import numeric
 from ..exceptions import DataError
 
 __all__ = ["KappaResult", "cohen_kappa", "icc_ratings"]
@@ -172,7 +173,7 @@ def icc_ratings(ratings: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
     >>> round(float(icc_ratings(r).loc["ICC3", "icc"]), 4)
     0.7148
     """
-    x = ratings.dropna().to_numpy(float)
+    x = numeric(ratings, "rater").dropna().to_numpy()
     n, k = x.shape
     if n < 2 or k < 2:
         raise DataError(f"need two or more subjects and raters; got {n} and {k}")

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .._checks import numeric
 from ..exceptions import DataError
 
 __all__ = ["combine_ratings", "fidelity_group"]
@@ -49,7 +50,7 @@ def combine_ratings(
     >>> combine_ratings(ratings, min_raters=1).tolist()
     [3.0, 2.0]
     """
-    frame = pd.DataFrame(ratings).apply(pd.to_numeric, errors="raise")
+    frame = numeric(pd.DataFrame(ratings), "rating")
     raters = list(frame.columns)
     chosen = {r: 1.0 for r in raters} if weights is None else dict(weights)
     unknown = sorted(set(chosen) ^ set(raters))
@@ -99,7 +100,7 @@ def fidelity_group(
     """
     if len(labels) != 2:
         raise DataError(f"labels must name two groups, low then high; got {labels}")
-    values = pd.to_numeric(score, errors="raise")
+    values = numeric(pd.Series(score, name=score.name or "score"), "fidelity score")
     codes = np.where(values.isna(), -1, (values >= cut).astype(int))
     return pd.Series(
         pd.Categorical.from_codes(codes, categories=list(labels), ordered=True),

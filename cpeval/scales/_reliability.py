@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ..exceptions import DataError
 from ._instrument import Instrument, get_instrument
 from ._score import item_scores
 
@@ -92,6 +93,8 @@ def reliability(
     0.91
     """
     inst = get_instrument(instrument)
+    if by is not None and by not in data.columns:
+        raise DataError(f"the data have no column '{by}' to group by")
     values = item_scores(data, inst, items)
     groups = [(None, np.ones(len(data), bool))]
     if by is not None:
