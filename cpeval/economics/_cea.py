@@ -185,7 +185,7 @@ class BootstrapCEA:
         pandas.DataFrame
             Columns wtp, inmb, ci_low, ci_high.
         """
-        grid = np.atleast_1d(np.asarray(wtp, float))
+        grid = _grid(wtp)
         draws = self._inmb_draws(grid)
         tail = (1 - self.level) / 2
         return pd.DataFrame(
@@ -210,7 +210,7 @@ class BootstrapCEA:
             Columns ``wtp`` and ``p_cost_effective`` (share of replicates with
             INMB > 0).
         """
-        grid = np.atleast_1d(np.asarray(wtp, float))
+        grid = _grid(wtp)
         share = (self._inmb_draws(grid) > 0).mean(axis=0)
         return pd.DataFrame({"wtp": grid, "p_cost_effective": share})
 
@@ -229,10 +229,7 @@ class BootstrapCEA:
             ``p_optimal``.
         """
         curve = self.ceac(wtp)
-        best = (
-            np.atleast_1d(np.asarray(wtp, float))
-            * self.replicates["delta_effect"].mean()
-        )
+        best = _grid(wtp) * self.replicates["delta_effect"].mean()
         intervention = best - self.replicates["delta_cost"].mean() > 0
         return pd.DataFrame(
             {
@@ -259,7 +256,7 @@ class BootstrapCEA:
             ``wtp`` and ``evpi = mean(max(INMB, 0)) - max(mean(INMB), 0)`` over the
             replicates (two options; equal to BCEA's definition).
         """
-        grid = np.atleast_1d(np.asarray(wtp, float))
+        grid = _grid(wtp)
         draws = self._inmb_draws(grid)
         value = np.maximum(draws, 0).mean(axis=0) - np.maximum(draws.mean(axis=0), 0)
         return pd.DataFrame({"wtp": grid, "evpi": value})
@@ -342,6 +339,16 @@ class BootstrapCEA:
         de = self.replicates["delta_effect"].to_numpy()[:, None]
         dc = self.replicates["delta_cost"].to_numpy()[:, None]
         return grid[None, :] * de - dc
+
+
+def _grid(wtp) -> np.ndarray:
+    """Willingness-to-pay values as a 1-d float array; negative values refused."""
+    grid = np.atleast_1d(np.asarray(wtp, float))
+    if (grid < 0).any():
+        raise DataError(
+            f"willingness to pay must be 0 or more; got {grid[grid < 0][0]}"
+        )
+    return grid
 
 
 def bootstrap_cea(
