@@ -433,3 +433,23 @@ def test_gamma_cost_model_equals_r_glm():
             group="arm",
             cost_model="gamma",
         )
+
+
+def test_ceaf_and_quadrants_by_hand():
+    draws = pd.DataFrame(
+        {
+            "delta_cost": [100.0, -50.0, 200.0, -10.0],
+            "delta_effect": [0.01, 0.02, -0.01, -0.005],
+        }
+    )
+    res = BootstrapCEA.from_replicates(60.0, 0.004, draws)
+    shares = res.quadrants().set_index("quadrant")["share"]
+    assert shares.to_dict() == {"NE": 0.25, "SE": 0.25, "NW": 0.25, "SW": 0.25}
+    # at wtp 20,000: INMB draws 100, 450, -400, -90 -> mean 15 > 0, P(INMB > 0) = 0.5
+    front = res.ceaf([0, 20000]).set_index("wtp")
+    assert front.loc[20000, "optimal"] == "intervention"
+    assert front.loc[20000, "p_optimal"] == 0.5
+    # at wtp 0: INMB = -cost: -100, 50, -200, 10 -> mean -60 < 0, comparator optimal
+    assert front.loc[0, "optimal"] == "comparator" and front.loc[0, "p_optimal"] == 0.5
+    inmb = res.inmb([20000]).iloc[0]
+    assert inmb["inmb"] == pytest.approx(20000 * 0.004 - 60.0)

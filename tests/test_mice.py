@@ -128,3 +128,22 @@ def test_outcome_model_fitted_on_each_imputation_and_pooled(mar_data):
     per = [model(d)[0]["arm"] for d in imp.datasets]
     assert pooled.estimate[0] == pytest.approx(np.mean(per))
     assert pooled.names == ("arm",) and pooled.m == 5
+
+
+def test_missing_summary_by_hand():
+    from cpeval.missing import missing_summary
+
+    d = pd.DataFrame(
+        {
+            "arm": [0, 0, 0, 1, 1],
+            "wave": ["b", "f", "f", "b", "f"],
+            "y": [1.0, np.nan, 2.0, np.nan, np.nan],
+            "x": [1, 2, 3, 4, None],
+        }
+    )
+    table = missing_summary(d, ["y", "x"], by=["arm"]).set_index(["arm", "column"])
+    assert table.loc[(0, "y"), "n_missing"] == 1 and table.loc[(0, "y"), "n"] == 3
+    assert table.loc[(1, "y"), "share_missing"] == 1.0
+    assert (
+        table.loc[(1, "x"), "n_missing"] == 1 and table.loc[(0, "x"), "n_missing"] == 0
+    )
