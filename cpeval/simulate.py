@@ -122,7 +122,9 @@ IMPLEMENTATION = StudyDesign(
 )
 
 
-def write_study(design: StudyDesign, folder: str | Path, *, seed: int) -> list[Path]:
+def write_study(
+    design: StudyDesign, folder: str | Path, *, seed: int, sav: bool = False
+) -> list[Path]:
     """Simulate a study and write its raw files (recruitment, baseline, follow-up).
 
     Parameters
@@ -131,6 +133,9 @@ def write_study(design: StudyDesign, folder: str | Path, *, seed: int) -> list[P
     folder : str or Path
     seed : int
         The same design and seed write byte-identical files.
+    sav : bool
+        Also write ``baseline.sav``, an SPSS copy of ``baseline.csv`` with
+        variable labels, for trying cpeval on SPSS input.
 
     Returns
     -------
@@ -186,11 +191,14 @@ def write_study(design: StudyDesign, folder: str | Path, *, seed: int) -> list[P
         *(f"su_{s}" for s in SERVICES),
     ]
     recruits = [{k: people[k][i] for k in keys} for i in range(len(people["id"]))]
-    return [
+    written = [
         _write(folder / "recruited.csv", keys, recruits),
         _write(folder / "baseline.csv", header0, rows0),
         _write(folder / "followup.csv", header1, rows1),
     ]
+    if sav:
+        written.append(_write_sav(folder / "baseline.sav", header0, rows0))
+    return written
 
 
 def _recruit(design: StudyDesign, rng) -> dict:
@@ -293,6 +301,47 @@ def _write(path: Path, header: list[str], rows: list[dict]) -> Path:
     for row in rows:
         lines.append(",".join(_cell(row[c]) for c in header))
     return write_atomic(path, "\n".join(lines) + "\n")
+
+
+def _write_sav(path: Path, header: list[str], rows: list[dict]) -> Path:
+    """An SPSS copy with variable labels; ReadStat stamps the clock time into the
+    header (bytes 92-108: date and time), so a fixed stamp replaces it."""
+    import tempfile
+
+    import pandas as pd
+    import pyreadstat
+
+    frame = pd.DataFrame(rows, columns=header)
+    labels = {c: _sav_label(c) for c in header}
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / path.name
+        pyreadstat.write_sav(
+            frame, scratch, file_label="cpeval synthetic study", column_labels=labels
+        )
+        payload = bytearray(scratch.read_bytes())
+    payload[92:109] = b"01 Jan 2600:00:00"
+    return write_atomic(path, bytes(payload))
+
+
+_SAV_LABELS = {
+    "wemwbs": "WEMWBS item {}",
+    "rg": "Resource Generator-style item {} (illustrative)",
+    "sis": "social inclusion item {} (illustrative)",
+    "eq5d": "EQ-5D-5L dimension {}",
+    "su": "service use in the period: {}",
+}
+
+
+def _sav_label(column: str) -> str | None:
+    if column == "interview_date":
+        return "interview date (ISO 8601)"
+    prefix, _, rest = column.partition("_")
+    form = _SAV_LABELS.get(prefix)
+    return (
+        form.format(rest.upper() if prefix == "eq5d" else rest.replace("_", " "))
+        if form
+        else None
+    )
 
 
 def _cell(value) -> str:

@@ -8,11 +8,12 @@ import sys
 import pandas as pd
 import pytest
 
-from cpeval.io import load_study
+from cpeval.io import ReadReport, load_study, read_data
 from cpeval.scales import score_study
 from tests.conftest import ROOT, tree_hashes
 
 SYNTHETIC = ROOT / "data" / "synthetic"
+TOMLS = ("rguk_illustrative.toml", "sis_illustrative.toml")
 
 
 def test_studies_regenerate_identically(tmp_path):
@@ -23,7 +24,7 @@ def test_studies_regenerate_identically(tmp_path):
         committed = {
             k: v
             for k, v in tree_hashes(SYNTHETIC / study).items()
-            if k.endswith(".csv")
+            if k.endswith((".csv", ".sav"))
         }
         assert tree_hashes(tmp_path / study) == committed
 
@@ -57,3 +58,22 @@ def test_pilot_high_fidelity_gains_more_access_to_social_capital():
     means = follow.groupby("fidelity")["rguk_total"].mean()
     assert means["high"] > means["low/moderate"]
     assert isinstance(means, pd.Series)
+
+
+def test_spss_copy_loads_to_the_same_study(tmp_path):
+    """baseline.sav is the CSV's copy: the study loads identically from either
+    (only the row numbers differ: SPSS counts cases, the CSV counts lines)."""
+    folder = SYNTHETIC / "implementation"
+    book = (folder / "codebook.toml").read_text()
+    for name in ("recruited.csv", "followup.csv", "baseline.sav", *TOMLS):
+        (tmp_path / name).write_bytes((folder / name).read_bytes())
+    assert '"baseline.csv"' in book
+    (tmp_path / "codebook.toml").write_text(
+        book.replace('"baseline.csv"', '"baseline.sav"')
+    )
+    from_csv = load_study(folder / "codebook.toml")
+    from_sav = load_study(tmp_path / "codebook.toml")
+    columns = from_csv.data.columns.difference(["source_file", "source_row"])
+    pd.testing.assert_frame_equal(from_csv.data[columns], from_sav.data[columns])
+    labels = ReadReport.of(read_data(folder / "baseline.sav")).column_labels
+    assert labels["wemwbs_2"] == "WEMWBS item 2"
