@@ -31,6 +31,8 @@ def write_report(
     figures: Mapping[str, str],
     provenance: Mapping,
     findings: Sequence[str],
+    *,
+    methods: Sequence[str] = (),
 ) -> Path:
     """Write one HTML page with no external resources.
 
@@ -44,6 +46,8 @@ def write_report(
         Shown at the end, as JSON.
     findings : sequence of str
         Plain sentences for the key findings.
+    methods : sequence of str
+        Paragraphs saying how the numbers were made.
 
     Returns
     -------
@@ -79,9 +83,7 @@ def write_report(
             )
     parts += [
         "<h2>Methods</h2>",
-        "<p>Outcome models and their degrees-of-freedom method, the value set, "
-        "unit costs, seed and every input file's SHA-256 are listed below. Every "
-        "estimator is checked against R in cpeval's test suite.</p>",
+        *(f"<p>{html.escape(s)}</p>" for s in methods),
         "<h2>Provenance</h2>",
         f"<pre>{html.escape(json.dumps(provenance, indent=2))}</pre>",
         "</body></html>",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -12,6 +13,8 @@ from cpeval.pipeline import load_config, run
 from tests.conftest import ROOT, tree_hashes
 
 CONFIG = ROOT / "analysis" / "implementation_study.toml"
+TABLES = ("participant_flow", "baseline", "outcomes", "balance", "costs", "economics")
+FIGURES = ("trajectories", "forest_plot", "love_plot", "ce_plane", "ceac")
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +34,23 @@ def test_two_runs_are_byte_identical(two_runs):
 def test_outputs_and_report_content(two_runs):
     out = two_runs[0]
     names = {p.name for p in (out / "tables").iterdir()}
-    for table in ("participant_flow", "baseline", "outcomes", "economics"):
+    for table in TABLES:
         assert {
             f"{table}.{fmt}" for fmt in ("csv", "md", "html", "tex", "xlsx")
         } <= names
     page = (out / "report.html").read_text()
     assert "Key findings" in page and "159 people were recruited" in page
-    assert page.count("<svg") == 4 and "<table>" in page
+    assert page.count("<svg") == len(FIGURES) and "<table>" in page
+    assert "multiple imputation (m = 20)" in page and "Propensity adjustment" in page
     figures = {p.name for p in (out / "figures").iterdir()}
-    for name in ("trajectories", "forest_plot", "ce_plane", "ceac"):
+    for name in FIGURES:
         assert {f"{name}.png", f"{name}.svg"} <= figures
     # self-contained: nothing is fetched (namespaces inside the SVGs are not loads)
     assert 'src="http' not in page and "<link" not in page and "<script" not in page
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["seed"] == 20261122 and len(provenance["inputs"]) == 3
+    assert provenance["imputation"]["m"] == 20
+    assert provenance["propensity"]["formula"].startswith("treated ~ age + sex_male")
     assert provenance["df_method"].startswith("Satterthwaite")
 
 
@@ -60,7 +66,7 @@ def test_config_errors_are_data_errors(tmp_path):
 
 def test_report_renders_in_headless_chromium(two_runs, tmp_path):
     """Debian's chromium (installed by .ci/run) loads the page without console errors
-    and shows the findings, the tables and the four figures."""
+    and shows the findings, the tables and the figures."""
     import re
     import shutil
     import subprocess
@@ -94,7 +100,7 @@ def test_report_renders_in_headless_chromium(two_runs, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     dom = run.stdout
     assert "Key findings" in dom and "159 people were recruited" in dom
-    assert dom.count("<table>") == 4 and dom.count("<svg") == 4
+    assert dom.count("<table>") == len(TABLES) and dom.count("<svg") == len(FIGURES)
     assert "incremental cost" in dom and "participant flow" in dom
     assert not re.search(r"CONSOLE|Uncaught", run.stderr), run.stderr[-2000:]
 
@@ -124,3 +130,136 @@ def test_baseline_table_by_hand():
         "level"
     )
     assert sex.loc["f", "count"] == 3 and sex.loc["f", "percent"] == 75
+
+
+@pytest.fixture(scope="module")
+def implementation():
+    from cpeval.io import load_study
+    from cpeval.pipeline._outcomes import analysis_data
+    from cpeval.scales import score_study
+
+    cfg = load_config(CONFIG)
+    study = score_study(load_study(cfg.codebook))
+    return cfg, study.codebook, analysis_data(study)
+
+
+def test_propensity_adjusted_model_is_the_direct_fit(implementation):
+    """The pipeline's available-data row equals fitting the score and the mixed
+    model by hand with the stages' public functions."""
+    import numpy as np
+
+    from cpeval.adjust import propensity_score
+    from cpeval.models import fit_lmm
+    from cpeval.pipeline._outcomes import outcome_table
+
+    cfg, book, data = implementation
+    cfg = dataclasses.replace(cfg, imputation={})
+    table, score = outcome_table(cfg, data, book, say=lambda *_: None)
+    base = data[data["time"] == 0].set_index("id")
+    base["sex_male"] = (base["sex"] == "male").astype(float)
+    formula = "treated ~ age + sex_male + rguk_total + social_inclusion_total"
+    ps = propensity_score(base, formula + " + wemwbs_total").score
+    by_hand = data.assign(ps=data["id"].map(np.log(ps / (1 - ps))))
+    fit = fit_lmm(
+        by_hand,
+        "wemwbs_total ~ time * treated + age + ps + time:ps",
+        ["site", "team", "id"],
+    )
+    expected = fit.tidy().set_index("term").loc["time:treated"]
+    row = table.set_index("outcome").loc["wellbeing (WEMWBS)"]
+    assert row["analysis"] == "available data"
+    assert row["difference"] == pytest.approx(expected["estimate"], abs=1e-10)
+    assert row["ci_low"] == pytest.approx(expected["ci_low"], abs=1e-8)
+    assert row["df"] == pytest.approx(expected["df"], rel=1e-8)
+    assert score.balance.loc["wemwbs_total", "diff_adj"] == pytest.approx(0, abs=0.05)
+
+
+def test_wide_and_long_round_trip_keeps_every_observed_value(implementation):
+    from cpeval.pipeline._outcomes import _long, _wide
+
+    cfg, book, data = implementation
+    columns = list(cfg.outcomes.values())
+    wide, imputed, predictors = _wide(data, book, columns, ["age", "sex"])
+    assert (
+        len(wide) == 151
+        and len(imputed) == 6
+        and predictors
+        == [
+            "_x_age",
+            "_x_sex_male",
+        ]
+    )
+    long = _long(wide, book, columns, ["age", "sex"]).set_index(["id", "time"])
+    original = data.set_index(["id", "time"])[columns]
+    assert len(long) == 302 and long.loc[original.index, columns].equals(original)
+    missing = long.drop(original.index)[columns]
+    assert len(missing) == 24 and missing.isna().all().all()
+
+
+def test_imputed_rows_pool_the_refitted_models(implementation):
+    """With m = 2: refit each completed data set by hand (score re-estimated) and
+    pool by Rubin's rules written out: qbar, T = W + (1 + 1/m) B."""
+    import numpy as np
+
+    from cpeval.adjust import propensity_score
+    from cpeval.missing import impute
+    from cpeval.models import fit_lmm
+    from cpeval.pipeline._outcomes import _long, _wide, outcome_table
+
+    cfg, book, data = implementation
+    cfg = dataclasses.replace(cfg, imputation={"m": 2, "iterations": 5})
+    table, _ = outcome_table(cfg, data, book, say=lambda *_: None)
+    row = table.set_index(["outcome", "analysis"]).loc[
+        ("wellbeing (WEMWBS)", "multiple imputation (m = 2)")
+    ]
+    columns = list(cfg.outcomes.values())
+    wide, imputed, predictors = _wide(data, book, columns, ["age", "sex"])
+    sets = impute(
+        wide,
+        imputed,
+        predictors=predictors,
+        by="treated",
+        cluster="team",
+        m=2,
+        iterations=5,
+        seed=cfg.seed,
+    ).datasets
+    q, u = [], []
+    for completed in sets:
+        long = _long(completed, book, columns, ["age", "sex"])
+        base = long[long["time"] == 0].set_index("id")
+        base["sex_male"] = (base["sex"] == "male").astype(float)
+        ps = propensity_score(
+            base,
+            "treated ~ age + sex_male + rguk_total + social_inclusion_total"
+            " + wemwbs_total",
+        ).score
+        long["ps"] = long["id"].map(np.log(ps / (1 - ps)))
+        fit = fit_lmm(
+            long,
+            "wemwbs_total ~ time * treated + age + ps + time:ps",
+            ["site", "team", "id"],
+        )
+        effect = fit.tidy().set_index("term").loc["time:treated"]
+        q.append(effect["estimate"])
+        u.append(effect["se"] ** 2)
+    total = np.mean(u) + 1.5 * np.var(q, ddof=1)
+    assert row["difference"] == pytest.approx(np.mean(q), abs=1e-10)
+    assert row["se"] == pytest.approx(np.sqrt(total), rel=1e-10)
+    assert row["n_obs"] == 302 and 0 < row["fmi"] < 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[imputation]\nm = 1\n", r"'imputation\.m' must be 2 or more"),
+        ("[propensity]\ncovariates = []\n", "names no covariates"),
+        ("[propensity]\nformula = 'x'\n", "formula"),
+    ],
+)
+def test_propensity_and_imputation_config_errors(tmp_path, extra, message):
+    text = CONFIG.read_text().split("[propensity]")[0].split("[economics]")[0]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("../data", str(ROOT / "data")) + extra)
+    with pytest.raises(cpeval.DataError, match=message):
+        load_config(bad)

@@ -1,0 +1,139 @@
+"""The analysis config: a TOML file naming codebook, outcomes, models, settings."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._toml import check_keys, read_toml
+from ..exceptions import DataError
+
+__all__ = ["AnalysisConfig", "load_config"]
+
+_TOP = {
+    "analysis": dict,
+    "outcomes": dict,
+    "model": dict,
+    "propensity": dict,
+    "imputation": dict,
+    "economics": dict,
+}
+_ANALYSIS = {"name": str, "codebook": str, "seed": int, "formats": list}
+_MODEL = {"kind": str, "groups": list, "covariates": list}
+_PROPENSITY = {"covariates": list}
+_IMPUTATION = {"m": int, "iterations": int}
+_ECONOMICS = {
+    "value_set": dict,
+    "services": dict,
+    "price_year": str,
+    "wtp": list,
+    "n_boot": int,
+    "cluster": str,
+}
+FORMATS = ("csv", "md", "html", "tex", "xlsx")
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """A parsed analysis config. Build it with :func:`load_config`.
+
+    Parameters
+    ----------
+    path, codebook : Path
+    name : str
+    seed : int
+        Seeds the bootstrap and the imputations.
+    outcomes : dict
+        Label -> scored column.
+    model : dict
+        ``kind`` ("lmm" or "ancova"), ``groups`` (lmm: random intercepts,
+        outermost first), ``covariates``.
+    propensity : dict
+        ``covariates`` of the propensity score (baseline values); empty for none.
+    imputation : dict
+        ``m`` and ``iterations``; empty for no multiple imputation.
+    economics : dict
+        Value set, service columns to unit-cost items, price year, WTP, bootstrap.
+    formats : tuple of str
+        Table formats written.
+    """
+
+    path: Path
+    name: str
+    codebook: Path
+    seed: int
+    outcomes: dict[str, str]
+    model: dict[str, Any]
+    propensity: dict[str, Any] = field(default_factory=dict)
+    imputation: dict[str, Any] = field(default_factory=dict)
+    economics: dict[str, Any] = field(default_factory=dict)
+    formats: tuple[str, ...] = FORMATS
+
+
+def load_config(path: str | Path) -> AnalysisConfig:
+    """Read an analysis config (see ``analysis/implementation_study.toml``).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    AnalysisConfig
+
+    Raises
+    ------
+    DataError
+        Unknown or missing keys, wrong types, an unknown model kind, no outcomes,
+        or fewer than two imputations.
+
+    Examples
+    --------
+    >>> from cpeval.pipeline import load_config
+    >>> load_config("analysis/implementation_study.toml").model["kind"]
+    'lmm'
+    """
+    path = Path(path)
+    raw = read_toml(path, "analysis config")
+    check_keys(raw, _TOP, path, "")
+    head = raw.get("analysis", {})
+    for section, keys in (
+        ("analysis", _ANALYSIS),
+        ("model", _MODEL),
+        ("propensity", _PROPENSITY),
+        ("imputation", _IMPUTATION),
+        ("economics", _ECONOMICS),
+    ):
+        check_keys(raw.get(section, {}), keys, path, f"{section}.")
+    for key in ("name", "codebook", "seed"):
+        if key not in head:
+            raise DataError(f"{path}: '[analysis] {key}' is missing")
+    if raw.get("model", {}).get("kind") not in ("lmm", "ancova"):
+        raise DataError(f"{path}: 'model.kind' must be 'lmm' or 'ancova'")
+    if not raw.get("outcomes"):
+        raise DataError(f"{path}: the config names no [outcomes]")
+    imputation = dict(raw.get("imputation", {}))
+    if imputation and imputation.get("m", 0) < 2:
+        raise DataError(f"{path}: 'imputation.m' must be 2 or more")
+    if "propensity" in raw and not raw["propensity"].get("covariates"):
+        raise DataError(f"{path}: 'propensity.covariates' names no covariates")
+    return AnalysisConfig(
+        path=path,
+        name=head["name"],
+        codebook=path.parent / head["codebook"],
+        seed=head["seed"],
+        outcomes=dict(raw["outcomes"]),
+        model=dict(raw["model"]),
+        propensity=dict(raw.get("propensity", {})),
+        imputation=imputation,
+        economics=dict(raw.get("economics", {})),
+        formats=tuple(head.get("formats", _default_formats())),
+    )
+
+
+def _default_formats() -> tuple[str, ...]:
+    """Every format; DOCX only when python-docx is installed (the 'docx' extra)."""
+    extra = ("docx",) if importlib.util.find_spec("docx") else ()
+    return (*FORMATS, *extra)

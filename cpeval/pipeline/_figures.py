@@ -1,0 +1,110 @@
+"""The report's figures: trajectories, forest plot, Love plot, CE plane and CEAC,
+each saved as PNG and SVG (SVG without a date and with a fixed hash salt, so that
+two runs write the same bytes)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._files import write_atomic
+
+__all__ = ["draw_figures"]
+
+
+def draw_figures(
+    cfg,
+    outcomes: pd.DataFrame,
+    data: pd.DataFrame,
+    group: str,
+    out: Path,
+    *,
+    balance: pd.DataFrame | None = None,
+    cea=None,
+) -> dict[str, str]:
+    """Draw every figure, save each as PNG and SVG, and return the SVG texts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "cpeval"
+    import matplotlib.pyplot as plt
+
+    from ..adjust import love_plot
+    from ..economics import plot_ce_plane, plot_ceac
+
+    figures = {
+        "trajectories": _trajectories(cfg, data, group),
+        "forest_plot": _forest(outcomes),
+    }
+    if balance is not None:
+        figures["love_plot"] = love_plot(balance).figure
+    if cea is not None:
+        wtp = cfg.economics.get("wtp", [20000, 30000])
+        figures["ce_plane"] = plot_ce_plane(cea, wtp=float(wtp[0])).figure
+        figures["ceac"] = plot_ceac(cea, np.linspace(0, 50_000, 51)).figure
+    rendered = {}
+    for name, fig in figures.items():
+        fig.tight_layout()
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=100)
+        write_atomic(out / "figures" / f"{name}.png", png.getvalue())
+        svg = io.StringIO()
+        fig.savefig(svg, format="svg", metadata={"Date": None})
+        rendered[name] = svg.getvalue()
+        write_atomic(out / "figures" / f"{name}.svg", rendered[name])
+        plt.close(fig)
+    return rendered
+
+
+def _trajectories(cfg, data: pd.DataFrame, group: str):
+    import matplotlib.pyplot as plt
+
+    labels = data.groupby("treated")[group].first()
+    names = list(cfg.outcomes)
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(4 * len(names), 3.2), squeeze=False
+    )
+    for ax, label in zip(axes[0], names, strict=True):
+        column = cfg.outcomes[label]
+        stats = (
+            data.groupby(["treated", "time"])[column].agg(["mean", "sem"]).reset_index()
+        )
+        for treated, part in stats.groupby("treated"):
+            ax.errorbar(
+                part["time"],
+                part["mean"],
+                yerr=1.96 * part["sem"],
+                capsize=3,
+                marker="o",
+                label=str(labels[treated]),
+            )
+        ax.set_xticks([0, 1], ["baseline", "follow-up"])
+        ax.set_title(label, fontsize=8)
+    axes[0][0].set_ylabel("observed mean (95% CI)")
+    axes[0][0].legend(fontsize="small")
+    return fig
+
+
+def _forest(outcomes: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(outcomes) + 1.2))
+    positions = np.arange(len(outcomes))[::-1]
+    ax.errorbar(
+        outcomes["difference"],
+        positions,
+        xerr=[
+            outcomes["difference"] - outcomes["ci_low"],
+            outcomes["ci_high"] - outcomes["difference"],
+        ],
+        fmt="s",
+        capsize=3,
+    )
+    ax.axvline(0, color="grey", linestyle="--")
+    labels = outcomes["outcome"] + "\n" + outcomes["analysis"]
+    ax.set_yticks(positions, labels, fontsize=7)
+    ax.set_xlabel("adjusted difference (95% CI)")
+    return fig
