@@ -1,12 +1,19 @@
-"""Coverage of the reanalyses over regenerated synthetic studies (issue 7).
+"""Coverage of the two reanalyses over regenerated synthetic studies (issue 7).
 
-Run: python benchmarks/coverage_simulation.py [replicates]
-Pilot: the share of regenerated studies whose 95% CI for the high- against
-low/moderate-fidelity difference (ANCOVA, CR2) contains the designed effect on
-the score scale (target: at least 90%). The designed effect on the score scale is
-estimated once from one very large study of the same design. Implementation: the
-share whose mixed-model 95% CI for time x arm contains zero (no true effect;
-nominal 95%).
+Run: python benchmarks/coverage_simulation.py [replicates] [workers]
+
+Each replicate regenerates a study with a new seed and runs the outcome analyses
+of the committed configs (``analysis/*.toml``) exactly as ``cpeval run`` does:
+
+- Pilot (ANCOVA, CR2 by agency): the share of studies whose 95% CI for the
+  high- against low/moderate-fidelity difference contains the designed effect on
+  the score scale (target: at least 90%). The designed effect on the score scale
+  is the point estimate from one very large study of the same design.
+- Implementation (mixed model with propensity adjustment; available data and
+  multiple imputation): the share whose 95% CI for time x arm contains zero
+  (no true effects; nominal 95%).
+
+Replicates run in parallel with joblib (``workers``, default 2).
 """
 
 from __future__ import annotations
@@ -18,83 +25,86 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from cpeval.io import load_study
-from cpeval.models import ancova, fit_lmm
+from cpeval.pipeline import load_config
+from cpeval.pipeline._outcomes import analysis_data, outcome_table
 from cpeval.scales import score_study
 from cpeval.simulate import IMPLEMENTATION, PILOT, write_study
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTCOMES = ["rguk_total", "social_inclusion_total"]
+DESIGNS = {"pilot": PILOT, "implementation": IMPLEMENTATION}
 
 
-def _study(design, seed: int, folder: Path):
-    write_study(design, folder, seed=seed)
-    source = ROOT / "data" / "synthetic" / design.name
-    for name in ("codebook.toml", "rguk_illustrative.toml", "sis_illustrative.toml"):
-        shutil.copy(source / name, folder / name)
-    return score_study(load_study(folder / "codebook.toml"))
+def replicate(name: str, seed: int, **design_changes) -> pd.DataFrame:
+    """One regenerated study of a design, analysed as its config says.
 
-
-def _pilot_effects(study, cluster: str | None = "team") -> dict[str, tuple]:
-    data = study.data.assign(treated=(study.data["fidelity"] == "high").astype(int))
-    out = {}
-    for column in OUTCOMES:
-        base = data[data["wave"] == "baseline"][["id", "treated", "team", column]]
-        follow = data[data["wave"] == "9 months"][["id", column]]
-        merged = base.rename(columns={column: "b"}).merge(
-            follow.rename(columns={column: "f"}), on="id"
-        )
-        fit = ancova(
-            merged, outcome="f", baseline="b", group="treated", cluster=cluster
-        )
-        ci = fit.conf_int().loc["treated"]
-        out[column] = (fit.params["treated"], ci["ci_low"], ci["ci_high"])
-    return out
-
-
-def main(replicates: int) -> None:
-    start = time.perf_counter()
+    Returns the outcome table (one row per outcome and analysis).
+    """
+    design = dataclasses.replace(DESIGNS[name], **design_changes)
+    cfg = load_config(ROOT / "analysis" / f"{name}_study.toml")
+    source = ROOT / "data" / "synthetic" / name
     with tempfile.TemporaryDirectory() as folder:
-        big = dataclasses.replace(
-            PILOT, recruited=20_000, baseline=20_000, followup=15_000
-        )
-        truth = {
-            k: v[0]
-            for k, v in _pilot_effects(
-                _study(big, 1, Path(folder) / "big"), cluster=None
-            ).items()
-        }
-        covered = {k: 0 for k in OUTCOMES}
-        for seed in range(replicates):
-            effects = _pilot_effects(
-                _study(PILOT, 1000 + seed, Path(folder) / f"p{seed}")
-            )
-            for k, (_, low, high) in effects.items():
-                covered[k] += low <= truth[k] <= high
-        zero = 0
-        for seed in range(replicates):
-            study = _study(IMPLEMENTATION, 5000 + seed, Path(folder) / f"i{seed}")
-            data = study.data.assign(
-                time=study.data["wave"].cat.codes.astype(int),
-                treated=(study.data["arm"] == "intervention").astype(int),
-            )
-            fit = fit_lmm(data, "rguk_total ~ time * treated", ["site", "team", "id"])
-            row = fit.tidy().set_index("term").loc["time:treated"]
-            zero += row["ci_low"] <= 0 <= row["ci_high"]
-    print(
-        f"{replicates} regenerated studies of each design, "
-        f"{time.perf_counter() - start:.0f} s"
+        folder = Path(folder)
+        write_study(design, folder, seed=seed)
+        for extra in (
+            "codebook.toml",
+            "rguk_illustrative.toml",
+            "sis_illustrative.toml",
+        ):
+            shutil.copy(source / extra, folder / extra)
+        study = score_study(load_study(folder / "codebook.toml"))
+    table, _ = outcome_table(cfg, analysis_data(study), study.codebook, say=_quiet)
+    return table.assign(seed=seed)
+
+
+def _quiet(*_) -> None:
+    pass
+
+
+def main(replicates: int, workers: int) -> None:
+    from joblib import Parallel, delayed
+
+    start = time.perf_counter()
+    big = replicate("pilot", 1, recruited=20_000, baseline=20_000, followup=15_000)
+    truth = big.set_index("outcome")["difference"]
+    runs = Parallel(n_jobs=workers)(
+        delayed(replicate)(name, offset + seed)
+        for name, offset in (("pilot", 1000), ("implementation", 5000))
+        for seed in range(replicates)
     )
-    for k in OUTCOMES:
+    elapsed = time.perf_counter() - start
+    results = pd.concat(runs, ignore_index=True)
+    pilot = results[results["model"] == "ANCOVA"].copy()
+    pilot["covered"] = (pilot["ci_low"] <= pilot["outcome"].map(truth)) & (
+        pilot["outcome"].map(truth) <= pilot["ci_high"]
+    )
+    implementation = results[results["model"] != "ANCOVA"].copy()
+    implementation["covered"] = (implementation["ci_low"] <= 0) & (
+        implementation["ci_high"] >= 0
+    )
+    print(
+        f"{replicates} regenerated studies of each design, {elapsed:.0f} s "
+        f"with {workers} workers"
+    )
+    for outcome, share in (
+        pilot.groupby("outcome", sort=False)["covered"].mean().items()
+    ):
         print(
-            f"pilot {k}: designed effect {truth[k]:.3f} (score units); "
-            f"95% CI covers it in {covered[k] / replicates:.1%} (target >= 90%)"
+            f"pilot, {outcome}: designed effect {truth[outcome]:.3f} (score units); "
+            f"95% CI covers it in {share:.1%} (target >= 90%)"
         )
-    print(
-        f"implementation rguk_total: 95% CI covers 0 in {zero / replicates:.1%} "
-        "(nominal 95%)"
-    )
+    shares = implementation.groupby(["outcome", "analysis"], sort=False)["covered"]
+    for (outcome, analysis), share in shares.mean().items():
+        print(
+            f"implementation, {outcome}, {analysis}: 95% CI covers 0 in "
+            f"{share:.1%} (nominal 95%)"
+        )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 200,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 2,
+    )
