@@ -37,13 +37,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = {"pilot": PILOT, "implementation": IMPLEMENTATION}
 
 
-def replicate(name: str, seed: int, **design_changes) -> pd.DataFrame:
+def replicate(
+    name: str, seed: int, *, config: dict | None = None, **design: int
+) -> pd.DataFrame:
     """One regenerated study of a design, analysed as its config says.
 
-    Returns the outcome table (one row per outcome and analysis).
+    ``config`` replaces fields of the config (e.g. ``{"imputation": {}}``) and
+    keyword arguments fields of the design. Returns the outcome table (one row
+    per outcome and analysis).
     """
-    design = dataclasses.replace(DESIGNS[name], **design_changes)
     cfg = load_config(ROOT / "analysis" / f"{name}_study.toml")
+    cfg = dataclasses.replace(cfg, **(config or {}))
+    design = dataclasses.replace(DESIGNS[name], **design)
     source = ROOT / "data" / "synthetic" / name
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
