@@ -20,6 +20,8 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #bbb; padding: 0.25em 0.5em; text-align: left; }
 caption { font-weight: bold; text-align: left; margin-bottom: 0.3em; }
 .finding { margin: 0.4em 0; }
+.wide { overflow-x: auto; }
+figcaption { font-size: 0.9em; color: #444; margin-bottom: 1.5em; }
 pre { background: #f4f4f4; padding: 1em; overflow-x: auto; font-size: 0.8em; }
 """
 
@@ -33,6 +35,7 @@ def write_report(
     findings: Sequence[str],
     *,
     methods: Sequence[str] = (),
+    captions: Mapping[str, str] | None = None,
 ) -> Path:
     """Write one HTML page with no external resources.
 
@@ -48,6 +51,8 @@ def write_report(
         Plain sentences for the key findings.
     methods : sequence of str
         Paragraphs saying how the numbers were made.
+    captions : mapping of name to str, optional
+        Figure captions (the figure's name otherwise).
 
     Returns
     -------
@@ -62,6 +67,7 @@ def write_report(
     >>> "A finding." in page.read_text()
     True
     """
+    captions = captions or {}
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -72,14 +78,16 @@ def write_report(
         "<h2>Tables</h2>",
     ]
     for name, table in tables.items():
-        parts.append(render_table(table, "html", title=name.replace("_", " ")).decode())
+        rendered = render_table(table, "html", title=name.replace("_", " ")).decode()
+        parts.append(f'<div class="wide">{rendered}</div>')
     if figures:
         parts.append("<h2>Figures</h2>")
-        for name, svg in figures.items():
+        for number, (name, svg) in enumerate(figures.items(), start=1):
             body = svg[svg.find("<svg") :]
+            caption = captions.get(name, name.replace("_", " "))
             parts.append(
                 f'<figure id="{html.escape(name)}">{body}<figcaption>'
-                f"{html.escape(name.replace('_', ' '))}</figcaption></figure>"
+                f"Figure {number}. {html.escape(caption)}</figcaption></figure>"
             )
     parts += [
         "<h2>Methods</h2>",

@@ -21,7 +21,7 @@ from ..scales import score_study
 from ..tables import baseline_table, render_table
 from ._config import AnalysisConfig, load_config
 from ._economics import DEFAULT_VALUE_SET, economic_evaluation
-from ._figures import draw_figures
+from ._figures import CAPTIONS, draw_figures
 from ._outcomes import analysis_data, outcome_table
 
 __all__ = ["AnalysisConfig", "load_config", "run"]
@@ -106,8 +106,9 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
         tables,
         figures,
         provenance,
-        _findings(cfg, tables, study, cea),
+        _findings(cfg, tables, study, cea, score),
         methods=_methods(cfg, book, score),
+        captions=CAPTIONS,
     )
     say(f"wrote {report}")
     return report
@@ -119,7 +120,7 @@ def _primary(outcomes: pd.DataFrame) -> pd.DataFrame:
     return imputed if len(imputed) else outcomes
 
 
-def _findings(cfg, tables, study, cea) -> list[str]:
+def _findings(cfg, tables, study, cea, score) -> list[str]:
     book = study.codebook
     flow = study.flow.table.set_index("stage")
     lines = [
@@ -128,6 +129,14 @@ def _findings(cfg, tables, study, cea) -> list[str]:
         f"interviewed at {book.waves[-1]}."
     ]
     intervention = book.groups[-1] if book.groups else "intervention"
+    if score is not None:
+        before, after = score.balance["diff"].abs(), score.balance["diff_adj"].abs()
+        lines.append(
+            f"At baseline the groups differed by up to {before.max():.2f} standard "
+            f"deviations ({before.idxmax()}); weighting by the propensity score "
+            f"brought every difference to {after.max():.2f} or less "
+            f"({'balanced' if after.max() < 0.1 else 'not all below 0.1'})."
+        )
     for row in _primary(tables["outcomes"]).itertuples():
         direction = "higher" if row.difference > 0 else "lower"
         certain = (

@@ -12,7 +12,23 @@ import pandas as pd
 
 from .._files import write_atomic
 
-__all__ = ["draw_figures"]
+__all__ = ["CAPTIONS", "draw_figures"]
+
+CAPTIONS = {
+    "trajectories": "Observed mean of each outcome by group at baseline and "
+    "follow-up, with 95% confidence intervals.",
+    "forest_plot": "Adjusted difference between groups (intervention minus "
+    "control) with 95% confidence intervals, for each outcome and analysis; the "
+    "dashed line is no difference.",
+    "love_plot": "Baseline balance: absolute standardised difference of each "
+    "covariate before and after weighting by the propensity score; below the "
+    "dashed line (0.1) counts as balanced.",
+    "ce_plane": "Cost-effectiveness plane: bootstrap replicates of incremental "
+    "QALYs and cost; points below the dashed line are cost-effective at that "
+    "willingness to pay.",
+    "ceac": "Cost-effectiveness acceptability curve: the probability that the "
+    "intervention is cost-effective at each willingness to pay per QALY.",
+}
 
 
 def draw_figures(
@@ -43,8 +59,16 @@ def draw_figures(
         figures["love_plot"] = love_plot(balance).figure
     if cea is not None:
         wtp = cfg.economics.get("wtp", [20000, 30000])
-        figures["ce_plane"] = plot_ce_plane(cea, wtp=float(wtp[0])).figure
-        figures["ceac"] = plot_ceac(cea, np.linspace(0, 50_000, 51)).figure
+        plane = plot_ce_plane(cea, wtp=float(wtp[0]))
+        plane.set_xlabel("incremental QALYs")
+        plane.set_ylabel("incremental cost (£)")
+        for line in plane.get_lines():
+            if line.get_label().endswith("per unit"):
+                line.set_label(line.get_label().replace("per unit", "per QALY"))
+        plane.legend(fontsize="small")
+        curve = plot_ceac(cea, np.linspace(0, 50_000, 51))
+        curve.set_xlabel("willingness to pay per QALY (£)")
+        figures["ce_plane"], figures["ceac"] = plane.figure, curve.figure
     rendered = {}
     for name, fig in figures.items():
         fig.tight_layout()
