@@ -263,3 +263,65 @@ def test_propensity_and_imputation_config_errors(tmp_path, extra, message):
     bad.write_text(text.replace("../data", str(ROOT / "data")) + extra)
     with pytest.raises(cpeval.DataError, match=message):
         load_config(bad)
+
+
+def test_economics_by_hand_and_with_imputation(implementation):
+    """Complete cases: QALYs only for participants seen at both waves, costs from
+    the unit-cost table; imputed: cpeval.missing.impute then
+    cpeval.economics.impute_then_bootstrap, pooled by Rubin's rules."""
+    import numpy as np
+
+    from cpeval.economics import impute_then_bootstrap
+    from cpeval.missing import impute
+    from cpeval.pipeline._economics import _people, economic_evaluation
+
+    cfg, book, data = implementation
+    econ = {**cfg.economics, "n_boot": 200}
+    cfg = dataclasses.replace(cfg, imputation={"m": 2, "iterations": 5}, economics=econ)
+    people, categories = _people(cfg, data, book)
+    seen_twice = data.groupby("id")["time"].nunique() == 2
+    assert people["qaly"].notna().equals(seen_twice.reindex(people.index))
+    assert people["cost"].notna().sum() == 127 and categories[-1] == "cost"
+    first = data[(data["id"] == people.index[0]) & (data["time"] == 1)].iloc[0]
+    unit = {"gp_surgery_visit": 49.0}  # PSSRU 2022/23, as the unit-cost table
+    assert (
+        people.iloc[0]["primary care"]
+        == first["su_gp_surgery_visit"] * unit["gp_surgery_visit"]
+    )
+    costs, table, _ = economic_evaluation(cfg, data, book)
+    table = table.set_index("quantity")
+    imputations = impute(
+        people.reset_index(),
+        ["cost", "qaly"],
+        predictors=["baseline_cost", "baseline_utility"],
+        by="treated",
+        cluster="team",
+        m=2,
+        iterations=5,
+        seed=cfg.seed,
+    )
+    pooled = impute_then_bootstrap(
+        imputations,
+        cost="cost",
+        effect="qaly",
+        group="treated",
+        n_boot=200,
+        seed=cfg.seed,
+        cluster="team",
+    ).pooled
+    column = table["multiple imputation (m = 2)"]
+    estimate, total = (
+        pooled.loc["delta_cost", "estimate"],
+        pooled.loc["delta_cost", "total"],
+    )
+    assert column["incremental cost (£)"] == pytest.approx(estimate, rel=1e-12)
+    assert column["incremental cost, 95% CI high"] == pytest.approx(
+        estimate + 1.959963984540054 * np.sqrt(total), rel=1e-12
+    )
+    assert column["excluded: cost or QALYs missing"] == 0
+    complete = table["complete cases"]
+    assert complete["excluded: cost or QALYs missing"] == 24
+    assert costs.iloc[-1]["category"] == "total"
+    assert costs.iloc[-1]["difference"] == pytest.approx(
+        complete["mean cost, intervention (£)"] - complete["mean cost, control (£)"]
+    )

@@ -106,7 +106,7 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
         tables,
         figures,
         provenance,
-        _findings(cfg, tables, study, cea, score),
+        _findings(tables, study, score),
         methods=_methods(cfg, book, score),
         captions=CAPTIONS,
     )
@@ -120,7 +120,7 @@ def _primary(outcomes: pd.DataFrame) -> pd.DataFrame:
     return imputed if len(imputed) else outcomes
 
 
-def _findings(cfg, tables, study, cea, score) -> list[str]:
+def _findings(tables, study, score) -> list[str]:
     book = study.codebook
     flow = study.flow.table.set_index("stage")
     lines = [
@@ -149,15 +149,23 @@ def _findings(cfg, tables, study, cea, score) -> list[str]:
             f"{intervention} group (95% CI {row.ci_low:.2f} to {row.ci_high:.2f}; "
             f"{row.analysis}); {certain}."
         )
-    if cea is not None:
-        low, high = cea.interval("delta_cost")
-        p = cea.ceac([20000])["p_cost_effective"].iloc[0]
+    if "economics" in tables:
+        econ = tables["economics"].set_index("quantity")
+        column = econ.columns[-1]  # multiple imputation when it was run
+        value = econ[column]
+        cost = value["incremental cost (£)"]
         lines.append(
-            f"Costs were £{abs(cea.delta_cost):,.0f} per person "
-            f"{'lower' if cea.delta_cost < 0 else 'higher'} in the {intervention} "
-            f"group (95% CI {low:,.0f} to {high:,.0f}); the probability that it is "
-            f"cost-effective at £20,000 per QALY is {p:.0%}."
+            f"Costs were £{abs(cost):,.0f} per person "
+            f"{'lower' if cost < 0 else 'higher'} in the {intervention} group "
+            f"(95% CI {value['incremental cost, 95% CI low']:,.0f} to "
+            f"{value['incremental cost, 95% CI high']:,.0f}; {column})."
         )
+        for name in value.index[value.index.str.startswith("probability")]:
+            threshold = name.removeprefix("probability cost-effective at ")
+            lines.append(
+                f"The probability that it is cost-effective at {threshold} per "
+                f"QALY is {value[name]:.0%}."
+            )
     return lines
 
 
@@ -229,6 +237,16 @@ def _methods(cfg, book, score) -> list[str]:
             )
             + f" (seed {cfg.seed}) give the intervals, the CE plane and the CEAC."
         )
+        if cfg.imputation:
+            lines.append(
+                "The imputed economic analysis imputes missing total cost and QALYs "
+                "by chained equations in each group (predictors: baseline cost and "
+                "utility"
+                + (f", {econ['cluster']} indicators" if econ.get("cluster") else "")
+                + "), bootstraps each completed data set as above and pools by "
+                "Rubin's rules (normal 95% interval on the total variance); the "
+                "CE plane and CEAC stack every imputation's replicates."
+            )
     lines.append(
         "Every estimator is checked against R (lme4/lmerTest, clubSandwich, mice, "
         "cobalt formulas, boot) in cpeval's test suite; input hashes, versions and "
