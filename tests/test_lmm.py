@@ -217,3 +217,19 @@ def test_extreme_theta_does_not_crash_the_optimiser():
     assert not np.isnan(value)  # and, above all, no LinAlgError
     fit = fit_lmm(data, "rguk_total ~ time * treated", groups)
     assert fit.converged and all(t <= 1e3 for t in fit.theta)
+
+
+def test_repeated_index_labels_fit_as_a_fresh_index():
+    """Long data stacked with pd.concat repeat index labels; the fit is the same."""
+    import pandas as pd
+
+    from cpeval.models import fit_lmm
+
+    d = pd.read_csv(REF / "unbalanced.csv")
+    half = len(d) // 2
+    stacked = pd.concat(  # same rows, same order, labels 0.. twice
+        [d.iloc[:half].reset_index(drop=True), d.iloc[half:].reset_index(drop=True)]
+    )
+    a = fit_lmm(d, "y ~ time * group", ["team", "id"]).tidy()
+    b = fit_lmm(stacked, "y ~ time * group", ["team", "id"]).tidy()
+    pd.testing.assert_frame_equal(a, b, rtol=1e-6)

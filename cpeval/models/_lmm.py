@@ -362,7 +362,7 @@ def fit_lmm(
 
 
 def _design(data: pd.DataFrame, formula: str, groups: list[str]):
-    used = data.dropna(subset=groups)
+    used = data.dropna(subset=groups).reset_index(drop=True)  # labels may repeat
     try:
         y, x = dmatrices(formula, used, return_type="dataframe", NA_action="drop")
     except PatsyError as exc:
