@@ -130,12 +130,15 @@ def _findings(tables, study, score) -> list[str]:
     ]
     intervention = book.groups[-1] if book.groups else "intervention"
     if score is not None:
-        before, after = score.balance["diff"].abs(), score.balance["diff_adj"].abs()
+        balance = score.balance["diff"].abs()
+        terms = score.balance.loc[list(score.terms), "diff_adj"].abs()
         lines.append(
-            f"At baseline the groups differed by up to {before.max():.2f} standard "
-            f"deviations ({before.idxmax()}); weighting by the propensity score "
-            f"brought every difference to {after.max():.2f} or less "
-            f"({'balanced' if after.max() < 0.1 else 'not all below 0.1'})."
+            f"At baseline the groups differed by up to {balance.max():.2f} standard "
+            f"deviations ({balance.idxmax()}). Weighting by the propensity score "
+            f"left its own characteristics ({', '.join(score.terms)}) within "
+            f"{terms.max():.2f} standard deviations; the outcome models compare "
+            "change from baseline, so they allow for baseline differences in the "
+            "outcomes themselves."
         )
     for row in _primary(tables["outcomes"]).itertuples():
         direction = "higher" if row.difference > 0 else "lower"
@@ -148,6 +151,12 @@ def _findings(tables, study, score) -> list[str]:
             f"{row.outcome}: {abs(row.difference):.2f} points {direction} in the "
             f"{intervention} group (95% CI {row.ci_low:.2f} to {row.ci_high:.2f}; "
             f"{row.analysis}); {certain}."
+        )
+    if len(_primary(tables["outcomes"])) > 1:
+        lines.append(
+            f"{len(_primary(tables['outcomes']))} outcomes were compared: even with "
+            "no real effect, about one 95% interval in twenty excludes zero by "
+            "chance alone."
         )
     if "economics" in tables:
         econ = tables["economics"].set_index("quantity")

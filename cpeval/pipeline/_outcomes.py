@@ -8,6 +8,7 @@ module only arranges the data for them and collects their results in rows.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,22 +55,30 @@ class Propensity:
     formula : str
     n_dropped : int
         Participants without a score (a covariate missing).
+    terms : tuple of str
+        The balance table's rows that are terms of the score (the others are
+        checked only).
     """
 
     logit: pd.Series
     balance: pd.DataFrame
     formula: str
     n_dropped: int
+    terms: tuple[str, ...]
 
 
-def propensity(data: pd.DataFrame, id: str, covariates: list[str]) -> Propensity:
+def propensity(
+    data: pd.DataFrame, id: str, covariates: list[str], also: Sequence[str] = ()
+) -> Propensity:
     """Fit ``treated ~ covariates`` on the baseline rows of ``data``.
 
     Categorical covariates enter as indicators of each level but the first.
     Balance is checked by weighting with the score (ATE weights, cobalt's
-    pooled-SD standardised differences).
+    pooled-SD standardised differences), on the covariates and on ``also``
+    (e.g. the outcomes at baseline, which the outcome model itself adjusts for).
     """
-    absent = [c for c in covariates if c not in data.columns]
+    also = [c for c in also if c not in covariates]
+    absent = [c for c in [*covariates, *also] if c not in data.columns]
     if absent:
         raise DataError(f"propensity covariates the data do not have: {absent}")
     base = data[data["time"] == 0].set_index(id)
@@ -77,11 +86,15 @@ def propensity(data: pd.DataFrame, id: str, covariates: list[str]) -> Propensity
     frame = design.assign(treated=base["treated"])
     formula = "treated ~ " + " + ".join(design.columns)
     ps = propensity_score(frame, formula)
-    complete = frame.loc[ps.score.index]
+    checked = frame.join(_indicators(base[also])) if also else frame
+    complete = checked.loc[ps.score.index]
+    names = [c for c in complete.columns if c != "treated"]
+    if complete[names].isna().any().any():  # balance on those with every value
+        complete = complete.dropna(subset=names)
     weights = ipw_weights(ps, estimand="ATE").weights
-    balance = balance_table(complete, list(design.columns), "treated", weights=weights)
+    balance = balance_table(complete, names, "treated", weights=weights)
     logit = np.log(ps.score / (1 - ps.score)).rename(PS)
-    return Propensity(logit, balance, formula, ps.n_dropped)
+    return Propensity(logit, balance, formula, ps.n_dropped, tuple(design.columns))
 
 
 def outcome_table(
@@ -96,7 +109,11 @@ def outcome_table(
             )
     covariates = [c for c in cfg.model.get("covariates", []) if c in data.columns]
     ps_covariates = cfg.propensity.get("covariates", [])
-    score = propensity(data, book.id, ps_covariates) if ps_covariates else None
+    score = (
+        propensity(data, book.id, ps_covariates, also=list(cfg.outcomes.values()))
+        if ps_covariates
+        else None
+    )
     if score is not None:
         data = data.assign(**{PS: data[book.id].map(score.logit)})
         covariates = [*covariates, PS]
