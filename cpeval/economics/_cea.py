@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._parallel import parallel_map, spawn_seeds
 from ..exceptions import DataError
 
 __all__ = ["BootstrapCEA", "Incremental", "bootstrap_cea", "incremental", "quadrant"]
@@ -364,6 +365,8 @@ def bootstrap_cea(
     cluster: str | None = None,
     covariates: Sequence[str] | None = None,
     level: float = 0.95,
+    n_jobs: int = 1,
+    client=None,
 ) -> BootstrapCEA:
     """Non-parametric bootstrap of participants (or clusters), stratified by arm.
 
@@ -390,6 +393,12 @@ def bootstrap_cea(
         covariates (e.g. baseline utility for QALYs). Not with ``cluster``.
     level : float
         Interval level.
+    n_jobs : int
+        Worker processes (joblib); -1 for every core.
+    client : dask.distributed.Client, optional
+        Run on this Dask cluster. The replicates come in blocks of 1,000, each
+        from its own stream spawned from ``seed``, so they are the same for any
+        ``n_jobs`` or backend.
 
     Returns
     -------
@@ -424,27 +433,35 @@ def bootstrap_cea(
     )
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**32))
-    rng = np.random.default_rng(seed)
     if covariates:
         if cluster is not None:
             raise DataError(
                 "covariates and cluster cannot be combined in one bootstrap"
             )
         return _adjusted_bootstrap(
-            rows, cost, effect, group, arms, list(covariates), n_boot, rng, seed, level
+            rows,
+            cost,
+            effect,
+            group,
+            arms,
+            list(covariates),
+            n_boot,
+            seed,
+            level,
+            n_jobs,
+            client,
         )
-    means = []
+    parts = []
     for arm in arms:
         in_arm = rows[rows[group] == arm]
         values = in_arm[[cost, effect]].to_numpy(float)
-        if cluster is None:
-            means.append(_resampled_means(values, n_boot, rng))
-        else:
-            means.append(
-                _two_stage_means(values, in_arm[cluster].to_numpy(), n_boot, rng)
-            )
-    diff = means[0] - means[1]
-    replicates = pd.DataFrame(diff, columns=["delta_cost", "delta_effect"])
+        parts.append((values, None if cluster is None else in_arm[cluster].to_numpy()))
+    if cluster is not None and min(len(np.unique(c)) for _, c in parts) < 2:
+        raise DataError("a cluster bootstrap needs two or more clusters in each arm")
+    blocks = _blocks(n_boot, seed)
+    tasks = [(parts, size, stream) for size, stream in blocks]
+    means = np.vstack(parallel_map(_block_means, tasks, n_jobs=n_jobs, client=client))
+    replicates = pd.DataFrame(means, columns=["delta_cost", "delta_effect"])
     jack = _jackknife(rows, cost, effect, group, arms, cluster)
     return BootstrapCEA(
         point.delta_cost, point.delta_effect, point.icer, replicates, seed, level, jack
@@ -459,10 +476,10 @@ def _adjusted_bootstrap(
     arms,
     covariates,
     n_boot,
-    rng,
     seed,
     level,
-    chunk: int = 1000,
+    n_jobs=1,
+    client=None,
 ) -> BootstrapCEA:
     """Arm coefficients of OLS per replicate, by batched weighted normal equations."""
     absent = [c for c in covariates if c not in rows.columns]
@@ -481,26 +498,53 @@ def _adjusted_bootstrap(
     y = rows[[cost, effect]].to_numpy(float)[order]
     point = np.linalg.lstsq(x, y, rcond=None)[0][1]
     sizes = [int((rows[group] == a).sum()) for a in arms]
-    starts = np.cumsum([0, *sizes[:-1]])
-    n = len(order)
-    out = np.empty((n_boot, 2))
-    for begin in range(0, n_boot, chunk):
-        size = min(chunk, n_boot - begin)
-        idx = np.concatenate(
-            [
-                start + rng.integers(0, m, size=(size, m))
-                for start, m in zip(starts, sizes, strict=True)
-            ],
-            axis=1,
-        )
-        flat = (idx + np.arange(size)[:, None] * n).ravel()
-        w = np.bincount(flat, minlength=size * n).reshape(size, n).astype(float)
-        xtwx = np.einsum("bi,ij,ik->bjk", w, x, x)
-        xtwy = np.einsum("bi,ij,ik->bjk", w, x, y)
-        out[begin : begin + size] = np.linalg.solve(xtwx, xtwy)[:, 1, :]
+    tasks = [(x, y, sizes, size, stream) for size, stream in _blocks(n_boot, seed)]
+    out = np.vstack(parallel_map(_adjusted_block, tasks, n_jobs=n_jobs, client=client))
     replicates = pd.DataFrame(out, columns=["delta_cost", "delta_effect"])
     icer = point[0] / point[1] if point[1] else np.copysign(np.inf, point[0])
     return BootstrapCEA(float(point[0]), float(point[1]), icer, replicates, seed, level)
+
+
+BLOCK = 1000  # replicates per random stream, whatever the number of workers
+
+
+def _blocks(n_boot: int, seed: int) -> list[tuple[int, np.random.SeedSequence]]:
+    """Block sizes with their own streams, spawned from ``seed``."""
+    sizes = [min(BLOCK, n_boot - start) for start in range(0, n_boot, BLOCK)]
+    return list(zip(sizes, spawn_seeds(seed, len(sizes)), strict=True))
+
+
+def _block_means(parts, size: int, stream) -> np.ndarray:
+    """``size`` replicates of the difference in (cost, effect) means between the
+    two arms; ``parts`` holds each arm's values and clusters (or None)."""
+    rng = np.random.default_rng(stream)
+    means = [
+        _resampled_means(values, size, rng)
+        if clusters is None
+        else _two_stage_means(values, clusters, size, rng)
+        for values, clusters in parts
+    ]
+    return means[0] - means[1]
+
+
+def _adjusted_block(x, y, sizes, size: int, stream) -> np.ndarray:
+    """``size`` replicates of the arm coefficients, by weighted normal equations
+    (the weights count how often each row is drawn)."""
+    rng = np.random.default_rng(stream)
+    starts = np.cumsum([0, *sizes[:-1]])
+    n = len(x)
+    idx = np.concatenate(
+        [
+            start + rng.integers(0, m, size=(size, m))
+            for start, m in zip(starts, sizes, strict=True)
+        ],
+        axis=1,
+    )
+    flat = (idx + np.arange(size)[:, None] * n).ravel()
+    w = np.bincount(flat, minlength=size * n).reshape(size, n).astype(float)
+    xtwx = np.einsum("bi,ij,ik->bjk", w, x, x)
+    xtwy = np.einsum("bi,ij,ik->bjk", w, x, y)
+    return np.linalg.solve(xtwx, xtwy)[:, 1, :]
 
 
 def _jackknife(rows, cost, effect, group, arms, cluster) -> pd.DataFrame:

@@ -50,6 +50,8 @@ def impute_then_bootstrap(
     n_boot: int = 1000,
     seed: int,
     cluster: str | None = None,
+    n_jobs: int = 1,
+    client=None,
 ) -> PooledCEA:
     """Bootstrap each completed data set, then pool (Rubin's rules).
 
@@ -64,6 +66,8 @@ def impute_then_bootstrap(
         Spawns one stream per imputation.
     cluster : str, optional
         Two-stage cluster bootstrap within each imputation.
+    n_jobs, client
+        Parallel execution of each bootstrap, as in :func:`bootstrap_cea`.
 
     Returns
     -------
@@ -99,6 +103,8 @@ def impute_then_bootstrap(
             n_boot=n_boot,
             seed=int(s.generate_state(1)[0]),
             cluster=cluster,
+            n_jobs=n_jobs,
+            client=client,
         )
         for completed, s in zip(imputations.datasets, streams, strict=True)
     ]

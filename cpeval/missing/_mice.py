@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._parallel import parallel_map, spawn_seeds
 from ..exceptions import DataError
 from ._pool import PooledEstimate, pool
 
@@ -80,6 +81,8 @@ def impute(
     m: int = 5,
     iterations: int = 10,
     seed: int,
+    n_jobs: int = 1,
+    client=None,
 ) -> Imputations:
     """Impute missing values by chained equations, separately in each arm.
 
@@ -101,6 +104,11 @@ def impute(
         Cycles through the columns.
     seed : int
         Required; every imputation gets its own stream spawned from it.
+    n_jobs : int
+        Worker processes (joblib) over the imputations; -1 for every core.
+    client : dask.distributed.Client, optional
+        Impute on this Dask cluster. Each imputation has its own stream, so the
+        data sets are the same for any ``n_jobs`` or backend.
 
     Returns
     -------
@@ -147,23 +155,31 @@ def impute(
         for c in columns
     }
     mask = data[columns].isna()
-    streams = np.random.SeedSequence(seed).spawn(m)
-    datasets = []
-    for stream in streams:
-        rng = np.random.default_rng(stream)
-        completed = data.copy()
-        groups = (
-            [data.index]
-            if by is None
-            else [g.index for _, g in data.groupby(by, sort=True)]
-        )
-        for rows in groups:
-            block = _impute_block(
-                data.loc[rows], columns, predictors, cluster, methods, iterations, rng
-            )
-            completed.loc[rows, columns] = block[columns]
-        datasets.append(completed)
+    tasks = [
+        (data, columns, predictors, by, cluster, methods, iterations, stream)
+        for stream in spawn_seeds(seed, m)
+    ]
+    datasets = parallel_map(_one_imputation, tasks, n_jobs=n_jobs, client=client)
     return Imputations(tuple(datasets), mask, methods, seed, iterations, by)
+
+
+def _one_imputation(
+    data, columns, predictors, by, cluster, methods, iterations, stream
+):
+    """One completed data set, drawn from its own stream."""
+    rng = np.random.default_rng(stream)
+    completed = data.copy()
+    groups = (
+        [data.index]
+        if by is None
+        else [g.index for _, g in data.groupby(by, sort=True)]
+    )
+    for rows in groups:
+        block = _impute_block(
+            data.loc[rows], columns, predictors, cluster, methods, iterations, rng
+        )
+        completed.loc[rows, columns] = block[columns]
+    return completed
 
 
 def _impute_block(block, columns, predictors, cluster, methods, iterations, rng):
