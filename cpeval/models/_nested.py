@@ -32,8 +32,9 @@ class NestedDesign:
     counts, x_sums, y_sums :
         For the innermost level, per cluster: rows, column sums of X, sum of y.
     parents :
-        For each level from the innermost outwards but the outermost, the index
-        of each cluster's parent cluster at the level above.
+        For each level from the innermost outwards but the outermost, where each
+        parent's run of child clusters starts (children are numbered in parent
+        order, so a parent's children are contiguous: ``np.add.reduceat``).
     n, p : int
         Rows and fixed-effect columns.
     """
@@ -64,7 +65,9 @@ class NestedDesign:
             child, parent = codes[k], codes[k - 1]
             mapping = np.zeros(int(child.max()) + 1, dtype=np.int64)
             mapping[child] = parent
-            parents.append(mapping)
+            if np.any(np.diff(mapping) < 0):
+                raise ValueError("child clusters must be numbered in parent order")
+            parents.append(np.flatnonzero(np.diff(mapping, prepend=-1)))
         return cls(
             xtx=x.T @ x,
             xty=x.T @ y,
@@ -93,27 +96,26 @@ class Solution:
 
 def solve(design: NestedDesign, theta: np.ndarray) -> Solution:
     """Quadratic forms in ``V^-1`` and ``log|V|`` at ``theta`` (innermost last)."""
-    xvx, xvy, yvy = design.xtx.copy(), design.xty.copy(), design.yty
-    s, t, r = design.counts, design.x_sums, design.y_sums
+    p = design.p
+    # [X'V^-1 X, X'V^-1 y; y'V^-1 X, y'V^-1 y] as one (p + 1) square matrix, and
+    # per cluster [x sums, y sum] as one array, so each level costs one product
+    quad = np.zeros((p + 1, p + 1))
+    quad[:p, :p], quad[:p, p], quad[p, :p] = design.xtx, design.xty, design.xty
+    quad[p, p] = design.yty
+    s = design.counts
+    a = np.column_stack([design.x_sums, design.y_sums])
     logdet = 0.0
     levels = len(theta)
     for step in range(levels):
         th2 = theta[levels - 1 - step] ** 2
         denom = 1.0 + th2 * s
         logdet += float(np.log(denom).sum())
-        w = th2 / denom
-        xvx -= (t * w[:, None]).T @ t
-        xvy -= (t * w[:, None]).T @ r
-        yvy -= float((w * r * r).sum())
-        s, t, r = s / denom, t / denom[:, None], r / denom
+        quad -= (a * (th2 / denom)[:, None]).T @ a
         if step < levels - 1:
-            parent = design.parents[step]
-            size = int(parent.max()) + 1
-            s = np.bincount(parent, weights=s, minlength=size)
-            r = np.bincount(parent, weights=r, minlength=size)
-            t = np.column_stack(
-                [np.bincount(parent, weights=col, minlength=size) for col in t.T]
-            )
+            starts = design.parents[step]
+            s = np.add.reduceat(s / denom, starts)
+            a = np.add.reduceat(a / denom[:, None], starts, axis=0)
+    xvx, xvy, yvy = quad[:p, :p], quad[:p, p], float(quad[p, p])
     chol = np.linalg.cholesky(xvx)
     beta = np.linalg.solve(xvx, xvy)
     rss = float(yvy - beta @ xvy)
