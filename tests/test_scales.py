@@ -307,3 +307,21 @@ def test_score_study_with_a_declared_definition_file(tmp_path):
     # prorating up to 3 missing items removes the 'incomplete' exclusions
     assert ("excluded: wemwbs incomplete at baseline", "wemwbs") not in table.index
     assert scored.data["wemwbs_total_prorated"].any()
+
+
+def test_scoring_in_chunks_gives_the_same_result_and_messages():
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame(
+        rng.integers(1, 6, size=(103, 14)).astype(float),
+        columns=[f"wemwbs_{i}" for i in range(1, 15)],
+        index=pd.RangeIndex(2, 105, name="row"),
+    )
+    data.iloc[::9, 3] = np.nan
+    whole = score(data, "wemwbs")
+    pd.testing.assert_frame_equal(score(data, "wemwbs", chunksize=7), whole)
+    data.iloc[50, 2] = 9
+    data.iloc[90, 5] = 0
+    with pytest.raises(cpeval.DataError, match=r"row 52.*'9'.*\(and 1 more cells\)"):
+        score(data, "wemwbs", chunksize=10)
+    with pytest.raises(cpeval.DataError, match="chunksize"):
+        score(data, "wemwbs", chunksize=0)
