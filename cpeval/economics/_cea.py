@@ -527,24 +527,32 @@ def _block_means(parts, size: int, stream) -> np.ndarray:
     return means[0] - means[1]
 
 
+CELLS = 1 << 23  # resampled cells held at once (working memory stays bounded)
+
+
 def _adjusted_block(x, y, sizes, size: int, stream) -> np.ndarray:
     """``size`` replicates of the arm coefficients, by weighted normal equations
     (the weights count how often each row is drawn)."""
     rng = np.random.default_rng(stream)
     starts = np.cumsum([0, *sizes[:-1]])
     n = len(x)
-    idx = np.concatenate(
-        [
-            start + rng.integers(0, m, size=(size, m))
-            for start, m in zip(starts, sizes, strict=True)
-        ],
-        axis=1,
-    )
-    flat = (idx + np.arange(size)[:, None] * n).ravel()
-    w = np.bincount(flat, minlength=size * n).reshape(size, n).astype(float)
-    xtwx = np.einsum("bi,ij,ik->bjk", w, x, x)
-    xtwy = np.einsum("bi,ij,ik->bjk", w, x, y)
-    return np.linalg.solve(xtwx, xtwy)[:, 1, :]
+    out = []
+    step = max(1, min(size, CELLS // n))
+    for done in range(0, size, step):
+        part = min(step, size - done)
+        idx = np.concatenate(
+            [
+                start + rng.integers(0, m, size=(part, m))
+                for start, m in zip(starts, sizes, strict=True)
+            ],
+            axis=1,
+        )
+        flat = (idx + np.arange(part)[:, None] * n).ravel()
+        w = np.bincount(flat, minlength=part * n).reshape(part, n).astype(float)
+        xtwx = np.einsum("bi,ij,ik->bjk", w, x, x)
+        xtwy = np.einsum("bi,ij,ik->bjk", w, x, y)
+        out.append(np.linalg.solve(xtwx, xtwy)[:, 1, :])
+    return np.vstack(out)
 
 
 def _jackknife(rows, cost, effect, group, arms, cluster) -> pd.DataFrame:
@@ -571,15 +579,14 @@ def _jackknife(rows, cost, effect, group, arms, cluster) -> pd.DataFrame:
     return pd.DataFrame(np.vstack(parts), columns=["delta_cost", "delta_effect"])
 
 
-def _resampled_means(
-    values: np.ndarray, n_boot: int, rng, chunk: int = 2000
-) -> np.ndarray:
+def _resampled_means(values: np.ndarray, n_boot: int, rng) -> np.ndarray:
     """Means of n_boot resamples (with replacement) of the rows of ``values``.
 
     The two columns (cost, effect) travel together as one complex number, so each
     resample needs one gather.
     """
     n = len(values)
+    chunk = max(1, min(2000, CELLS // n))
     packed = values[:, 0] + 1j * values[:, 1]
     out = np.empty((n_boot, 2))
     for start in range(0, n_boot, chunk):
@@ -592,7 +599,7 @@ def _resampled_means(
 
 
 def _two_stage_means(
-    values: np.ndarray, clusters: np.ndarray, n_boot: int, rng, chunk: int = 500
+    values: np.ndarray, clusters: np.ndarray, n_boot: int, rng
 ) -> np.ndarray:
     """Means of two-stage resamples: clusters, then participants within them."""
     order = np.argsort(clusters, kind="stable")
@@ -602,6 +609,7 @@ def _two_stage_means(
     if n_clusters < 2:
         raise DataError("a cluster bootstrap needs two or more clusters in each arm")
     slots = np.arange(widest)
+    chunk = max(1, min(500, CELLS // (n_clusters * widest)))
     out = np.empty((n_boot, 2))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
