@@ -15,7 +15,7 @@ from _timing import best_of, r_seconds
 
 from cpeval.models import fit_lmm
 
-SIZES = [(160, 10), (2_000, 40), (20_000, 200)]  # participants, teams
+SIZES = [(160, 10), (2_000, 40), (20_000, 200), (200_000, 2_000)]  # participants, teams
 R_SCRIPT = """
 suppressMessages(library(lme4))
 d <- read.csv("{path}")
