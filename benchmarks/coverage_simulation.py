@@ -1,6 +1,6 @@
 """Coverage of the two reanalyses over regenerated synthetic studies (issue 7).
 
-Run: python benchmarks/coverage_simulation.py [replicates] [workers]
+Run: python benchmarks/coverage_simulation.py [replicates] [workers] [first_seed]
 
 Each replicate regenerates a study with a new seed and runs the outcome analyses
 of the committed configs (``analysis/*.toml``) exactly as ``cpeval run`` does:
@@ -13,7 +13,8 @@ of the committed configs (``analysis/*.toml``) exactly as ``cpeval run`` does:
   multiple imputation): the share whose 95% CI for time x arm contains zero
   (no true effects; nominal 95%).
 
-Replicates run in parallel with joblib (``workers``, default 2).
+Replicates run in parallel with joblib (``workers``, default 2). ``first_seed``
+(default 0) shifts every replicate's seed, for a fresh set of studies.
 """
 
 from __future__ import annotations
@@ -68,14 +69,14 @@ def _quiet(*_) -> None:
     pass
 
 
-def main(replicates: int, workers: int) -> None:
+def main(replicates: int, workers: int, first_seed: int = 0) -> None:
     from joblib import Parallel, delayed
 
     start = time.perf_counter()
     big = replicate("pilot", 1, recruited=20_000, baseline=20_000, followup=15_000)
     truth = big.set_index("outcome")["difference"]
     runs = Parallel(n_jobs=workers)(
-        delayed(replicate)(name, offset + seed)
+        delayed(replicate)(name, offset + first_seed + seed)
         for name, offset in (("pilot", 1000), ("implementation", 5000))
         for seed in range(replicates)
     )
@@ -112,4 +113,5 @@ if __name__ == "__main__":
     main(
         int(sys.argv[1]) if len(sys.argv) > 1 else 200,
         int(sys.argv[2]) if len(sys.argv) > 2 else 2,
+        int(sys.argv[3]) if len(sys.argv) > 3 else 0,
     )
