@@ -327,3 +327,15 @@ def test_economics_by_hand_and_with_imputation(implementation):
     assert costs.iloc[-1]["difference"] == pytest.approx(
         complete["mean cost, intervention (£)"] - complete["mean cost, control (£)"]
     )
+
+
+def test_probabilities_are_not_rounded_to_certainty():
+    from cpeval.pipeline import _share
+
+    assert [_share(p) for p in (1.0, 0.996, 0.5, 0.004, 0.0)] == [
+        "over 99%",
+        "over 99%",
+        "50%",
+        "under 1%",
+        "under 1%",
+    ]

@@ -129,6 +129,8 @@ def _findings(tables, study, score) -> list[str]:
         f"interviewed at {book.waves[-1]}."
     ]
     intervention = book.groups[-1] if book.groups else "intervention"
+    if book.group not in ("arm", "group", "allocation", "condition"):
+        intervention = f"{intervention} {book.group}"  # e.g. "high fidelity"
     if score is not None:
         balance = score.balance["diff"].abs()
         terms = score.balance.loc[list(score.terms), "diff_adj"].abs()
@@ -173,9 +175,19 @@ def _findings(tables, study, score) -> list[str]:
             threshold = name.removeprefix("probability cost-effective at ")
             lines.append(
                 f"The probability that it is cost-effective at {threshold} per "
-                f"QALY is {value[name]:.0%}."
+                f"QALY is {_share(value[name])}."
             )
     return lines
+
+
+def _share(p: float) -> str:
+    """A probability as a percentage, without claiming certainty the bootstrap
+    cannot give."""
+    if p >= 0.995:
+        return "over 99%"
+    if p <= 0.005:
+        return "under 1%"
+    return f"{p:.0%}"
 
 
 def _methods(cfg, book, score) -> list[str]:

@@ -119,7 +119,8 @@ def outcome_table(
         covariates = [*covariates, PS]
     rows = []
     for label, column in cfg.outcomes.items():
-        row = {"outcome": label, "analysis": "available data", **_means(data, column)}
+        analysis = "available data" if cfg.model["kind"] == "lmm" else "complete cases"
+        row = {"outcome": label, "analysis": analysis, **_means(data, column)}
         row.update(_effect(cfg, data, book, column, covariates))
         rows.append(row)
     if cfg.imputation:
