@@ -108,7 +108,9 @@ def baseline_table(
         "missing",
         "smd",
     ]
-    return pd.DataFrame(rows).reindex(columns=columns)
+    table = pd.DataFrame(rows).reindex(columns=columns)
+    counts = ["n", "count", "missing"]  # whole numbers, blank where they do not apply
+    return table.astype({c: "Int64" for c in counts})
 
 
 def render_table(
@@ -158,13 +160,22 @@ def render_table(
 
 def _formatted(table: pd.DataFrame, decimals: int) -> pd.DataFrame:
     def cell(value):
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if _missing(value):
             return ""
         if isinstance(value, float | np.floating):
             return f"{value:,.{decimals}f}"
         return str(value)
 
     return table.apply(lambda col: col.map(cell)).astype(str)
+
+
+def _missing(value) -> bool:
+    """None, NaN or pandas' NA (nullable integer columns)."""
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float | np.floating) and np.isnan(value))
+    )
 
 
 def _html(shown: pd.DataFrame, title: str) -> str:
@@ -218,9 +229,7 @@ def _xlsx(table: pd.DataFrame, title: str) -> bytes:
     for row in table.itertuples(index=False):
         sheet.append(
             [
-                None
-                if (isinstance(v, float) and np.isnan(v))
-                else (v.item() if isinstance(v, np.generic) else v)
+                None if _missing(v) else (v.item() if isinstance(v, np.generic) else v)
                 for v in row
             ]
         )
