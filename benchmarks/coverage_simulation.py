@@ -62,7 +62,7 @@ def replicate(
             shutil.copy(source / extra, folder / extra)
         study = score_study(load_study(folder / "codebook.toml"))
     table, _ = outcome_table(cfg, analysis_data(study), study.codebook, say=_quiet)
-    return table.assign(seed=seed)
+    return table.assign(design=name, seed=seed)
 
 
 def _quiet(*_) -> None:
@@ -82,11 +82,11 @@ def main(replicates: int, workers: int, first_seed: int = 0) -> None:
     )
     elapsed = time.perf_counter() - start
     results = pd.concat(runs, ignore_index=True)
-    pilot = results[results["model"] == "ANCOVA"].copy()
+    pilot = results[results["design"] == "pilot"].copy()
     pilot["covered"] = (pilot["ci_low"] <= pilot["outcome"].map(truth)) & (
         pilot["outcome"].map(truth) <= pilot["ci_high"]
     )
-    implementation = results[results["model"] != "ANCOVA"].copy()
+    implementation = results[results["design"] == "implementation"].copy()
     implementation["covered"] = (implementation["ci_low"] <= 0) & (
         implementation["ci_high"] >= 0
     )

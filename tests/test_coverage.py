@@ -41,5 +41,5 @@ def test_implementation_intervals_cover_zero():
         ]
     )
     covered = (runs["ci_low"] <= 0) & (runs["ci_high"] >= 0)
-    counts = covered.groupby(runs["outcome"]).sum()
-    assert len(counts) == 3 and (counts >= 17).all(), counts
+    counts = covered.groupby([runs["outcome"], runs["analysis"]]).sum()
+    assert len(counts) == 6 and (counts >= 17).all(), counts  # mixed model, ANCOVA

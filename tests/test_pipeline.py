@@ -42,6 +42,7 @@ def test_outputs_and_report_content(two_runs):
     assert "Key findings" in page and "159 people were recruited" in page
     assert page.count("<svg") == len(FIGURES) and "<table>" in page
     assert "multiple imputation (m = 20)" in page and "Propensity adjustment" in page
+    assert "complete cases, ANCOVA (CR2)" in page
     figures = {p.name for p in (out / "figures").iterdir()}
     for name in FIGURES:
         assert {f"{name}.png", f"{name}.svg"} <= figures
@@ -165,8 +166,9 @@ def test_propensity_adjusted_model_is_the_direct_fit(implementation):
         ["site", "team", "id"],
     )
     expected = fit.tidy().set_index("term").loc["time:treated"]
-    row = table.set_index("outcome").loc["wellbeing (WEMWBS)"]
-    assert row["analysis"] == "available data"
+    row = table.set_index(["outcome", "analysis"]).loc[
+        ("wellbeing (WEMWBS)", "available data")
+    ]
     assert row["difference"] == pytest.approx(expected["estimate"], abs=1e-10)
     assert row["ci_low"] == pytest.approx(expected["ci_low"], abs=1e-8)
     assert row["df"] == pytest.approx(expected["df"], rel=1e-8)
@@ -339,3 +341,50 @@ def test_probabilities_are_not_rounded_to_certainty():
         "under 1%",
         "under 1%",
     ]
+
+
+def test_ancova_sensitivity_rows_are_the_direct_fit(implementation):
+    """The CR2 ANCOVA rows beside the mixed model equal ancova() on the wide data
+    (baseline, age and the score's logit as covariates, CR2 by team)."""
+    import numpy as np
+
+    from cpeval.adjust import propensity_score
+    from cpeval.models import ancova
+    from cpeval.pipeline._outcomes import outcome_table
+
+    cfg, book, data = implementation
+    assert cfg.model["sensitivity"] == "ancova"
+    cfg = dataclasses.replace(cfg, imputation={})
+    table, _ = outcome_table(cfg, data, book, say=lambda *_: None)
+    row = table.set_index(["outcome", "analysis"]).loc[
+        ("social inclusion (illustrative scoring)", "complete cases, ANCOVA (CR2)")
+    ]
+    base = data[data["time"] == 0].set_index("id")
+    base["sex_male"] = (base["sex"] == "male").astype(float)
+    ps = propensity_score(base, "treated ~ age + sex_male").score
+    wide = base[["treated", "team", "age", "social_inclusion_total"]].rename(
+        columns={"social_inclusion_total": "b"}
+    )
+    wide["logit"] = np.log(ps / (1 - ps))
+    follow = data[data["time"] == 1].set_index("id")["social_inclusion_total"]
+    wide = wide.join(follow.rename("f"), how="inner")
+    fit = ancova(
+        wide,
+        outcome="f",
+        baseline="b",
+        group="treated",
+        covariates=["age", "logit"],
+        cluster="team",
+    )
+    assert row["difference"] == pytest.approx(fit.params["treated"], rel=1e-10)
+    assert row["se"] == pytest.approx(fit.bse["treated"], rel=1e-10)
+    assert row["df"] == pytest.approx(fit.df["treated"], rel=1e-10)
+    assert row["n_obs"] == 127
+
+
+def test_sensitivity_must_be_ancova_beside_a_mixed_model(tmp_path):
+    text = CONFIG.read_text().replace("../data", str(ROOT / "data"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('sensitivity = "ancova"', 'sensitivity = "lmm"'))
+    with pytest.raises(cpeval.DataError, match="sensitivity"):
+        load_config(bad)

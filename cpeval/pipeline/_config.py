@@ -21,7 +21,7 @@ _TOP = {
     "economics": dict,
 }
 _ANALYSIS = {"name": str, "codebook": str, "seed": int, "formats": list}
-_MODEL = {"kind": str, "groups": list, "covariates": list}
+_MODEL = {"kind": str, "groups": list, "covariates": list, "sensitivity": str}
 _PROPENSITY = {"covariates": list}
 _IMPUTATION = {"m": int, "iterations": int}
 _ECONOMICS = {
@@ -49,7 +49,8 @@ class AnalysisConfig:
         Label -> scored column.
     model : dict
         ``kind`` ("lmm" or "ancova"), ``groups`` (lmm: random intercepts,
-        outermost first), ``covariates``.
+        outermost first), ``covariates``, and ``sensitivity = "ancova"`` for
+        CR2 ANCOVA rows beside a mixed model.
     propensity : dict
         ``covariates`` of the propensity score (baseline values); empty for none.
     imputation : dict
@@ -110,8 +111,15 @@ def load_config(path: str | Path) -> AnalysisConfig:
     for key in ("name", "codebook", "seed"):
         if key not in head:
             raise DataError(f"{path}: '[analysis] {key}' is missing")
-    if raw.get("model", {}).get("kind") not in ("lmm", "ancova"):
+    model = raw.get("model", {})
+    if model.get("kind") not in ("lmm", "ancova"):
         raise DataError(f"{path}: 'model.kind' must be 'lmm' or 'ancova'")
+    if model.get("sensitivity", "ancova") != "ancova" or model.get(
+        "sensitivity"
+    ) == model.get("kind"):
+        raise DataError(
+            f"{path}: 'model.sensitivity' can only be 'ancova', beside kind = 'lmm'"
+        )
     if not raw.get("outcomes"):
         raise DataError(f"{path}: the config names no [outcomes]")
     imputation = dict(raw.get("imputation", {}))

@@ -123,10 +123,17 @@ def outcome_table(
         row = {"outcome": label, "analysis": analysis, **_means(data, column)}
         row.update(_effect(cfg, data, book, column, covariates))
         rows.append(row)
+    if cfg.model.get("sensitivity") == "ancova":
+        for label, column in cfg.outcomes.items():
+            row = {"outcome": label, "analysis": "complete cases, ANCOVA (CR2)"}
+            row.update(_means(data, column))
+            effect = _ancova_effect(data, column, book, covariates)
+            rows.append({**row, **effect, "n_participants": effect["n_obs"]})
     if cfg.imputation:
         m = cfg.imputation["m"]
         say(f"multiple imputation ({m} imputations)")
-        rows += _imputed_rows(cfg, data, book, covariates, ps_covariates, rows)
+        primary = rows[: len(cfg.outcomes)]
+        rows += _imputed_rows(cfg, data, book, covariates, ps_covariates, primary)
     return pd.DataFrame(rows), score
 
 
