@@ -217,6 +217,15 @@ def _methods(cfg, book, score) -> list[str]:
             f", adjusted for {joined}" if model["kind"] == "lmm" else f" and {joined}"
         )
     lines = [f"{text}; intervals and p-values use {df}."]
+    if model.get("sensitivity") == "ancova":
+        lines.append(
+            "As a sensitivity analysis, follow-up was also compared by ANCOVA "
+            "adjusted for baseline and the same covariates, with CR2 "
+            "cluster-robust errors by "
+            f"{book.clusters[-1] if book.clusters else 'cluster'} and "
+            "Satterthwaite df (as clubSandwich); unlike the mixed model, it does "
+            "not assume that team effects stay the same between waves."
+        )
     if score is not None:
         lines.append(
             "Propensity adjustment: the probability of being in the "
