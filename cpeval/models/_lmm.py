@@ -394,6 +394,16 @@ def _optimise(design: NestedDesign, levels: int, reml: bool):
         if best is None or result.fun < best.fun:
             best = result
     theta = _newton(objective, np.asarray(best.x, float), float(best.fun))
+    value = objective(theta)
+    # a flat criterion can stop a search at 0: step each bound level off it
+    for level in np.flatnonzero(theta < SINGULAR_TOL):
+        start = theta.copy()
+        start[level] = 0.1
+        retry = _bounded(objective, start)
+        if retry.fun < value:
+            candidate = _newton(objective, np.asarray(retry.x, float), retry.fun)
+            if objective(candidate) < value:
+                theta, value = candidate, objective(candidate)
     return theta, _stationary(objective, theta)
 
 
