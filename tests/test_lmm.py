@@ -233,3 +233,23 @@ def test_repeated_index_labels_fit_as_a_fresh_index():
     a = fit_lmm(d, "y ~ time * group", ["team", "id"]).tidy()
     b = fit_lmm(stacked, "y ~ time * group", ["team", "id"]).tidy()
     pd.testing.assert_frame_equal(a, b, rtol=1e-6)
+
+
+def test_flat_criterion_reaches_lme4s_optimum():
+    """flat_boundary.csv (make_flat_boundary.py): the REML criterion is nearly flat
+    in the trust variance, and a search from theta = 1 stops at 0; lme4 finds
+    the optimum inside (lmm_flat.R, lme4_flat.csv). Tolerances as above."""
+    data = pd.read_csv(REF / "flat_boundary.csv")
+    ref = pd.read_csv(REF / "lme4_flat.csv", keep_default_na=False, na_values=["NA"])
+    ref = {q: part.set_index("term")["value"] for q, part in ref.groupby("quantity")}
+    fit = fit_lmm(data, "y ~ time * group + x + time:x", ["trust", "team", "id"])
+    np.testing.assert_allclose(
+        fit.fe_params[ref["estimate"].index], ref["estimate"], rtol=1e-4
+    )
+    np.testing.assert_allclose(fit.bse[ref["se"].index], ref["se"], rtol=1e-3)
+    np.testing.assert_allclose(fit.df[ref["df"].index], ref["df"], rtol=1e-2)
+    for name, value in ref["variance"].items():
+        ours = fit.vcomp[name]
+        assert ours == pytest.approx(value, rel=1e-3) or abs(ours - value) < 1e-4, name
+    loglik = ref["logLik"].iloc[0]
+    assert fit.llf == pytest.approx(loglik, abs=1e-3) and fit.llf >= loglik - 1e-6
