@@ -84,6 +84,7 @@ LONG = """
 [study]
 id = "pid"
 group = "arm"
+intervention = "a"
 wave = "visit"
 waves = ["0", "6"]
 date = "date"

@@ -9,7 +9,7 @@ codebook and the key, so a typo never silently switches a check off.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -17,7 +17,7 @@ from .._patterns import expand
 from .._toml import check_keys, read_toml
 from ..exceptions import DataError
 
-__all__ = ["Codebook", "ColumnSpec", "FileSpec", "load_codebook"]
+__all__ = ["Codebook", "ColumnSpec", "FileSpec", "code_text", "load_codebook"]
 
 ColumnType = Literal["numeric", "integer", "categorical", "date", "text"]
 COLUMN_TYPES: tuple[str, ...] = get_args(ColumnType)
@@ -27,6 +27,8 @@ _STUDY_KEYS = {
     "id": str,
     "group": str,
     "groups": list,
+    "intervention": str,
+    "comparator": str,
     "clusters": list,
     "wave": str,
     "waves": list,
@@ -108,6 +110,8 @@ class Codebook:
     wave: str = "wave"
     group: str | None = None
     groups: tuple[str, ...] | None = None
+    intervention: str | None = None
+    comparator: str | None = None
     clusters: tuple[str, ...] = ()
     date: str | None = None
     date_format: str | None = None
@@ -128,6 +132,45 @@ class Codebook:
     def keys(self) -> tuple[str, ...]:
         """Columns that identify a participant and their place in the design."""
         return tuple(c for c in (self.id, self.group, *self.clusters) if c)
+
+    @property
+    def labelled(self) -> tuple[str, ...]:
+        """Columns whose SPSS/Stata value labels replace their codes: the group,
+        the clusters and the categorical columns."""
+        categorical = [n for n, s in self.columns.items() if s.type == "categorical"]
+        return tuple(dict.fromkeys(c for c in (*self.keys[1:], *categorical) if c))
+
+    def relabelled(self, labels: Mapping[str, Mapping[str, str]]) -> Codebook:
+        """The codebook with codes replaced by their value labels wherever it names
+        a value of a labelled column (``groups``, ``intervention``,
+        ``comparator``, categorical ``values``), so that it may name a category by
+        its code or by its label.
+
+        ``labels`` maps column -> {code as text: label}, as
+        :func:`cpeval.io.value_labels` gives them.
+        """
+
+        def swap(column: str | None, value: Any) -> Any:
+            if value is None or column is None:
+                return value
+            return labels.get(column, {}).get(code_text(value), value)
+
+        columns = {
+            name: replace(spec, values=tuple(swap(name, v) for v in spec.values))
+            if spec.type == "categorical" and spec.values is not None
+            else spec
+            for name, spec in self.columns.items()
+        }
+        groups = None
+        if self.groups is not None:
+            groups = tuple(str(swap(self.group, g)) for g in self.groups)
+        return replace(
+            self,
+            groups=groups,
+            intervention=swap(self.group, self.intervention),
+            comparator=swap(self.group, self.comparator),
+            columns=columns,
+        )
 
     def expected_columns(self, wave: str | None) -> list[str]:
         """Columns a file of ``wave`` must have (``None``: a multi-wave file)."""
@@ -183,6 +226,7 @@ def load_codebook(path: str | Path) -> Codebook:
         if key not in study:
             raise DataError(f"{path}: [study] needs the key '{key}'")
     waves = tuple(str(w) for w in study["waves"])
+    _check_arms(study, path)
     columns = _columns(raw, path, waves)
     return Codebook(
         path=path,
@@ -193,6 +237,8 @@ def load_codebook(path: str | Path) -> Codebook:
         wave=study.get("wave", "wave"),
         group=study.get("group"),
         groups=_optional_tuple(study.get("groups"), str),
+        intervention=study.get("intervention"),
+        comparator=study.get("comparator"),
         clusters=tuple(study.get("clusters", ())),
         date=study.get("date"),
         date_format=study.get("date_format"),
@@ -204,6 +250,34 @@ def load_codebook(path: str | Path) -> Codebook:
         instruments=_instrument_items(columns),
         definitions=_definitions(raw, path),
     )
+
+
+def _check_arms(study: Mapping[str, Any], path: Path) -> None:
+    """The intervention arm is declared, never guessed from the data's order."""
+    group = study.get("group")
+    for key in ("intervention", "comparator", "groups"):
+        if key in study and group is None:
+            raise DataError(f"{path}: [study] sets '{key}' but names no 'group' column")
+    if group is not None and "intervention" not in study:
+        groups = study.get("groups")
+        which = f" (one of {', '.join(map(str, groups))})" if groups else ""
+        raise DataError(
+            f"{path}: [study] names the group column '{group}' but not which arm "
+            f'is the intervention: add intervention = "<arm>"{which}, a value of '
+            f"'{group}' or its SPSS/Stata value label"
+        )
+    if group is not None and study.get("comparator") == study["intervention"]:
+        raise DataError(
+            f"{path}: [study] 'comparator' and 'intervention' are both "
+            f"'{study['intervention']}'"
+        )
+
+
+def code_text(value: Any) -> str:
+    """A code as text, as the data hold it: ``1.0`` and ``1`` are ``"1"``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _table(raw: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from ..exceptions import DataError
-from ._codebook import Codebook
+from ._codebook import Codebook, code_text
 from ._validate import SOURCE_ROW, ValidationReport, check_and_link
 
 __all__ = ["ParticipantFlow", "Study", "load_study", "participant_flow"]
@@ -68,6 +68,15 @@ class Study:
     report: ValidationReport
     flow: ParticipantFlow
 
+    @property
+    def arms(self) -> tuple[str, str] | None:
+        """The intervention and the comparator arm, as the data name them (value
+        labels applied), or ``None`` for a study without a group column."""
+        book = self.codebook
+        if book.group is None or book.intervention is None or book.comparator is None:
+            return None
+        return book.intervention, book.comparator
+
 
 def load_study(path: str | Path | Codebook) -> Study:
     """Read, validate and link every file of a study.
@@ -96,7 +105,7 @@ def load_study(path: str | Path | Codebook) -> Study:
     """
     report, data, recruits = check_and_link(path)
     report.raise_for_errors()
-    book = report.codebook
+    book = _with_comparator(report.codebook, data)
     data = _typed(data, book)
     recruited = _recruited(data, recruits, book)
     flow = _flow(data, recruited, book, _instrument_outcomes(book))
@@ -151,6 +160,18 @@ def participant_flow(
 # ------------------------------------------------------------------- typing
 
 
+def _with_comparator(book: Codebook, data: pd.DataFrame) -> Codebook:
+    """A two-arm study's comparator is the arm that is not the intervention (the
+    validation has refused more arms without a declared comparator). With a
+    single arm there is none, and any comparison refuses the study."""
+    if book.group is None or book.comparator is not None:
+        return book
+    arms = book.groups or tuple(sorted(data[book.group].dropna().unique(), key=str))
+    others = [a for a in arms if a != book.intervention]
+    return replace(book, comparator=others[0]) if len(others) == 1 else book
+
+
+
 def _typed(data: pd.DataFrame, book: Codebook) -> pd.DataFrame:
     data = data.copy()
     for name, spec in book.columns.items():
@@ -159,7 +180,7 @@ def _typed(data: pd.DataFrame, book: Codebook) -> pd.DataFrame:
         elif spec.type == "date":
             data[name] = _dates(data[name], book)
         elif spec.type == "categorical":
-            data[name] = data[name].map(_category, na_action="ignore").astype(object)
+            data[name] = data[name].map(code_text, na_action="ignore").astype(object)
     if book.date:
         data[book.date] = _dates(data[book.date], book)
     data[book.wave] = pd.Categorical(data[book.wave], book.waves, ordered=True)
@@ -174,12 +195,6 @@ def _dates(values: pd.Series, book: Codebook) -> pd.Series:
         return values
     text = values.map(str, na_action="ignore")
     return pd.to_datetime(text, format=book.date_format or "ISO8601", errors="coerce")
-
-
-def _category(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _fill_design_keys(data: pd.DataFrame, book: Codebook) -> pd.DataFrame:

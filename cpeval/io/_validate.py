@@ -8,7 +8,7 @@ column, value and the rule broken.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -18,10 +18,10 @@ import pandas as pd
 
 from .._format import show as _show
 from ..exceptions import DataError
-from ._codebook import Codebook, ColumnSpec, FileSpec, load_codebook
+from ._codebook import Codebook, ColumnSpec, FileSpec, code_text, load_codebook
 from ._read import ReadReport, read_data
 
-__all__ = ["Problem", "ValidationReport", "validate"]
+__all__ = ["Problem", "ValidationReport", "validate", "value_labels"]
 
 Severity = Literal["error", "warning"]
 SOURCE_FILE, SOURCE_ROW = "source_file", "source_row"
@@ -160,18 +160,22 @@ def check_and_link(
     book = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     problems: list[Problem] = []
     reports: list[ReadReport] = []
-    parts = []
-    for spec in book.files:
-        frame = _read(spec, book, problems, reports)
-        if frame is not None:
-            problems += _file_problems(frame, spec, book)
-            parts.append(_long_part(frame, spec, book))
+    frames = [(spec, _read(spec, book, problems, reports)) for spec in book.files]
     recruits = None
     if book.recruitment is not None:
         recruits = _read(book.recruitment, book, problems, reports)
-        if recruits is not None:
-            problems += _recruitment_problems(recruits, book)
-            recruits = _with_source(recruits[_present(recruits, book.keys)], book)
+    labels = value_labels(reports, book)
+    book = book.relabelled(labels)
+    parts = []
+    for spec, frame in frames:
+        if frame is not None:
+            frame = _apply_labels(frame, labels)
+            problems += _file_problems(frame, spec, book)
+            parts.append(_long_part(frame, spec, book))
+    if recruits is not None:
+        recruits = _apply_labels(recruits, labels)
+        problems += _recruitment_problems(recruits, book)
+        recruits = _with_source(recruits[_present(recruits, book.keys)], book)
     data = _stack(parts, book)
     if not any(p.rule == "unreadable_file" for p in problems):
         problems += _link_problems(data, recruits, book)
@@ -180,6 +184,42 @@ def check_and_link(
 
 
 # ------------------------------------------------------------------ reading
+
+
+def value_labels(
+    reports: Iterable[ReadReport], book: Codebook
+) -> dict[str, dict[str, str]]:
+    """SPSS/Stata value labels of the codebook's group, cluster and categorical
+    columns, from every file read: column -> {code as text: label}.
+
+    A code labelled differently in two files keeps the first file's label (the
+    validation then reports the other file's values as not allowed).
+    """
+    labels: dict[str, dict[str, str]] = {}
+    for report in reports:
+        for column, mapping in report.value_labels.items():
+            if column in book.labelled:
+                known = labels.setdefault(column, {})
+                for code, label in mapping.items():
+                    known.setdefault(code_text(code), str(label))
+    return labels
+
+
+def _apply_labels(frame: pd.DataFrame, labels: Mapping[str, Mapping[str, str]]):
+    """Codes replaced by their labels in labelled columns (a copy; codes without a
+    label stay). The frame remembers the labels for messages."""
+    present = {c: m for c, m in labels.items() if c in frame.columns}
+    if not present:
+        return frame
+    out = frame.copy()
+    out.attrs = dict(frame.attrs)
+    for column, mapping in present.items():
+        out[column] = frame[column].map(
+            lambda v, m=mapping: m.get(code_text(v), v), na_action="ignore"
+        )
+    out.attrs["cpeval_labels"] = present
+    return out
+
 
 
 def _read(spec: FileSpec, book: Codebook, problems: list, reports: list):
@@ -263,6 +303,7 @@ def _value_problems(
     frame: pd.DataFrame, name: str, spec: ColumnSpec, book: Codebook
 ) -> list:
     values = frame[name]
+    values.attrs["cpeval_labels"] = frame.attrs.get("cpeval_labels", {}).get(name)
     bad = _VALUE_RULES[spec.type](values, spec, book)
     if spec.required:
         bad.append((values.isna(), "missing_value", "a value is required here"))
@@ -309,7 +350,19 @@ def _categorical_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> l
     allowed = {_show(v) for v in spec.values}
     shown = ", ".join(_show(v) for v in spec.values)
     outside = values.notna() & ~values.map(_show).isin(allowed)
-    return [(outside, "not_allowed", f"'{{v}}' is not one of {shown}")]
+    hint = _label_hint(values.attrs.get("cpeval_labels"))
+    return [(outside, "not_allowed", f"'{{v}}' is not one of {shown}{hint}")]
+
+
+def _label_hint(labels: Mapping[str, str] | None) -> str:
+    """The file's own value labels, for a message about a value not allowed."""
+    if not labels:
+        return ""
+    pairs = ", ".join(f"{code} = '{label}'" for code, label in labels.items())
+    return (
+        f" (the file labels its codes {pairs}; the codebook may name either "
+        "the code or the label)"
+    )
 
 
 def _date_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
@@ -349,8 +402,9 @@ def _key_problems(frame: pd.DataFrame, book: Codebook) -> list:
         column = frame[name]
         outside = column.notna() & ~column.isin(values)
         shown = ", ".join(f"'{v}'" for v in values)
+        hint = _label_hint(frame.attrs.get("cpeval_labels", {}).get(name))
         for row in frame.index[outside.to_numpy()]:
-            message = f"{what} '{column[row]}' is not one of {shown}"
+            message = f"{what} '{column[row]}' is not one of {shown}{hint}"
             problems.append(_at(frame, row, name, "error", "not_allowed", message))
     return problems
 
@@ -440,7 +494,8 @@ def _link_problems(
     everyone = (
         known if recruits is None else pd.concat([known, recruits], ignore_index=True)
     )
-    problems = _id_variant_problems(everyone, book)
+    problems = _arm_problems(everyone, book)
+    problems += _id_variant_problems(everyone, book)
     problems += _duplicate_problems(known, [book.id, book.wave])
     problems += _baseline_problems(known, book)
     problems += _constant_key_problems(everyone, book)
@@ -448,6 +503,42 @@ def _link_problems(
         problems += _date_order_problems(known, book)
     if recruits is not None:
         problems += _unrecruited_problems(known, recruits, book)
+    return problems
+
+
+def _arm_problems(data: pd.DataFrame, book: Codebook) -> list:
+    """The declared intervention and comparator are arms of the study, and a study
+    of more than two arms says which two are compared."""
+    if book.group is None or book.group not in data.columns:
+        return []
+    arms = list(book.groups or sorted(data[book.group].dropna().unique(), key=str))
+    shown = ", ".join(f"'{a}'" for a in arms)
+    where = str(book.path)
+    problems = [
+        Problem(
+            "error",
+            "unknown_arm",
+            where,
+            f"[study] {key} = '{value}' is not an arm of '{book.group}' "
+            f"(the arms: {shown})",
+        )
+        for key, value in (
+            ("intervention", book.intervention),
+            ("comparator", book.comparator),
+        )
+        if value is not None and value not in arms
+    ]
+    if len(arms) > 2 and book.comparator is None:
+        problems.append(
+            Problem(
+                "error",
+                "no_comparator",
+                where,
+                f"'{book.group}' has {len(arms)} arms ({shown}): add comparator = "
+                "\"<arm>\" to [study] to say which arm the intervention is "
+                "compared with (arms are never pooled)",
+            )
+        )
     return problems
 
 
