@@ -1,4 +1,5 @@
-"""Input checks shared by the stages: numbers must be numbers."""
+"""Input checks shared by the stages: numbers must be numbers, and a treatment
+is 0/1 or names its intervention value."""
 
 from __future__ import annotations
 
@@ -29,3 +30,44 @@ def numeric(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame | pd.Seri
         )
     converted = converted.astype(float)
     return converted.iloc[:, 0] if isinstance(data, pd.Series) else converted
+
+
+def treatment(values: pd.Series, treated: object = None) -> pd.Series:
+    """A treatment column as 0.0/1.0 (missing kept), 1 for the intervention.
+
+    With ``treated=None`` the column must already hold 0 and 1 (or booleans);
+    otherwise ``treated`` names the intervention's value and the column must hold
+    exactly two values, so that text is never mapped by its order and arms are
+    never pooled.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> arm = pd.Series(["usual care", "CP", "CP"], name="arm")
+    >>> treatment(arm, treated="CP").tolist()
+    [0.0, 1.0, 1.0]
+    """
+    name = values.name
+    present = pd.unique(values.dropna())
+    shown = ", ".join(f"'{show(v)}'" for v in sorted(present, key=str)[:6])
+    if treated is None:
+        numbers = pd.to_numeric(values, errors="coerce")
+        if values.dtype == bool or (
+            numbers.notna().sum() == values.notna().sum()
+            and set(numbers.dropna().unique()) <= {0.0, 1.0}
+        ):
+            return numbers.astype(float)
+        raise DataError(
+            f"treatment '{name}' holds {shown}, not 0/1: say which value is the "
+            "intervention (treated=...)"
+        )
+    if treated not in set(present):
+        raise DataError(
+            f"treatment '{name}' has no value '{show(treated)}' (it holds {shown})"
+        )
+    if len(present) > 2:
+        raise DataError(
+            f"treatment '{name}' holds {len(present)} values ({shown}): keep the "
+            "two arms compared (arms are never pooled)"
+        )
+    return (values == treated).astype(float).where(values.notna())

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._checks import treatment
 from ..exceptions import DataError
 from ._propensity import PropensityScore, propensity_score
 
 __all__ = ["cluster_allocation", "cluster_propensity_score"]
 
 
-def cluster_allocation(data: pd.DataFrame, treated: str, cluster: str) -> pd.DataFrame:
+def cluster_allocation(
+    data: pd.DataFrame, treated: str, cluster: str, *, treated_level: object = None
+) -> pd.DataFrame:
     """How treatment is spread over clusters.
 
     Parameters
     ----------
     data : pandas.DataFrame
     treated, cluster : str
+        Treatment (0/1, or labels with ``treated_level``) and cluster columns.
+    treated_level : optional
+        The treatment column's value for the intervention when it holds labels.
 
     Returns
     -------
@@ -36,6 +42,7 @@ def cluster_allocation(data: pd.DataFrame, treated: str, cluster: str) -> pd.Dat
     absent = [c for c in (treated, cluster) if c not in data.columns]
     if absent:
         raise DataError(f"the data have no columns {absent}")
+    data = data.assign(**{treated: treatment(data[treated], treated_level)})
     grouped = data.groupby(cluster, sort=True)[treated]
     table = pd.DataFrame({"n": grouped.size(), "n_treated": grouped.sum()})
     table["share_treated"] = table["n_treated"] / table["n"]

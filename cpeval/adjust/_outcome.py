@@ -10,6 +10,7 @@ import pandas as pd
 from patsy import PatsyError, dmatrices
 from scipy import stats
 
+from .._checks import treatment
 from ..exceptions import DataError
 
 __all__ = ["WeightedEffect", "weighted_effect"]
@@ -65,6 +66,7 @@ def weighted_effect(
     outcome: str,
     treated: str,
     weights: pd.Series,
+    treated_level: object = None,
     covariates: Sequence[str] = (),
     cluster: str | None = None,
     level: float = 0.95,
@@ -75,7 +77,10 @@ def weighted_effect(
     ----------
     data : pandas.DataFrame
     outcome, treated : str
-        Outcome and 0/1 treatment columns.
+        Outcome and treatment columns.
+    treated_level : optional
+        The treatment column's value for the intervention when it holds labels;
+        without it the column must hold 0/1.
     weights : pandas.Series
         Balancing weights aligned on ``data``'s index (from :func:`ipw_weights`);
         rows with weight 0 or no weight are left out.
@@ -108,8 +113,11 @@ def weighted_effect(
     >>> res.n
     400
     """
+    if treated not in data.columns:
+        raise DataError(f"the data have no treatment column '{treated}'")
     rows = data.assign(_w=weights.reindex(data.index))
     rows = rows[rows["_w"] > 0]
+    rows = rows.assign(**{treated: treatment(rows[treated], treated_level)})
     formula = f"{outcome} ~ " + " + ".join([treated, *covariates])
     try:
         y, x = dmatrices(formula, rows, return_type="dataframe", NA_action="drop")

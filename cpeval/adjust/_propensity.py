@@ -12,6 +12,7 @@ import statsmodels.api as sm
 from patsy import PatsyError, dmatrices
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
+from .._checks import treatment
 from ..exceptions import DataError
 
 __all__ = [
@@ -81,7 +82,9 @@ class Weights:
     ess: dict
 
 
-def propensity_score(data: pd.DataFrame, formula: str) -> PropensityScore:
+def propensity_score(
+    data: pd.DataFrame, formula: str, *, treated: object = None
+) -> PropensityScore:
     """Logistic-regression propensity score, ``treated ~ covariates``.
 
     Parameters
@@ -89,7 +92,11 @@ def propensity_score(data: pd.DataFrame, formula: str) -> PropensityScore:
     data : pandas.DataFrame
         One row per participant (or per team for a cluster-level model).
     formula : str
-        Patsy formula with the 0/1 treatment on the left.
+        Patsy formula with the treatment column on the left.
+    treated : optional
+        The treatment column's value for the intervention, when the column holds
+        labels (``"CP"``/``"usual care"``); without it the column must hold 0/1.
+        Text is never mapped by its order.
 
     Returns
     -------
@@ -111,6 +118,11 @@ def propensity_score(data: pd.DataFrame, formula: str) -> PropensityScore:
     >>> bool(ps.score.between(0, 1).all())
     True
     """
+    lhs = formula.split("~", 1)[0].strip()
+    if lhs in data.columns:
+        data = data.assign(**{lhs: treatment(data[lhs], treated)})
+    elif treated is not None:
+        raise DataError(f"the treatment '{lhs}' of {formula!r} is not a column")
     names = _formula_names(formula, data)
     for name in names:
         if data[name].isna().all():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
+from ..models._intervals import t_interval, t_pvalue
 
 __all__ = ["PooledEstimate", "pool"]
 
@@ -50,6 +51,16 @@ class PooledEstimate:
     def se(self) -> np.ndarray:
         """Square root of the total variance."""
         return np.sqrt(self.total)
+
+    @property
+    def pvalues(self) -> np.ndarray:
+        """Two-sided p-values on the pooled df."""
+        return t_pvalue(self.estimate, self.se, self.df)
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """t limits on the pooled df, one row per parameter."""
+        frame = t_interval(self.estimate, self.se, self.df, level)
+        return frame.set_axis(pd.Index(self.names, name="term"))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per parameter with every pooled quantity."""

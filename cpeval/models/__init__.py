@@ -1,5 +1,6 @@
 """Outcome models: linear mixed models with nested random intercepts
-(Satterthwaite df), ANCOVA with CR2 cluster-robust inference, effect sizes.
+(Satterthwaite df), ANCOVA with CR2 cluster-robust inference, effect sizes, and
+the arm difference at every follow-up wave (``effect_by_wave``).
 
 Also difference-in-differences (linearmodels PanelOLS), ICCs, the design effect,
 and agreement between raters (Cohen's kappa, ICCs of ratings).
@@ -12,6 +13,7 @@ from ._design import design_effect
 from ._did import DidResult, did
 from ._effects import EffectSize, partial_eta_squared, treatment_effect
 from ._lmm import LmmResult, fit_lmm
+from ._waves import WaveEffects, effect_by_wave
 
 __all__ = [
     "AncovaResult",
@@ -19,11 +21,13 @@ __all__ = [
     "EffectSize",
     "KappaResult",
     "LmmResult",
+    "WaveEffects",
     "ancova",
     "cohen_kappa",
     "cr2",
     "design_effect",
     "did",
+    "effect_by_wave",
     "fit_lmm",
     "icc_ratings",
     "partial_eta_squared",

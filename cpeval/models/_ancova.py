@@ -11,6 +11,7 @@ import statsmodels.formula.api as smf
 from patsy import PatsyError
 from scipy import stats
 
+from .._checks import treatment
 from ..exceptions import DataError
 from ._cr2 import cr2
 from ._formula import formula_error
@@ -87,6 +88,7 @@ def ancova(
     outcome: str,
     baseline: str,
     group: str,
+    treated: object = None,
     covariates: Sequence[str] = (),
     cluster: str | None = None,
     level: float = 0.95,
@@ -100,8 +102,11 @@ def ancova(
     outcome, baseline : str
         Follow-up and baseline columns of the outcome.
     group : str
-        A 0/1 (or boolean) column; its coefficient is the adjusted mean
-        difference (group 1 minus group 0).
+        The arm column; its coefficient is the adjusted mean difference
+        (intervention minus comparator).
+    treated : optional
+        The intervention's value of ``group`` when it holds labels; without it
+        ``group`` must hold 0/1 (1 = intervention).
     covariates : sequence of str
         Further terms, in patsy syntax (e.g. ``"C(site)"``, ``"age"``).
     cluster : str, optional
@@ -142,6 +147,7 @@ def ancova(
     if absent:
         raise DataError(f"the model names columns the data do not have: {absent}")
     used = data.dropna(subset=needed)
+    used = used.assign(**{group: treatment(used[group], treated)})
     _check_group(used[group], group)
     formula = f"{outcome} ~ " + " + ".join([baseline, group, *covariates])
     try:

@@ -1,4 +1,4 @@
-"""t-based confidence limits shared by the model results."""
+"""t-based confidence limits and p-values shared by the model results."""
 
 from __future__ import annotations
 
@@ -11,3 +11,9 @@ def t_interval(estimate, se, df, level: float) -> pd.DataFrame:
     """``estimate -/+ t_(1+level)/2, df * se``; infinite df gives the normal."""
     q = stats.t.ppf(0.5 + level / 2, np.asarray(df, float))
     return pd.DataFrame({"ci_low": estimate - q * se, "ci_high": estimate + q * se})
+
+
+def t_pvalue(estimate, se, df) -> np.ndarray:
+    """Two-sided p-value of ``estimate / se`` on ``df`` (normal for infinite df)."""
+    t = np.asarray(estimate, float) / np.asarray(se, float)
+    return 2 * stats.t.sf(np.abs(t), np.asarray(df, float))

@@ -1,0 +1,410 @@
+"""The arm difference at every follow-up wave, adjusted for baseline.
+
+Time is a factor, never a straight line: a mixed model with one indicator per
+follow-up wave (and its interaction with the arm), or one ANCOVA per follow-up
+wave. The pipeline and :mod:`cpeval.power` both call :func:`effect_by_wave`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from .._checks import treatment
+from ..exceptions import DataError
+from ._ancova import ancova
+from ._effects import treatment_effect
+from ._intervals import t_interval
+from ._lmm import fit_lmm
+
+__all__ = ["WaveEffects", "effect_by_wave"]
+
+Method = Literal["lmm", "ancova"]
+
+
+@dataclass(frozen=True)
+class WaveEffects:
+    """Intervention minus comparator at each follow-up wave.
+
+    Parameters
+    ----------
+    params, se, df, pvalues : pandas.Series
+        The adjusted difference, its standard error, degrees of freedom and
+        two-sided p-value, indexed by follow-up wave.
+    n_obs : pandas.Series
+        Observations (rows) each wave's estimate used: every wave's rows for the
+        mixed model, the complete pairs for ANCOVA.
+    n_participants : pandas.Series
+        Participants each wave's estimate used.
+    method : {"lmm", "ancova"}
+    df_method : str
+        ``"Satterthwaite"`` (mixed model), ``"CR2 Satterthwaite"`` (ANCOVA with
+        clusters) or ``"OLS"``.
+    baseline : str
+        The baseline wave.
+    participants : mapping of str to frozenset
+        The ids behind each wave's estimate (for the participant flow).
+    fits : mapping of str to result
+        The one :class:`~cpeval.models.LmmResult` (under every wave) or each
+        wave's :class:`~cpeval.models.AncovaResult`. Their terms use safe names,
+        whatever the columns are called: ``_y`` (the outcome; ``_y0`` and
+        ``_yk`` at baseline and follow-up in ANCOVA), ``_arm``, ``_wK`` (the
+        K-th follow-up wave), ``_xJ`` and ``_zJ`` (the J-th covariate and time
+        covariate); grouping columns keep their names.
+    extra : pandas.DataFrame
+        ANCOVA: Hedges' g and partial eta squared by wave (empty for the mixed
+        model).
+    level : float
+        Default confidence level of :meth:`conf_int`.
+    """
+
+    params: pd.Series
+    se: pd.Series
+    df: pd.Series
+    pvalues: pd.Series
+    n_obs: pd.Series
+    n_participants: pd.Series
+    method: str
+    df_method: str
+    baseline: str
+    participants: Mapping[str, frozenset] = field(repr=False)
+    fits: Mapping[str, Any] = field(repr=False)
+    extra: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    level: float = 0.95
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """t limits on each wave's df (``level`` defaults to the fit's)."""
+        frame = t_interval(self.params, self.se, self.df, level or self.level)
+        return frame.set_index(self.params.index)
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """One row per follow-up wave: ``wave``, ``estimate``, ``se``, ``df``,
+        ``p_val``, ``ci_low``, ``ci_high``, ``n_obs``, ``n_participants``,
+        ``df_method`` (and the ANCOVA effect sizes)."""
+        frame = pd.DataFrame(
+            {
+                "estimate": self.params,
+                "se": self.se,
+                "df": self.df,
+                "p_val": self.pvalues,
+            }
+        ).join(self.conf_int(level))
+        frame["n_obs"] = self.n_obs
+        frame["n_participants"] = self.n_participants
+        frame["df_method"] = self.df_method
+        if not self.extra.empty:
+            frame = frame.join(self.extra)
+        return frame.rename_axis("wave").reset_index()
+
+    def summary(self) -> str:
+        """The table as text, with the model named."""
+        model = "mixed model (REML)" if self.method == "lmm" else "ANCOVA"
+        head = f"Difference from {self.baseline} by wave, {model}, {self.df_method} df"
+        return head + "\n" + self.to_frame().to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
+
+
+def effect_by_wave(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    group: str,
+    wave: str,
+    id: str,
+    treated: object = None,
+    method: Method = "lmm",
+    groups: Sequence[str] | None = None,
+    cluster: str | None = None,
+    covariates: Sequence[str] = (),
+    time_covariates: Sequence[str] = (),
+    level: float = 0.95,
+) -> WaveEffects:
+    """The arm difference at every follow-up wave, adjusted for baseline.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format, one row per participant and wave.
+    outcome : str
+        The outcome column.
+    group : str
+        The arm column: 0/1, or labels with ``treated``.
+    wave : str
+        The wave column: an ordered categorical (its first level is the
+        baseline) or numbers (the lowest is the baseline). Unordered text is
+        refused: the order of waves is never guessed.
+    id : str
+        The participant column.
+    treated : optional
+        The intervention's value of ``group`` when it holds labels.
+    method : {"lmm", "ancova"}
+        ``"lmm"``: one mixed model of every wave, ``outcome ~ wave + group +
+        wave:group + covariates`` with wave a factor; the effect at wave ``k``
+        is the ``wave_k:group`` coefficient, the difference between arms in
+        change from baseline to ``k``. ``"ancova"``: at each follow-up wave,
+        ``outcome_k ~ outcome_baseline + group + covariates`` among those seen at
+        both (complete cases).
+    groups : sequence of str, optional
+        ``lmm``: random-intercept levels, outermost first, ending with ``id``
+        (e.g. ``["trust", "team", "id"]``); default ``[id]``. A list without the
+        participant level, or with it anywhere but last, is refused when
+        participants have repeated measures.
+    cluster : str, optional
+        ``ancova``: CR2 cluster-robust errors by this column, with Satterthwaite
+        df (as clubSandwich).
+    covariates : sequence of str
+        Baseline covariates: each participant's value at the baseline wave is
+        used at every wave. Text columns enter as factors.
+    time_covariates : sequence of str
+        ``lmm``: covariates that also interact with wave (e.g. a propensity
+        score, so that it adjusts change as well as level); ``ancova`` treats
+        them as ordinary covariates.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    WaveEffects
+
+    Raises
+    ------
+    DataError
+        A column is absent, the arm or the wave cannot be read, an arm has no
+        outcome at a wave, or the model cannot be fitted.
+
+    Notes
+    -----
+    With two waves the mixed model is the usual ``time * group`` model and its
+    interaction the effect (lmerTest's Satterthwaite df); the ANCOVA is
+    :func:`~cpeval.models.ancova`. Checked against R lme4/lmerTest and
+    clubSandwich on three waves (``tests/reference/waves``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.models import effect_by_wave
+    >>> d = pd.read_csv("tests/reference/waves/three_waves.csv")
+    >>> fit = effect_by_wave(d, outcome="y", group="arm", treated="CP",
+    ...                      wave="month", id="id", groups=["team", "id"])
+    >>> list(fit.params.index)
+    ['6', '12']
+    """
+    frame, waves = _prepared(data, outcome, group, wave, id, treated, covariates)
+    frame = frame.assign(**{c: _baseline_values(frame, id, c) for c in covariates})
+    _check_arms_seen(frame, outcome, waves)
+    if method == "lmm":
+        return _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level)
+    if method == "ancova":
+        terms = list(dict.fromkeys([*covariates, *time_covariates]))
+        return _ancova(frame, outcome, waves, id, cluster, terms, level)
+    raise DataError(f"method must be 'lmm' or 'ancova'; got {method!r}")
+
+
+# ------------------------------------------------------------------ preparing
+
+_ARM, _WAVE = "_arm", "_wave"
+
+
+def _prepared(data, outcome, group, wave, id, treated, covariates):
+    needed = [outcome, group, wave, id, *covariates]
+    absent = [c for c in dict.fromkeys(needed) if c not in data.columns]
+    if absent:
+        raise DataError(f"the data have no columns {absent}")
+    waves = _wave_order(data[wave], wave)
+    if len(waves) < 2:
+        raise DataError(f"'{wave}' has one wave only: a comparison needs follow-up")
+    frame = data.reset_index(drop=True)
+    frame = frame.assign(
+        **{
+            _ARM: treatment(frame[group], treated),
+            _WAVE: pd.Categorical(frame[wave], categories=waves, ordered=True),
+        }
+    )
+    if frame[_ARM].isna().any():
+        raise DataError(f"the arm column '{group}' has missing values")
+    return frame, waves
+
+
+def _wave_order(values: pd.Series, name: str) -> list:
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered:
+        present = set(values.dropna().unique())
+        return [w for w in values.cat.categories if w in present]
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().sum() == values.notna().sum():
+        return sorted(values.dropna().unique())
+    raise DataError(
+        f"the wave column '{name}' holds text, so its order is unknown: make it an "
+        "ordered categorical (as cpeval.io.load_study does) or number the waves"
+    )
+
+
+def _baseline_values(frame: pd.DataFrame, id: str, column: str) -> pd.Series:
+    base = frame[frame[_WAVE] == frame[_WAVE].cat.categories[0]]
+    return frame[id].map(base.drop_duplicates(id).set_index(id)[column])
+
+
+def _check_arms_seen(frame: pd.DataFrame, outcome: str, waves: list) -> None:
+    seen = frame.dropna(subset=[outcome]).groupby([_WAVE, _ARM], observed=True).size()
+    for w in waves:
+        for arm, name in ((1.0, "intervention"), (0.0, "comparator")):
+            if seen.get((w, arm), 0) == 0:
+                raise DataError(
+                    f"no participant in the {name} arm has '{outcome}' at wave "
+                    f"'{w}': the arms cannot be compared there"
+                )
+
+
+def _label(w) -> str:
+    return str(int(w)) if isinstance(w, float) and w.is_integer() else str(w)
+
+
+# ------------------------------------------------------------------ the models
+
+
+def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level):
+    groups = list(groups) if groups is not None else [id]
+    _check_participant_level(frame, id, groups)
+    follow = waves[1:]
+    model = pd.DataFrame({"_y": pd.to_numeric(frame[outcome], errors="coerce")})
+    model["_arm"] = frame[_ARM]
+    indicators = []
+    for k, w in enumerate(follow, start=1):
+        model[f"_w{k}"] = (frame[_WAVE] == w).astype(float)
+        indicators.append(f"_w{k}")
+    model, terms = _covariate_terms(frame, model, covariates, "_x")
+    model, changes = _covariate_terms(frame, model, time_covariates, "_z")
+    clash = [g for g in groups if g in model.columns]
+    if clash:
+        raise DataError(f"rename the grouping columns {clash}: cpeval uses the names")
+    for g in groups:
+        model[g] = frame[g]
+    model["_id"] = frame[id]
+    parts = [*indicators, "_arm", *(f"{w}:_arm" for w in indicators), *terms]
+    parts += [*changes, *(f"{w}:{z}" for w in indicators for z in changes)]
+    used = model.dropna(subset=["_y", *_columns(terms + changes), *groups])
+    fit = fit_lmm(used, "_y ~ " + " + ".join(parts), groups, level=level)
+    names = [f"{w}:_arm" for w in indicators]
+    index = pd.Index([_label(w) for w in follow], name="wave")
+    n_people = used["_id"].nunique()
+    ids = frozenset(used["_id"])
+    return WaveEffects(
+        params=pd.Series(fit.fe_params[names].to_numpy(), index=index),
+        se=pd.Series(fit.bse[names].to_numpy(), index=index),
+        df=pd.Series(fit.df[names].to_numpy(), index=index),
+        pvalues=pd.Series(fit.pvalues[names].to_numpy(), index=index),
+        n_obs=pd.Series(fit.n_obs, index=index),
+        n_participants=pd.Series(n_people, index=index),
+        method="lmm",
+        df_method="Satterthwaite" if fit.df_method == "satterthwaite" else "Wald",
+        baseline=_label(waves[0]),
+        participants=dict.fromkeys(index, ids),
+        fits=dict.fromkeys(index, fit),
+        level=level,
+    )
+
+
+def _ancova(frame, outcome, waves, id, cluster, covariates, level):
+    if cluster is not None and cluster not in frame.columns:
+        raise DataError(f"the data have no cluster column '{cluster}'")
+    base = frame[frame[_WAVE] == waves[0]].drop_duplicates(id)
+    model = pd.DataFrame(
+        {
+            "_id": base[id].to_numpy(),
+            "_arm": base[_ARM].to_numpy(),
+            "_y0": pd.to_numeric(base[outcome], errors="coerce").to_numpy(),
+        }
+    )
+    model, terms = _covariate_terms(base.reset_index(drop=True), model, covariates, "_x")
+    if cluster is not None:
+        model["_c"] = base[cluster].to_numpy()
+    rows: dict[str, dict] = {}
+    fits, ids = {}, {}
+    for w in waves[1:]:
+        later = frame[frame[_WAVE] == w].drop_duplicates(id)
+        yk = pd.to_numeric(later[outcome], errors="coerce")
+        pairs = model.assign(
+            _yk=model["_id"].map(pd.Series(yk.to_numpy(), later[id]))
+        )
+        pairs = pairs.dropna(subset=["_y0", "_yk", *_columns(terms)])
+        label = _label(w)
+        fit = ancova(
+            pairs,
+            outcome="_yk",
+            baseline="_y0",
+            group="_arm",
+            covariates=terms,
+            cluster="_c" if cluster is not None else None,
+            level=level,
+        )
+        sizes = treatment_effect(fit, pairs, "_yk").iloc[0]
+        rows[label] = {
+            "estimate": fit.params["_arm"],
+            "se": fit.bse["_arm"],
+            "df": fit.df["_arm"],
+            "p_val": fit.pvalues["_arm"],
+            "n_obs": fit.n,
+            "hedges_g": sizes["hedges_g"],
+            "partial_eta2": sizes["partial_eta2"],
+        }
+        fits[label], ids[label] = fit, frozenset(pairs["_id"])
+    table = pd.DataFrame(rows).T.rename_axis("wave")
+    return WaveEffects(
+        params=table["estimate"].astype(float),
+        se=table["se"].astype(float),
+        df=table["df"].astype(float),
+        pvalues=table["p_val"].astype(float),
+        n_obs=table["n_obs"].astype(int),
+        n_participants=table["n_obs"].astype(int),
+        method="ancova",
+        df_method="CR2 Satterthwaite" if cluster is not None else "OLS",
+        baseline=_label(waves[0]),
+        participants=ids,
+        fits=fits,
+        extra=table[["hedges_g", "partial_eta2"]].astype(float),
+        level=level,
+    )
+
+
+def _covariate_terms(source, model, covariates, prefix):
+    """Covariates under safe names (``_x1``, ``_x2``, ...): numbers as they are,
+    text as a factor. Any column name works, whatever characters it holds."""
+    terms = []
+    for k, name in enumerate(covariates, start=1):
+        safe = f"{prefix}{k}"
+        values = source[name]
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().sum() == values.notna().sum():
+            model[safe] = numbers.to_numpy(float)
+            terms.append(safe)
+        else:
+            model[safe] = values.astype(object).to_numpy()
+            terms.append(f"C({safe})")
+    return model, terms
+
+
+def _columns(terms: list[str]) -> list[str]:
+    return [t[2:-1] if t.startswith("C(") else t for t in terms]
+
+
+def _check_participant_level(frame: pd.DataFrame, id: str, groups: list[str]) -> None:
+    """The participant is the innermost level whenever participants are measured
+    more than once; otherwise their repeated measures are taken as independent."""
+    repeated = frame.groupby(id).size().max() > 1
+    if not repeated:
+        return
+    if id not in groups:
+        raise DataError(
+            f"groups {groups} leave out the participant level '{id}', but "
+            "participants are measured at several waves: add it last, e.g. "
+            f"{[*groups, id]}"
+        )
+    if groups[-1] != id:
+        raise DataError(
+            f"groups {groups}: the participant level '{id}' must come last "
+            "(groups run from the outermost level in)"
+        )
