@@ -97,7 +97,7 @@ def test_missing_rows_are_left_out_and_counted():
     [
         ({"outcome": "nope"}, r"columns the data do not have: \['nope'\]"),
         ({"covariates": ["agee"]}, r"\['agee'\]"),
-        ({"group": "age"}, "must hold 0 and 1"),
+        ({"group": "age"}, "not 0/1"),
         ({"covariates": ["C(age"]}, "cannot build the model"),
     ],
 )

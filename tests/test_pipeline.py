@@ -292,7 +292,9 @@ def test_economics_by_hand_and_with_imputation(implementation):
         people.iloc[0]["primary care"]
         == first["su_gp_surgery_visit"] * unit["gp_surgery_visit"]
     )
-    costs, table, _ = economic_evaluation(cfg, data, book)
+    costs, table, _, _ = economic_evaluation(
+        cfg, data, book, ("intervention", "control")
+    )
     table = table.set_index("quantity")
     imputations = impute(
         people.reset_index(),
@@ -326,13 +328,13 @@ def test_economics_by_hand_and_with_imputation(implementation):
     complete = table["complete cases"]
     assert complete["excluded: cost or QALYs missing"] == 24
     assert costs.iloc[-1]["category"] == "total"
-    assert costs.iloc[-1]["difference"] == pytest.approx(
+    assert costs.iloc[-1]["difference (intervention minus control)"] == pytest.approx(
         complete["mean cost, intervention (£)"] - complete["mean cost, control (£)"]
     )
 
 
 def test_probabilities_are_not_rounded_to_certainty():
-    from cpeval.pipeline import _share
+    from cpeval.pipeline import share as _share
 
     assert [_share(p) for p in (1.0, 0.996, 0.5, 0.004, 0.0)] == [
         "over 99%",

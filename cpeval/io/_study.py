@@ -171,7 +171,6 @@ def _with_comparator(book: Codebook, data: pd.DataFrame) -> Codebook:
     return replace(book, comparator=others[0]) if len(others) == 1 else book
 
 
-
 def _typed(data: pd.DataFrame, book: Codebook) -> pd.DataFrame:
     data = data.copy()
     for name, spec in book.columns.items():

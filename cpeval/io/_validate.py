@@ -221,7 +221,6 @@ def _apply_labels(frame: pd.DataFrame, labels: Mapping[str, Mapping[str, str]]):
     return out
 
 
-
 def _read(spec: FileSpec, book: Codebook, problems: list, reports: list):
     keys = [*book.keys, book.wave]
     try:
@@ -535,7 +534,7 @@ def _arm_problems(data: pd.DataFrame, book: Codebook) -> list:
                 "no_comparator",
                 where,
                 f"'{book.group}' has {len(arms)} arms ({shown}): add comparator = "
-                "\"<arm>\" to [study] to say which arm the intervention is "
+                '"<arm>" to [study] to say which arm the intervention is '
                 "compared with (arms are never pooled)",
             )
         )

@@ -14,7 +14,7 @@ from scipy import stats
 from .._checks import treatment
 from ..exceptions import DataError
 from ._cr2 import cr2
-from ._formula import formula_error
+from ._formula import QUOTE_HINT, formula_error
 from ._intervals import t_interval
 
 __all__ = ["AncovaResult", "ancova"]
@@ -155,7 +155,9 @@ def ancova(
             formula, data=used.assign(**{group: used[group].astype(float)})
         ).fit()
     except PatsyError as exc:
-        raise formula_error(formula, exc) from None
+        raise formula_error(formula, exc, used.columns) from None
+    except SyntaxError:
+        raise DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}") from None
     names = list(fit.params.index)
     t_ols = float(fit.tvalues[group])
     if cluster is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -12,7 +13,7 @@ from patsy import PatsyError, dmatrices
 from scipy import optimize, stats
 
 from ..exceptions import DataError
-from ._formula import formula_error
+from ._formula import QUOTE_HINT, formula_error
 from ._intervals import t_interval
 from ._nested import NestedDesign, criterion, deviance_at, solve
 
@@ -306,10 +307,19 @@ def fit_lmm(
     ['Residual', 'id', 'team']
     """
     groups = list(groups)
+    if "|" in formula:
+        raise DataError(
+            f"the formula {formula!r} has a random-effects term: fit_lmm takes the "
+            "fixed effects in the formula and the random intercepts in groups=, "
+            "e.g. 'y ~ days' with groups=['Subject'] for lme4's "
+            "'y ~ days + (1 | Subject)'"
+        )
     absent = [g for g in groups if g not in data.columns]
     if absent:
         raise DataError(f"the grouping columns {absent} are not in the data")
     y, x, used = _design(data, formula, groups)
+    check_nested(used, groups)
+    _check_rank(x, formula)
     codes = _codes(used, groups)
     design = NestedDesign.build(x.to_numpy(float), y, codes)
     theta, converged = _optimise(design, len(groups), reml)
@@ -366,8 +376,55 @@ def _design(data: pd.DataFrame, formula: str, groups: list[str]):
     try:
         y, x = dmatrices(formula, used, return_type="dataframe", NA_action="drop")
     except PatsyError as exc:
-        raise formula_error(formula, exc) from None
+        raise formula_error(formula, exc, used.columns) from None
+    except SyntaxError:
+        raise DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}") from None
+    if len(y) == 0:
+        raise DataError(f"the model {formula!r} has no complete rows")
     return y.iloc[:, 0].to_numpy(float), x, used.loc[x.index]
+
+
+def check_nested(data: pd.DataFrame, groups: Sequence[str]) -> None:
+    """Refuse grouping levels that do not nest: a unit of one level found under
+    several units of the level before it is crossed, or shares its label with
+    other units, and the nested engine would fit the wrong model.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"site": ["a", "a", "b"], "team": ["t1", "t2", "t3"]})
+    >>> check_nested(d, ["site", "team"])
+    """
+    for outer, inner in pairwise(groups):
+        parents = data.groupby(inner, observed=True)[outer].nunique()
+        shared = parents[parents > 1]
+        if len(shared):
+            unit = shared.index[0]
+            under = sorted(map(str, data.loc[data[inner] == unit, outer].unique()))[:3]
+            raise DataError(
+                f"'{inner}' is not nested in '{outer}': {inner} '{unit}' appears "
+                f"under {int(shared.iloc[0])} {outer}s ({', '.join(under)}), and "
+                f"{len(shared)} {inner} label(s) do so. Crossed factors cannot be "
+                f"fitted as nested; if these are different {inner}s that share a "
+                f"label, give each a label of its own (e.g. {outer} and {inner} "
+                "joined)"
+            )
+
+
+def _check_rank(x: pd.DataFrame, formula: str) -> None:
+    """Collinear fixed effects (a constant covariate, an arm with no rows at a
+    wave) have no estimate: say which term, instead of a singular matrix."""
+    matrix = x.to_numpy(float)
+    if np.linalg.matrix_rank(matrix) == matrix.shape[1]:
+        return
+    for k in range(1, matrix.shape[1] + 1):
+        if np.linalg.matrix_rank(matrix[:, :k]) < k:
+            raise DataError(
+                f"the model {formula!r} cannot be estimated: the term "
+                f"'{x.columns[k - 1]}' is constant or a combination of the terms "
+                "before it among the rows used (a covariate with one value, or a "
+                "category found in one arm or wave only)"
+            )
 
 
 def _codes(used: pd.DataFrame, groups: list[str]) -> list[np.ndarray]:

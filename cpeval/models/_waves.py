@@ -198,7 +198,9 @@ def effect_by_wave(
     frame = frame.assign(**{c: _baseline_values(frame, id, c) for c in covariates})
     _check_arms_seen(frame, outcome, waves)
     if method == "lmm":
-        return _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level)
+        return _lmm(
+            frame, outcome, waves, id, groups, covariates, time_covariates, level
+        )
     if method == "ancova":
         terms = list(dict.fromkeys([*covariates, *time_covariates]))
         return _ancova(frame, outcome, waves, id, cluster, terms, level)
@@ -319,7 +321,9 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, level):
             "_y0": pd.to_numeric(base[outcome], errors="coerce").to_numpy(),
         }
     )
-    model, terms = _covariate_terms(base.reset_index(drop=True), model, covariates, "_x")
+    model, terms = _covariate_terms(
+        base.reset_index(drop=True), model, covariates, "_x"
+    )
     if cluster is not None:
         model["_c"] = base[cluster].to_numpy()
     rows: dict[str, dict] = {}
@@ -327,9 +331,7 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, level):
     for w in waves[1:]:
         later = frame[frame[_WAVE] == w].drop_duplicates(id)
         yk = pd.to_numeric(later[outcome], errors="coerce")
-        pairs = model.assign(
-            _yk=model["_id"].map(pd.Series(yk.to_numpy(), later[id]))
-        )
+        pairs = model.assign(_yk=model["_id"].map(pd.Series(yk.to_numpy(), later[id])))
         pairs = pairs.dropna(subset=["_y0", "_yk", *_columns(terms)])
         label = _label(w)
         fit = ancova(

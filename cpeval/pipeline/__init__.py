@@ -17,14 +17,18 @@ from .. import __version__
 from .._files import sha256, write_atomic
 from ..io import load_study
 from ..report import write_report
-from ..scales import score_study
+from ..scales import scale_directions, score_study
 from ..tables import baseline_table, render_table
 from ._config import AnalysisConfig, load_config
+from ._diagnostics import diagnostics
+from ._display import outcome_display
 from ._economics import DEFAULT_VALUE_SET, economic_evaluation
 from ._figures import CAPTIONS, draw_figures
-from ._outcomes import analysis_data, outcome_table
+from ._findings import findings, share
+from ._flow import analysis_flow
+from ._outcomes import analysis_data, model_groups, outcome_analyses
 
-__all__ = ["AnalysisConfig", "load_config", "run"]
+__all__ = ["AnalysisConfig", "load_config", "run", "share"]
 
 _PACKAGES = (
     "numpy",
@@ -67,29 +71,39 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     say(f"reading and validating {cfg.codebook}")
     study = score_study(load_study(cfg.codebook))
     book = study.codebook
+    wave = cfg.wave(book)
     data = analysis_data(study)
-    tables: dict[str, pd.DataFrame] = {"participant_flow": study.flow.table}
+    arms = study.arms
+    say("fitting outcome models")
+    analyses = outcome_analyses(cfg, data, book, say=say)
+    covariates = list(cfg.model.get("covariates", []))
+    covariates += [
+        c for c in cfg.propensity.get("covariates", []) if c not in covariates
+    ]
+    flow = analysis_flow(study, data, analyses, cfg, covariates)
+    tables: dict[str, pd.DataFrame] = {"participant_flow": flow.table}
     tables["baseline"] = baseline_table(
         data[data["time"] == 0],
         list(book.covariates) + list(cfg.outcomes.values()),
         book.group,
     )
-    say("fitting outcome models")
-    tables["outcomes"], score = outcome_table(cfg, data, book, say=say)
-    if score is not None:
-        tables["balance"] = score.balance.reset_index()
-    cea = None
+    tables["outcomes"] = outcome_display(analyses, arms, book)
+    if analyses.score is not None:
+        tables["balance"] = analyses.score.balance.reset_index()
+    economics, cea = None, None
     if cfg.economics:
         say(f"economic evaluation ({cfg.economics.get('n_boot', 2000)} bootstraps)")
-        tables["costs"], tables["economics"], cea = economic_evaluation(cfg, data, book)
+        tables["costs"], tables["economics"], economics, cea = economic_evaluation(
+            cfg, data, book, arms
+        )
     say("drawing figures")
     figures = draw_figures(
         cfg,
-        tables["outcomes"],
+        analyses.to_frame(),
         data,
-        book.group,
+        book,
         out,
-        balance=None if score is None else score.balance,
+        balance=None if analyses.score is None else analyses.score.balance,
         cea=cea,
     )
     for name, table in tables.items():
@@ -98,7 +112,10 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
                 out / "tables" / f"{name}.{fmt}",
                 render_table(table, fmt, title=name.replace("_", " ")),
             )
-    provenance = _provenance(cfg, study, score)
+    write_atomic(
+        out / "tables" / "exclusions.csv", render_table(flow.exclusions, "csv")
+    )
+    provenance = _provenance(cfg, study, analyses.score)
     write_atomic(out / "provenance.json", json.dumps(provenance, indent=2) + "\n")
     report = write_report(
         out / "report.html",
@@ -106,104 +123,42 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
         tables,
         figures,
         provenance,
-        _findings(tables, study, score),
-        methods=_methods(cfg, book, score),
+        findings(
+            study,
+            analyses,
+            scale_directions(study),
+            wave,
+            economics=economics,
+            diagnostics=diagnostics(analyses, data, book),
+        ),
+        methods=_methods(cfg, book, analyses.score, arms, wave),
         captions=CAPTIONS,
     )
     say(f"wrote {report}")
     return report
 
 
-def _primary(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """The rows the findings quote: multiple imputation when it was run."""
-    imputed = outcomes[outcomes["analysis"].str.startswith("multiple imputation")]
-    return imputed if len(imputed) else outcomes
-
-
-def _findings(tables, study, score) -> list[str]:
-    book = study.codebook
-    flow = study.flow.table.set_index("stage")
-    lines = [
-        f"{int(flow.loc['recruited', 'total'])} people were recruited; "
-        f"{int(flow.loc[f'interviewed at {book.waves[-1]}', 'total'])} were "
-        f"interviewed at {book.waves[-1]}."
-    ]
-    intervention = book.groups[-1] if book.groups else "intervention"
-    if book.group not in ("arm", "group", "allocation", "condition"):
-        intervention = f"{intervention} {book.group}"  # e.g. "high fidelity"
-    if score is not None:
-        balance = score.balance["diff"].abs()
-        terms = score.balance.loc[list(score.terms), "diff_adj"].abs()
-        lines.append(
-            f"At baseline the groups differed by up to {balance.max():.2f} standard "
-            f"deviations ({balance.idxmax()}). Weighting by the propensity score "
-            f"left its own characteristics ({', '.join(score.terms)}) within "
-            f"{terms.max():.2f} standard deviations; the outcome models compare "
-            "change from baseline, so they allow for baseline differences in the "
-            "outcomes themselves."
-        )
-    for row in _primary(tables["outcomes"]).itertuples():
-        direction = "higher" if row.difference > 0 else "lower"
-        certain = (
-            "the 95% interval excludes zero, a difference unlikely to be chance alone"
-            if row.ci_low > 0 or row.ci_high < 0
-            else "the 95% interval includes no difference, so chance could explain it"
-        )
-        lines.append(
-            f"{row.outcome}: {abs(row.difference):.2f} points {direction} in the "
-            f"{intervention} group (95% CI {row.ci_low:.2f} to {row.ci_high:.2f}; "
-            f"{row.analysis}); {certain}."
-        )
-    if len(_primary(tables["outcomes"])) > 1:
-        lines.append(
-            f"{len(_primary(tables['outcomes']))} outcomes were compared: even with "
-            "no real effect, about one 95% interval in twenty excludes zero by "
-            "chance alone."
-        )
-    if "economics" in tables:
-        econ = tables["economics"].set_index("quantity")
-        column = econ.columns[-1]  # multiple imputation when it was run
-        value = econ[column]
-        cost = value["incremental cost (£)"]
-        lines.append(
-            f"Costs were £{abs(cost):,.0f} per person "
-            f"{'lower' if cost < 0 else 'higher'} in the {intervention} group "
-            f"(95% CI {value['incremental cost, 95% CI low']:,.0f} to "
-            f"{value['incremental cost, 95% CI high']:,.0f}; {column})."
-        )
-        for name in value.index[value.index.str.startswith("probability")]:
-            threshold = name.removeprefix("probability cost-effective at ")
-            lines.append(
-                f"The probability that it is cost-effective at {threshold} per "
-                f"QALY is {_share(value[name])}."
-            )
-    return lines
-
-
-def _share(p: float) -> str:
-    """A probability as a percentage, without claiming certainty the bootstrap
-    cannot give."""
-    if p >= 0.995:
-        return "over 99%"
-    if p <= 0.005:
-        return "under 1%"
-    return f"{p:.0%}"
-
-
-def _methods(cfg, book, score) -> list[str]:
+def _methods(cfg, book, score, arms, wave) -> list[str]:
     model = cfg.model
+    i, c = arms
+    lines = [
+        f"Arms: {i} (the intervention, as the codebook declares) compared with {c}; "
+        f"every difference is {i} minus {c}. Primary wave: {wave}"
+        + (" (the config's primary_wave)." if cfg.primary_wave else " (the last wave).")
+    ]
     if model["kind"] == "lmm":
         text = (
             "Each outcome was modelled with a linear mixed model fitted by REML, with "
-            f"random intercepts for {', '.join(model['groups'])} (nested), fixed "
-            "effects for time, group and their interaction (the effect: the "
-            "difference between groups in change from baseline)"
+            f"random intercepts for {', '.join(model_groups(cfg, book))} (nested), "
+            "fixed effects for each follow-up wave (time as a factor), arm and "
+            "their interaction (the effect at each wave: the difference between "
+            "arms in change from baseline to that wave)"
         )
         df = "Satterthwaite degrees of freedom (as lmerTest)"
     else:
         text = (
-            "Each outcome at follow-up was compared between groups by ANCOVA "
-            "adjusted for its baseline value"
+            "Each outcome at each follow-up wave was compared between arms by "
+            "ANCOVA adjusted for its baseline value"
         )
         df = (
             f"CR2 cluster-robust errors by {book.clusters[-1]} with Satterthwaite "
@@ -216,7 +171,7 @@ def _methods(cfg, book, score) -> list[str]:
         text += (
             f", adjusted for {joined}" if model["kind"] == "lmm" else f" and {joined}"
         )
-    lines = [f"{text}; intervals and p-values use {df}."]
+    lines.append(f"{text}; intervals and p-values use {df}.")
     if model.get("sensitivity") == "ancova":
         lines.append(
             "As a sensitivity analysis, follow-up was also compared by ANCOVA "
@@ -229,7 +184,7 @@ def _methods(cfg, book, score) -> list[str]:
     if score is not None:
         lines.append(
             "Propensity adjustment: the probability of being in the "
-            f"{book.groups[-1] if book.groups else 'intervention'} group was modelled "
+            f"{i} arm was modelled "
             f"by logistic regression ({score.formula}); its logit entered each "
             "outcome model as a covariate"
             + (" and in interaction with time" if model["kind"] == "lmm" else "")
@@ -258,7 +213,9 @@ def _methods(cfg, book, score) -> list[str]:
             f"Economics: EQ-5D-{vs['version']} utilities ({vs['country']} "
             f"{vs['type']} value set), QALYs by the area under the curve between "
             f"interview dates, service use costed at {prices} "
-            "unit costs over the follow-up period, among participants with both; "
+            f"unit costs from baseline to {wave} ("
+            + econ.get("perspective", "nhs_pss").replace("nhs_pss", "NHS and PSS")
+            + " perspective), among participants with both; "
             f"{econ.get('n_boot', 2000)} bootstrap replicates"
             + (
                 f" resampling {econ['cluster']}s within group"

@@ -20,18 +20,32 @@ _TOP = {
     "imputation": dict,
     "economics": dict,
 }
-_ANALYSIS = {"name": str, "codebook": str, "seed": int, "formats": list}
+_ANALYSIS = {
+    "name": str,
+    "codebook": str,
+    "seed": int,
+    "formats": list,
+    "primary_wave": str,
+}
 _MODEL = {"kind": str, "groups": list, "covariates": list, "sensitivity": str}
 _PROPENSITY = {"covariates": list}
 _IMPUTATION = {"m": int, "iterations": int}
 _ECONOMICS = {
     "value_set": dict,
+    "eq5d": str,
+    "age": str,
+    "sex": str,
     "services": dict,
+    "unit_costs": str,
+    "price_index": str,
     "price_year": str,
+    "perspective": str,
+    "discount": (int, float),
     "wtp": list,
     "n_boot": int,
     "cluster": str,
 }
+PERSPECTIVES = ("nhs_pss", "societal")
 FORMATS = ("csv", "md", "html", "tex", "xlsx")
 
 
@@ -56,9 +70,14 @@ class AnalysisConfig:
     imputation : dict
         ``m`` and ``iterations``; empty for no multiple imputation.
     economics : dict
-        Value set, service columns to unit-cost items, price year, WTP, bootstrap.
+        Value set, EQ-5D instrument, service columns to unit-cost items, unit
+        costs, price index and year, perspective, discount rate, WTP, bootstrap
+        (``docs/analysis.md``).
     formats : tuple of str
         Table formats written.
+    primary_wave : str, optional
+        The follow-up wave the findings and the economic evaluation use; the
+        codebook's last wave when not given.
     """
 
     path: Path
@@ -71,6 +90,18 @@ class AnalysisConfig:
     imputation: dict[str, Any] = field(default_factory=dict)
     economics: dict[str, Any] = field(default_factory=dict)
     formats: tuple[str, ...] = FORMATS
+    primary_wave: str | None = None
+
+    def wave(self, book) -> str:
+        """The primary follow-up wave, checked against the codebook's waves."""
+        if self.primary_wave is None:
+            return book.waves[-1]
+        if self.primary_wave not in book.waves[1:]:
+            raise DataError(
+                f"{self.path}: '[analysis] primary_wave' is '{self.primary_wave}', "
+                f"not one of the follow-up waves {list(book.waves[1:])}"
+            )
+        return self.primary_wave
 
 
 def load_config(path: str | Path) -> AnalysisConfig:
@@ -127,6 +158,15 @@ def load_config(path: str | Path) -> AnalysisConfig:
         raise DataError(f"{path}: 'imputation.m' must be 2 or more")
     if "propensity" in raw and not raw["propensity"].get("covariates"):
         raise DataError(f"{path}: 'propensity.covariates' names no covariates")
+    economics = dict(raw.get("economics", {}))
+    if economics.get("perspective", "nhs_pss") not in PERSPECTIVES:
+        raise DataError(
+            f"{path}: 'economics.perspective' must be one of {PERSPECTIVES}"
+        )
+    if not 0 <= economics.get("discount", 0.035) < 1:
+        raise DataError(f"{path}: 'economics.discount' must be a rate from 0 to 1")
+    if "unit_costs" in economics:  # relative to the config, like the codebook
+        economics["unit_costs"] = str(path.parent / economics["unit_costs"])
     return AnalysisConfig(
         path=path,
         name=head["name"],
@@ -136,8 +176,9 @@ def load_config(path: str | Path) -> AnalysisConfig:
         model=dict(raw["model"]),
         propensity=dict(raw.get("propensity", {})),
         imputation=imputation,
-        economics=dict(raw.get("economics", {})),
+        economics=economics,
         formats=tuple(head.get("formats", _default_formats())),
+        primary_wave=head.get("primary_wave"),
     )
 
 

@@ -1,8 +1,17 @@
-"""The economic evaluation of a config: utilities, QALYs, costed service use and a
-(cluster) bootstrap of incremental cost and QALYs."""
+"""The economic evaluation of a config: utilities, QALYs and costed service use
+from baseline to the primary wave, and a (cluster) bootstrap of incremental cost
+and QALYs.
+
+Every statistic comes from :mod:`cpeval.economics` and :mod:`cpeval.missing`;
+this module arranges the data for them and collects their results.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -11,31 +20,103 @@ from ..economics import (
     cost_service_use,
     cost_totals,
     impute_then_bootstrap,
+    load_price_index,
+    load_unit_costs,
     qalys,
+    quadrant,
 )
 from ..exceptions import DataError
 from ..missing import impute
 from ..scales import eq5d_index
 
-__all__ = ["economic_evaluation"]
+__all__ = ["DEFAULT_VALUE_SET", "EconomicAnalysis", "economic_evaluation"]
 
-EQ5D = {
-    "eq5d_mo": "MO",
-    "eq5d_sc": "SC",
-    "eq5d_ua": "UA",
-    "eq5d_pd": "PD",
-    "eq5d_ad": "AD",
-}
 DEFAULT_VALUE_SET = {"version": "5L", "type": "VT", "country": "England"}
+DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
 
 
-def economic_evaluation(cfg, data: pd.DataFrame, book):
-    """Return the cost table (by category and arm), the economics table (a column
-    per analysis) and the bootstrap the figures draw (the imputed one when
-    ``[imputation]`` is set)."""
+@dataclass(frozen=True)
+class EconomicAnalysis:
+    """One analysis of incremental cost and QALYs (intervention minus comparator).
+
+    Parameters
+    ----------
+    label : str
+        "complete cases" or "multiple imputation (m = ...)".
+    n_intervention, n_comparator, n_excluded : int
+        Participants analysed by arm, and those left out (cost or QALYs missing).
+    mean_cost, mean_qalys : dict
+        By arm (1 intervention, 0 comparator).
+    delta_cost, delta_qalys : float
+    cost_ci, qalys_ci : tuple of float
+        95% intervals (bootstrap percentile; Rubin's rules for imputation).
+    quadrant : str
+        NE, SE, NW or SW of the CE plane (point estimate).
+    icer : float or None
+        Cost per QALY gained, only in the NE and SW quadrants, where it means
+        something; ``None`` where one arm dominates.
+    inmb, p_cost_effective : dict
+        By willingness to pay per QALY.
+    """
+
+    label: str
+    n_intervention: int
+    n_comparator: int
+    n_excluded: int
+    mean_cost: dict
+    mean_qalys: dict
+    delta_cost: float
+    cost_ci: tuple[float, float]
+    delta_qalys: float
+    qalys_ci: tuple[float, float]
+    quadrant: str
+    icer: float | None
+    inmb: dict = field(default_factory=dict)
+    p_cost_effective: dict = field(default_factory=dict)
+
+    def to_frame(self, arms: tuple[str, str] = ("intervention", "comparator")):
+        """One row per quantity, arms named by ``arms``."""
+        i, c = arms
+        rows = {
+            f"participants analysed ({i})": self.n_intervention,
+            f"participants analysed ({c})": self.n_comparator,
+            "excluded: cost or QALYs missing": self.n_excluded,
+            f"mean cost, {i} (£)": self.mean_cost[1],
+            f"mean cost, {c} (£)": self.mean_cost[0],
+            f"mean QALYs, {i}": self.mean_qalys[1],
+            f"mean QALYs, {c}": self.mean_qalys[0],
+            "incremental cost (£)": self.delta_cost,
+            "incremental cost, 95% CI low": self.cost_ci[0],
+            "incremental cost, 95% CI high": self.cost_ci[1],
+            "incremental QALYs": self.delta_qalys,
+            "incremental QALYs, 95% CI low": self.qalys_ci[0],
+            "incremental QALYs, 95% CI high": self.qalys_ci[1],
+            "position on the CE plane": POSITIONS[self.quadrant],
+            "ICER (£ per QALY)": self.icer,
+        }
+        for w in self.inmb:
+            rows[f"INMB at £{w:,.0f} (£)"] = self.inmb[w]
+            rows[f"probability cost-effective at £{w:,.0f}"] = self.p_cost_effective[w]
+        return pd.Series(rows, dtype=object, name=self.label)
+
+
+POSITIONS = {
+    "NE": "costlier and more effective (ICER applies)",
+    "SE": "cheaper and more effective (dominant; no ICER)",
+    "NW": "costlier and less effective (dominated; no ICER)",
+    "SW": "cheaper and less effective (ICER: saving per QALY lost)",
+}
+
+
+def economic_evaluation(cfg, data: pd.DataFrame, book, arms: tuple[str, str]):
+    """The cost table (by category and arm), the economics table (a column per
+    analysis, the primary first: multiple imputation when ``[imputation]`` is
+    set, complete cases otherwise), the analyses themselves and the bootstrap
+    the figures draw (the primary analysis's)."""
     econ = cfg.economics
     people, categories = _people(cfg, data, book)
     complete = people.dropna(subset=["cost", "qaly"])
+    _check_arms(complete)
     n_boot = int(econ.get("n_boot", 2000))
     cea = bootstrap_cea(
         complete.reset_index(),
@@ -47,31 +128,39 @@ def economic_evaluation(cfg, data: pd.DataFrame, book):
         cluster=econ.get("cluster"),
     )
     wtp = [float(w) for w in econ.get("wtp", [20000, 30000])]
-    analyses = {"complete cases": _complete_case(cea, complete, len(people), wtp)}
+    analyses = [_complete_case(cea, complete, len(people), wtp)]
     drawn = cea
-    if cfg.imputation:
-        label, values, drawn = _imputed(cfg, people, wtp)
-        analyses[label] = values
-    table = pd.DataFrame({"quantity": list(analyses["complete cases"])})
-    for label, values in analyses.items():
-        table[label] = pd.Series(list(values.values()), dtype=object)
-    return _cost_table(complete, categories), table, drawn
+    if cfg.imputation:  # the primary analysis, as for the outcomes
+        imputed, drawn = _imputed(cfg, people, wtp)
+        analyses.insert(0, imputed)
+    table = pd.concat([a.to_frame(arms) for a in analyses], axis=1)
+    table = table.rename_axis("quantity").reset_index()
+    return _cost_table(complete, categories, arms), table, analyses, drawn
 
 
-def _complete_case(cea, complete: pd.DataFrame, n_people: int, wtp) -> dict:
+def _check_arms(complete: pd.DataFrame) -> None:
+    counts = complete["treated"].value_counts()
+    for arm, name in ((1, "intervention"), (0, "comparator")):
+        if counts.get(arm, 0) < 2:
+            raise DataError(
+                f"the {name} arm has {counts.get(arm, 0)} participant(s) with both "
+                "costs and QALYs: the economic evaluation needs two or more in each "
+                "arm"
+            )
+
+
+def _complete_case(cea, complete: pd.DataFrame, n_people: int, wtp) -> EconomicAnalysis:
     arm = complete.groupby("treated")
-    values = {
-        "participants analysed (intervention)": int(arm.size().get(1, 0)),
-        "participants analysed (control)": int(arm.size().get(0, 0)),
-        "excluded: cost or QALYs missing": int(n_people - len(complete)),
-        "mean cost, intervention (£)": arm["cost"].mean().get(1),
-        "mean cost, control (£)": arm["cost"].mean().get(0),
-        "mean QALYs, intervention": arm["qaly"].mean().get(1),
-        "mean QALYs, control": arm["qaly"].mean().get(0),
-    }
-    cost, qaly = cea.interval("delta_cost"), cea.interval("delta_effect")
-    values.update(_incremental(cea.delta_cost, cost, cea.delta_effect, qaly))
-    return _per_wtp(values, cea, wtp)
+    return _analysis(
+        "complete cases",
+        n=arm.size(),
+        n_excluded=n_people - len(complete),
+        means=arm[["cost", "qaly"]].mean(),
+        delta=(cea.delta_cost, cea.delta_effect),
+        cis=(cea.interval("delta_cost"), cea.interval("delta_effect")),
+        cea=cea,
+        wtp=wtp,
+    )
 
 
 def _imputed(cfg, people: pd.DataFrame, wtp):
@@ -104,99 +193,118 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
         seed=cfg.seed,
         cluster=cluster,
     )
-    means = pd.concat(imputations.datasets).groupby("treated")[["cost", "qaly"]].mean()
-    arm = frame.groupby("treated")
-    values = {
-        "participants analysed (intervention)": int(arm.size().get(1, 0)),
-        "participants analysed (control)": int(arm.size().get(0, 0)),
-        "excluded: cost or QALYs missing": 0,
-        "mean cost, intervention (£)": means.loc[1, "cost"],
-        "mean cost, control (£)": means.loc[0, "cost"],
-        "mean QALYs, intervention": means.loc[1, "qaly"],
-        "mean QALYs, control": means.loc[0, "qaly"],
-    }
     rows = pooled.pooled
     z = stats.norm.ppf(0.975)
-    limits = {
-        q: (
+    cis = tuple(
+        (
             rows.loc[q, "estimate"] - z * rows.loc[q, "total"] ** 0.5,
             rows.loc[q, "estimate"] + z * rows.loc[q, "total"] ** 0.5,
         )
-        for q in rows.index
-    }
-    values.update(
-        _incremental(
-            rows.loc["delta_cost", "estimate"],
-            limits["delta_cost"],
-            rows.loc["delta_effect", "estimate"],
-            limits["delta_effect"],
-        )
+        for q in ("delta_cost", "delta_effect")
     )
-    return (
+    analysis = _analysis(
         f"multiple imputation (m = {m})",
-        _per_wtp(values, pooled.bootstrap, wtp),
-        pooled.bootstrap,
+        n=frame.groupby("treated").size(),
+        n_excluded=0,
+        means=pd.concat(imputations.datasets)
+        .groupby("treated")[["cost", "qaly"]]
+        .mean(),
+        delta=(
+            rows.loc["delta_cost", "estimate"],
+            rows.loc["delta_effect", "estimate"],
+        ),
+        cis=cis,
+        cea=pooled.bootstrap,
+        wtp=wtp,
+    )
+    return analysis, pooled.bootstrap
+
+
+def _analysis(label, *, n, n_excluded, means, delta, cis, cea, wtp):
+    cost, qaly = float(delta[0]), float(delta[1])
+    where = quadrant(cost, qaly)
+    ceac = cea.ceac(wtp).set_index("wtp")["p_cost_effective"]
+    return EconomicAnalysis(
+        label=label,
+        n_intervention=int(n.get(1, 0)),
+        n_comparator=int(n.get(0, 0)),
+        n_excluded=int(n_excluded),
+        mean_cost=means["cost"].to_dict(),
+        mean_qalys=means["qaly"].to_dict(),
+        delta_cost=cost,
+        cost_ci=(float(cis[0][0]), float(cis[0][1])),
+        delta_qalys=qaly,
+        qalys_ci=(float(cis[1][0]), float(cis[1][1])),
+        quadrant=where,
+        icer=cost / qaly if where in ("NE", "SW") and qaly != 0 else None,
+        inmb={w: w * qaly - cost for w in wtp},
+        p_cost_effective={w: float(ceac.loc[w]) for w in wtp},
     )
 
 
-def _incremental(cost, cost_ci, qaly, qaly_ci) -> dict:
-    return {
-        "incremental cost (£)": cost,
-        "incremental cost, 95% CI low": cost_ci[0],
-        "incremental cost, 95% CI high": cost_ci[1],
-        "incremental QALYs": qaly,
-        "incremental QALYs, 95% CI low": qaly_ci[0],
-        "incremental QALYs, 95% CI high": qaly_ci[1],
-        "ICER (£ per QALY)": cost / qaly if qaly != 0 else float("nan"),
-        "position on the CE plane": _quadrant(cost, qaly),
-    }
+# ------------------------------------------------------------------ the data
 
 
-def _quadrant(cost: float, qaly: float) -> str:
-    """Where the point estimate lies, so that a negative ICER is not misread."""
-    cheaper, better = cost < 0, qaly > 0
-    if cheaper and better:
-        return "cheaper and more effective (dominant)"
-    if not cheaper and not better:
-        return "costlier and less effective (dominated)"
-    return "cheaper and less effective" if cheaper else "costlier and more effective"
-
-
-def _per_wtp(values: dict, cea, wtp) -> dict:
-    """INMB (point estimate: ``wtp * dQALY - dcost``) and the share of bootstrap
-    replicates cost-effective, at each willingness to pay."""
-    ceac = cea.ceac(wtp).set_index("wtp")["p_cost_effective"]
-    for w in wtp:
-        values[f"INMB at £{w:,.0f} (£)"] = (
-            w * values["incremental QALYs"] - values["incremental cost (£)"]
+def eq5d_columns(cfg, book) -> list[str]:
+    """The codebook columns of the EQ-5D dimensions MO, SC, UA, PD, AD: the items
+    of the instrument ``[economics] eq5d`` names, or of the codebook's one
+    instrument whose name starts with "eq5d"."""
+    name = cfg.economics.get("eq5d")
+    if name is None:
+        found = [n for n in book.instruments if n.lower().startswith("eq5d")]
+        if len(found) != 1:
+            raise DataError(
+                f'{cfg.path}: QALYs need the EQ-5D: add eq5d = "<instrument>" to '
+                "[economics], naming the codebook instrument whose five items are "
+                "MO, SC, UA, PD and AD in that order"
+                + (f" (the codebook has {found})" if found else "")
+            )
+        name = found[0]
+    if name not in book.instruments:
+        raise DataError(
+            f"{cfg.path}: '[economics] eq5d' is '{name}', not an instrument of the "
+            f"codebook ({sorted(book.instruments)})"
         )
-        values[f"probability cost-effective at £{w:,.0f}"] = ceac.loc[w]
-    return values
+    items = list(book.instruments[name])
+    if len(items) != 5:
+        raise DataError(
+            f"{cfg.path}: the EQ-5D instrument '{name}' has {len(items)} items; it "
+            "needs five (MO, SC, UA, PD, AD in that order)"
+        )
+    return items
 
 
 def _people(cfg, data: pd.DataFrame, book) -> tuple[pd.DataFrame, list[str]]:
     """One row per baseline participant: arm, clusters, QALYs, costs by category
-    over the follow-up period (``cost`` is the total), baseline cost and utility;
-    and the cost columns."""
+    from baseline to the primary wave (``cost`` is the total), baseline cost and
+    utility; and the cost columns."""
     econ = cfg.economics
-    absent = [c for c in EQ5D if c not in data.columns]
-    if absent:
-        raise DataError(f"QALYs need the EQ-5D dimensions; the data have no {absent}")
     if not book.date:
         raise DataError(
             "QALYs need interview dates: name the date column in the codebook"
         )
-    dims = data[list(EQ5D)].set_axis(list(EQ5D.values()), axis=1)
-    value_set = econ.get("value_set", DEFAULT_VALUE_SET)
+    last = list(book.waves).index(cfg.wave(book))
+    data = data[data["time"] <= last]
+    dims = data[eq5d_columns(cfg, book)].set_axis(list(DIMENSIONS), axis=1)
+    value_set = dict(econ.get("value_set", DEFAULT_VALUE_SET))
+    extra = {}
+    if value_set.get("type") == "DSU":
+        extra = _age_sex(cfg, data)
     data = data.assign(
-        utility=eq5d_index(dims, errors="coerce", **value_set).to_numpy()
+        utility=eq5d_index(dims, errors="coerce", **value_set, **extra).to_numpy()
     )
     first = data.groupby(book.id)[book.date].transform("min")
     data["years"] = (data[book.date] - first).dt.days / 365.25  # since baseline
-    effect = qalys(data, id=book.id, time="years", utility="utility").set_index(book.id)
+    effect = qalys(
+        data,
+        id=book.id,
+        time="years",
+        utility="utility",
+        discount=float(econ.get("discount", 0.035)),
+    ).set_index(book.id)
     # QALYs over the whole period only: a participant missing a wave has none
-    whole = effect["qalys"].where(effect["visits"] == len(book.waves))
-    costs = _costs(cfg, data[data["time"] == 1], book)
+    whole = effect["qalys"].where(effect["visits"] == last + 1)
+    costs = _period_costs(cfg, data, book, range(1, last + 1))
     before = _costs(cfg, data[data["time"] == 0], book)["cost"]
     people = data[data["time"] == 0].set_index(book.id)
     people = people[["treated", *book.clusters, "utility"]].rename(
@@ -206,10 +314,43 @@ def _people(cfg, data: pd.DataFrame, book) -> tuple[pd.DataFrame, list[str]]:
     return people, list(costs.columns)
 
 
+def _age_sex(cfg, data: pd.DataFrame) -> dict:
+    """Age and sex for the NICE DSU mapping, from the columns the config names."""
+    econ = cfg.economics
+    names = {"age": econ.get("age"), "sex": econ.get("sex")}
+    if None in names.values():
+        raise DataError(
+            f'{cfg.path}: the DSU mapping needs age and sex: add age = "<column>" '
+            'and sex = "<column>" to [economics]'
+        )
+    absent = [c for c in names.values() if c not in data.columns]
+    if absent:
+        raise DataError(f"{cfg.path}: [economics] names columns {absent} the data lack")
+    return {key: data[column].to_numpy() for key, column in names.items()}
+
+
+def _period_costs(cfg, data: pd.DataFrame, book, waves) -> pd.DataFrame:
+    """Costs summed over the follow-up waves up to the primary one (each wave's
+    service use covers the time since the interview before); missing when any of
+    those waves' service use is missing."""
+    parts = [_costs(cfg, data[data["time"] == t], book) for t in waves]
+    stacked = pd.concat(parts)
+    counts = stacked.groupby(level=0)["cost"].count()
+    total = stacked.groupby(level=0).sum(min_count=1)
+    return total.where(counts.reindex(total.index) == len(parts))
+
+
 def _costs(cfg, rows: pd.DataFrame, book) -> pd.DataFrame:
     """Costs by category and in total (``cost``) per participant, from the service
     use columns of ``rows``."""
-    services = cfg.economics.get("services", {})
+    econ = cfg.economics
+    services = econ.get("services", {})
+    absent = [c for c in services if c not in rows.columns]
+    if absent:
+        raise DataError(
+            f"{cfg.path}: '[economics] services' names columns {absent} that the "
+            "data do not have"
+        )
     use = rows.melt(
         id_vars=[book.id],
         value_vars=list(services),
@@ -217,28 +358,39 @@ def _costs(cfg, rows: pd.DataFrame, book) -> pd.DataFrame:
         value_name="quantity",
     )
     use["item"] = use["column"].map(services)
+    unit_costs = econ.get("unit_costs")
+    index = econ.get("price_index", "NHSCII")
     costed = cost_service_use(
         use.rename(columns={book.id: "id"}),
-        price_year=cfg.economics.get("price_year", "2022/23"),
+        price_year=econ.get("price_year", "2022/23"),
+        unit_costs=None if unit_costs is None else load_unit_costs(Path(unit_costs)),
+        index=load_price_index(index),
+        perspective=econ.get("perspective", "nhs_pss"),
     )
     return cost_totals(costed).set_index("id").rename(columns={"total": "cost"})
 
 
-def _cost_table(people: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
+def _cost_table(
+    people: pd.DataFrame, categories: list[str], arms: tuple[str, str]
+) -> pd.DataFrame:
     """Mean (SD) cost per participant by category and arm, and the difference
     (participants with both costs and QALYs, as in the bootstrap)."""
+    i, c = arms
     rows = []
     for category in categories:
-        arms = people.groupby("treated")[category]
-        mean, sd = arms.mean(), arms.std(ddof=1)
+        by_arm = people.groupby("treated")[category]
+        mean, sd, n = by_arm.mean(), by_arm.std(ddof=1), by_arm.size()
         rows.append(
             {
                 "category": "total" if category == "cost" else category,
-                "mean_intervention": mean.get(1),
-                "sd_intervention": sd.get(1),
-                "mean_control": mean.get(0),
-                "sd_control": sd.get(0),
-                "difference": mean.get(1) - mean.get(0),
+                f"n ({i})": int(n.get(1, 0)),
+                f"mean ({i})": mean.get(1),
+                f"sd ({i})": sd.get(1),
+                f"n ({c})": int(n.get(0, 0)),
+                f"mean ({c})": mean.get(0),
+                f"sd ({c})": sd.get(0),
+                f"difference ({i} minus {c})": mean.get(1, np.nan)
+                - mean.get(0, np.nan),
             }
         )
     return pd.DataFrame(rows)

@@ -15,11 +15,11 @@ from .._files import write_atomic
 __all__ = ["CAPTIONS", "draw_figures"]
 
 CAPTIONS = {
-    "trajectories": "Observed mean of each outcome by group at baseline and "
-    "follow-up, with 95% confidence intervals.",
-    "forest_plot": "Adjusted difference between groups (intervention minus "
-    "control) with 95% confidence intervals, for each outcome and analysis; the "
-    "dashed line is no difference.",
+    "trajectories": "Observed mean of each outcome by arm at every wave, with "
+    "95% confidence intervals.",
+    "forest_plot": "Adjusted difference between arms (intervention minus "
+    "comparator) with 95% confidence intervals, for each outcome, analysis and "
+    "follow-up wave; the dashed line is no difference.",
     "love_plot": "Baseline balance: absolute standardised difference of each "
     "covariate before and after weighting by the propensity score; below the "
     "dashed line (0.1) counts as balanced.",
@@ -35,7 +35,7 @@ def draw_figures(
     cfg,
     outcomes: pd.DataFrame,
     data: pd.DataFrame,
-    group: str,
+    book,
     out: Path,
     *,
     balance: pd.DataFrame | None = None,
@@ -52,7 +52,7 @@ def draw_figures(
     from ..economics import plot_ce_plane, plot_ceac
 
     figures = {
-        "trajectories": _trajectories(cfg, data, group),
+        "trajectories": _trajectories(cfg, data, book),
         "forest_plot": _forest(outcomes),
     }
     if balance is not None:
@@ -83,10 +83,10 @@ def draw_figures(
     return rendered
 
 
-def _trajectories(cfg, data: pd.DataFrame, group: str):
+def _trajectories(cfg, data: pd.DataFrame, book):
     import matplotlib.pyplot as plt
 
-    labels = data.groupby("treated")[group].first()
+    labels = data.groupby("treated")[book.group].first()
     names = list(cfg.outcomes)
     fig, axes = plt.subplots(
         1, len(names), figsize=(4 * len(names), 3.2), squeeze=False
@@ -105,7 +105,7 @@ def _trajectories(cfg, data: pd.DataFrame, group: str):
                 marker="o",
                 label=str(labels[treated]),
             )
-        ax.set_xticks([0, 1], ["baseline", "follow-up"])
+        ax.set_xticks(range(len(book.waves)), list(book.waves), fontsize=7)
         ax.set_title(label, fontsize=8)
     axes[0][0].set_ylabel("observed mean (95% CI)")
     axes[0][0].legend(fontsize="small")
@@ -128,7 +128,7 @@ def _forest(outcomes: pd.DataFrame):
         capsize=3,
     )
     ax.axvline(0, color="grey", linestyle="--")
-    labels = outcomes["outcome"] + "\n" + outcomes["analysis"]
+    labels = outcomes["outcome"] + "\n" + outcomes["analysis"] + ", " + outcomes["wave"]
     ax.set_yticks(positions, labels, fontsize=7)
     ax.set_xlabel("adjusted difference (95% CI)")
     return fig

@@ -1,5 +1,6 @@
 """The outcome analyses of a config: the model on the available data, propensity
-adjustment, and multiple imputation pooled by Rubin's rules.
+adjustment, and multiple imputation pooled by Rubin's rules, at every follow-up
+wave.
 
 Every statistic comes from the stages (``models``, ``adjust``, ``missing``); this
 module only arranges the data for them and collects their results in rows.
@@ -8,37 +9,48 @@ module only arranges the data for them and collects their results in rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..adjust import balance_table, ipw_weights, propensity_score
 from ..exceptions import DataError
 from ..missing import impute, pool
-from ..models import ancova, fit_lmm, treatment_effect
+from ..models import effect_by_wave
 
-__all__ = ["Propensity", "analysis_data", "outcome_table", "propensity"]
+__all__ = [
+    "OutcomeAnalyses",
+    "Propensity",
+    "analysis_data",
+    "outcome_analyses",
+    "outcome_table",
+    "propensity",
+]
 
 PS = "ps_logit"
 
 
 def analysis_data(study) -> pd.DataFrame:
-    """Long data with ``time`` (0, 1, ...), ``treated`` (0/1, the codebook's last
-    group) and the baseline covariates on every row."""
+    """Long data of the two arms compared, with ``time`` (0 at baseline, 1, 2, ...
+    by wave), ``treated`` (1 for the codebook's ``intervention``, 0 for its
+    comparator) and the baseline covariates on every row."""
     book = study.codebook
-    data = study.data.copy()
+    if study.arms is None:
+        raise DataError(
+            f"{book.path}: the analysis compares two arms: name the group column "
+            "([study] group) and its intervention arm ([study] intervention), with "
+            "a second arm in the data"
+        )
+    intervention, comparator = study.arms
+    data = study.data[study.data[book.group].isin([intervention, comparator])].copy()
     data["time"] = data[book.wave].cat.codes.astype(int)
-    intervention = (
-        book.groups[-1] if book.groups else sorted(data[book.group].unique())[-1]
-    )
     data["treated"] = (data[book.group] == intervention).astype(int)
     base = data[data["time"] == 0].set_index(book.id)
     for covariate in book.covariates:
         data[covariate] = data[book.id].map(base[covariate])
-    return data
+    return data.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -97,128 +109,229 @@ def propensity(
     return Propensity(logit, balance, formula, ps.n_dropped, tuple(design.columns))
 
 
+# ------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class OutcomeAnalyses:
+    """Every outcome estimate of a run, as rows with fixed keys.
+
+    Parameters
+    ----------
+    rows : tuple of dict
+        One per outcome, analysis and follow-up wave, primary analysis first:
+        ``outcome``, ``column``, ``analysis``, ``role`` ("primary": the primary
+        analysis at the primary wave; "secondary": it at another wave;
+        "sensitivity"), ``wave``, ``primary_wave`` (bool), the observed means
+        (``mean_baseline_intervention``, ``mean_baseline_comparator``,
+        ``mean_followup_intervention``, ``mean_followup_comparator``) and
+        counts (``n_intervention``, ``n_comparator``, ``n_participants``,
+        ``n_obs``) of the participants the estimate used, and ``difference``,
+        ``se``, ``ci_low``, ``ci_high``, ``p_val``, ``df``, ``df_method``,
+        ``model``, ``icc``, ``singular``, ``hedges_g``, ``partial_eta2``,
+        ``fmi`` where they apply.
+    populations : mapping
+        ``(outcome, analysis, wave)`` -> the participant ids behind that row.
+    score : Propensity or None
+    """
+
+    rows: tuple[dict, ...]
+    populations: Mapping[tuple[str, str, str], frozenset]
+    score: Propensity | None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a table (internal column names)."""
+        return pd.DataFrame(list(self.rows))
+
+    def primary(self) -> list[dict]:
+        """The primary analysis at the primary wave, one row per outcome."""
+        return [r for r in self.rows if r["role"] == "primary" and r["primary_wave"]]
+
+
 def outcome_table(
     cfg, data: pd.DataFrame, book, *, say=print
 ) -> tuple[pd.DataFrame, Propensity | None]:
-    """One row per outcome and analysis: observed means by group and wave, the
-    adjusted difference with its CI, p, df and df method (and ICC, effect sizes)."""
+    """:func:`outcome_analyses` as a table, and the propensity score."""
+    result = outcome_analyses(cfg, data, book, say=say)
+    return result.to_frame(), result.score
+
+
+def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnalyses:
+    """Fit every outcome's analyses at every follow-up wave."""
     for label, column in cfg.outcomes.items():
         if column not in data.columns:
             raise DataError(
                 f"outcome '{label}': the scored data have no column '{column}'"
             )
-    covariates = [c for c in cfg.model.get("covariates", []) if c in data.columns]
-    ps_covariates = cfg.propensity.get("covariates", [])
+    covariates = list(cfg.model.get("covariates", []))
+    absent = [c for c in covariates if c not in data.columns]
+    if absent:
+        raise DataError(f"{cfg.path}: [model] covariates {absent} are not in the data")
+    ps_covariates = list(cfg.propensity.get("covariates", []))
     score = (
         propensity(data, book.id, ps_covariates, also=list(cfg.outcomes.values()))
         if ps_covariates
         else None
     )
+    changes: list[str] = []
     if score is not None:
         data = data.assign(**{PS: data[book.id].map(score.logit)})
-        covariates = [*covariates, PS]
-    rows = []
+        changes = [PS]
+    spec = _Spec(cfg, book, covariates, changes)
+    found: list[tuple[str, dict, frozenset]] = []
+    kind = cfg.model["kind"]
+    name = "available data" if kind == "lmm" else "complete cases"
     for label, column in cfg.outcomes.items():
-        analysis = "available data" if cfg.model["kind"] == "lmm" else "complete cases"
-        row = {"outcome": label, "analysis": analysis, **_means(data, column)}
-        row.update(_effect(cfg, data, book, column, covariates))
-        rows.append(row)
+        fit = spec.fit(data, column, kind)
+        found += _rows(label, column, name, fit, data, book)
     if cfg.model.get("sensitivity") == "ancova":
         for label, column in cfg.outcomes.items():
-            row = {"outcome": label, "analysis": "complete cases, ANCOVA (CR2)"}
-            row.update(_means(data, column))
-            effect = _ancova_effect(data, column, book, covariates)
-            rows.append({**row, **effect, "n_participants": effect["n_obs"]})
+            fit = spec.fit(data, column, "ancova")
+            found += _rows(
+                label, column, "complete cases, ANCOVA (CR2)", fit, data, book
+            )
     if cfg.imputation:
-        m = cfg.imputation["m"]
-        say(f"multiple imputation ({m} imputations)")
-        primary = rows[: len(cfg.outcomes)]
-        rows += _imputed_rows(cfg, data, book, covariates, ps_covariates, primary)
-    return pd.DataFrame(rows), score
+        say(f"multiple imputation ({cfg.imputation['m']} imputations)")
+        found += _imputed_rows(cfg, data, book, spec, ps_covariates)
+    primary = "multiple imputation" if cfg.imputation else name
+    wave = cfg.wave(book)
+    rows, populations = [], {}
+    for _, row, ids in found:
+        main = row["analysis"].startswith(primary)
+        row["primary_wave"] = row["wave"] == wave
+        row["role"] = (
+            ("primary" if row["primary_wave"] else "secondary")
+            if main
+            else "sensitivity"
+        )
+        populations[(row["outcome"], row["analysis"], row["wave"])] = ids
+        rows.append(row)
+    order = {"primary": 0, "secondary": 1, "sensitivity": 2}
+    rows.sort(key=lambda r: order[r["role"]])  # stable within each role
+    return OutcomeAnalyses(tuple(rows), populations, score)
 
 
-def _means(data: pd.DataFrame, column: str) -> dict:
-    means = data.groupby(["treated", "time"])[column].mean()
-    return {
-        "baseline_control": means.get((0, 0)),
-        "baseline_intervention": means.get((1, 0)),
-        "followup_control": means.get((0, 1)),
-        "followup_intervention": means.get((1, 1)),
+@dataclass(frozen=True)
+class _Spec:
+    """How every outcome is modelled: groups, cluster and covariates."""
+
+    cfg: object
+    book: object
+    covariates: list[str]
+    changes: list[str]
+
+    def fit(self, data: pd.DataFrame, column: str, kind: str):
+        book = self.book
+        cluster = book.clusters[-1] if book.clusters else None
+        return effect_by_wave(
+            data,
+            outcome=column,
+            group="treated",
+            wave=book.wave,
+            id=book.id,
+            method=kind,
+            groups=model_groups(self.cfg, book) if kind == "lmm" else None,
+            cluster=cluster,
+            covariates=self.covariates,
+            time_covariates=self.changes,
+        )
+
+
+def model_groups(cfg, book) -> list[str]:
+    """The mixed model's random-intercept levels: the config's ``groups``, or the
+    codebook's clusters and the participant. The config's list must follow the
+    codebook's nesting (outermost first) and end with the participant."""
+    default = [*book.clusters, book.id]
+    groups = list(cfg.model.get("groups", default))
+    unknown = [g for g in groups if g not in default]
+    if unknown:
+        raise DataError(
+            f"{cfg.path}: [model] groups names {unknown}, which the codebook does "
+            f"not declare as clusters or the participant id (those are {default})"
+        )
+    order = [default.index(g) for g in groups]
+    if order != sorted(order):
+        raise DataError(
+            f"{cfg.path}: [model] groups {groups} reverse the codebook's nesting "
+            f"{default} (outermost first): '{groups[order.index(max(order))]}' "
+            "comes too early"
+        )
+    return groups
+
+
+def _rows(
+    label, column, analysis, fit, data, book
+) -> list[tuple[str, dict, frozenset]]:
+    """A row per follow-up wave of one fitted analysis."""
+    frame = fit.to_frame()
+    out = []
+    for record in frame.to_dict("records"):
+        wave = record["wave"]
+        ids = fit.participants[wave]
+        row = {"outcome": label, "column": column, "analysis": analysis}
+        row["wave"] = wave
+        row.update(_means(data, book, column, wave, ids))
+        row.update(_estimate(record, fit, wave, book))
+        out.append((label, row, ids))
+    return out
+
+
+def _estimate(record: dict, fit, wave: str, book) -> dict:
+    values = {
+        "n_participants": int(record["n_participants"]),
+        "n_obs": int(record["n_obs"]),
+        "difference": record["estimate"],
+        "se": record["se"],
+        "ci_low": record["ci_low"],
+        "ci_high": record["ci_high"],
+        "p_val": record["p_val"],
+        "df": record["df"],
+        "df_method": record["df_method"],
     }
+    model = fit.fits[wave]
+    if fit.method == "lmm":
+        cluster = book.clusters[-1] if book.clusters else None
+        values.update(
+            model="mixed model (REML)",
+            icc=model.icc.get(cluster, np.nan) if cluster else np.nan,
+            singular=bool(model.singular),
+            converged=bool(model.converged),
+        )
+    else:
+        values.update(
+            model="ANCOVA",
+            hedges_g=record["hedges_g"],
+            partial_eta2=record["partial_eta2"],
+        )
+    return values
 
 
-def _effect(cfg, data, book, column, covariates) -> dict:
-    if cfg.model["kind"] == "ancova":
-        effect = _ancova_effect(data, column, book, covariates)
-        return {**effect, "n_participants": effect["n_obs"]}
-    used = data.dropna(subset=[column, *covariates])
-    effect = _lmm_effect(cfg, data, column, covariates)
-    return {**effect, "n_participants": used[book.id].nunique()}
-
-
-def _lmm_effect(cfg, data, column, covariates) -> dict:
-    terms = "".join(f" + {c}" for c in covariates)
-    if PS in covariates:  # the score adjusts change as well as level
-        terms += f" + time:{PS}"
-    fit = fit_lmm(data, f"{column} ~ time * treated{terms}", cfg.model["groups"])
-    effect = fit.tidy().set_index("term").loc["time:treated"]
+def _means(data, book, column, wave: str, ids: frozenset) -> dict:
+    """Observed means and counts by arm of the participants an estimate used."""
+    used = data[data[book.id].isin(ids)]
+    base = used[used["time"] == 0].groupby("treated")[column].mean()
+    later = used[used[book.wave] == wave].groupby("treated")[column].mean()
+    people = used.drop_duplicates(book.id)["treated"].value_counts()
     return {
-        "difference": effect["estimate"],
-        "se": effect["se"],
-        "ci_low": effect["ci_low"],
-        "ci_high": effect["ci_high"],
-        "p_val": effect["p_val"],
-        "df": effect["df"],
-        "df_method": "Satterthwaite",
-        "model": "mixed model (REML)",
-        "icc_team": fit.icc.get("team", np.nan),
-        "n_obs": fit.n_obs,
-        "singular": fit.singular,
-    }
-
-
-def _ancova_effect(data, column, book, covariates) -> dict:
-    wide = data[data["time"] == 0][
-        [book.id, "treated", column, *book.clusters, *covariates]
-    ].rename(columns={column: "baseline"})
-    follow = data[data["time"] == 1][[book.id, column]].rename(
-        columns={column: "followup"}
-    )
-    merged = wide.merge(follow, on=book.id)
-    cluster = book.clusters[-1] if book.clusters else None
-    fit = ancova(
-        merged,
-        outcome="followup",
-        baseline="baseline",
-        group="treated",
-        covariates=covariates,
-        cluster=cluster,
-    )
-    effect = treatment_effect(fit, merged, "followup").iloc[0]
-    return {
-        "difference": effect["difference"],
-        "se": fit.bse[fit.effect_term],
-        "ci_low": effect["ci_low"],
-        "ci_high": effect["ci_high"],
-        "p_val": effect["p_val"],
-        "df": effect["df"],
-        "df_method": "CR2 Satterthwaite" if cluster else "OLS",
-        "model": "ANCOVA",
-        "partial_eta2": effect["partial_eta2"],
-        "hedges_g": effect["hedges_g"],
-        "n_obs": fit.n,
+        "n_intervention": int(people.get(1, 0)),
+        "n_comparator": int(people.get(0, 0)),
+        "mean_baseline_intervention": base.get(1),
+        "mean_baseline_comparator": base.get(0),
+        "mean_followup_intervention": later.get(1),
+        "mean_followup_comparator": later.get(0),
     }
 
 
 # ------------------------------------------------------------ imputation
 
 
-def _imputed_rows(cfg, data, book, covariates, ps_covariates, observed) -> list[dict]:
-    """Impute each outcome at every wave, by arm, with team indicators; refit the
-    same model on every completed data set (re-estimating the propensity score in
-    each) and pool the effect with Rubin's rules and Barnard-Rubin df."""
+def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
+    """Impute each outcome at every wave, by arm, with cluster indicators; refit
+    the same model on every completed data set (re-estimating the propensity
+    score in each) and pool each wave's effect with Rubin's rules and
+    Barnard-Rubin df."""
     columns = list(cfg.outcomes.values())
-    base_covs = [c for c in covariates if c != PS]
+    base_covs = list(spec.covariates)
     base_covs += [c for c in ps_covariates if c not in [*base_covs, *columns]]
     wide, imputed, predictors = _wide(data, book, columns, base_covs)
     imputations = impute(
@@ -231,52 +344,55 @@ def _imputed_rows(cfg, data, book, covariates, ps_covariates, observed) -> list[
         iterations=cfg.imputation.get("iterations", 10),
         seed=cfg.seed,
     )
-    fits: dict[str, list[dict]] = {label: [] for label in cfg.outcomes}
+    fits: dict[str, list] = {label: [] for label in cfg.outcomes}
+    completed_sets = []
     for completed in imputations.datasets:
         long = _long(completed, book, columns, base_covs)
         if ps_covariates:
             score = propensity(long, book.id, ps_covariates)
             long[PS] = long[book.id].map(score.logit)
+        completed_sets.append(long)
         for label, column in cfg.outcomes.items():
-            fits[label].append(_effect(cfg, long, book, column, covariates))
+            fits[label].append(spec.fit(long, column, cfg.model["kind"]))
+    analysis = f"multiple imputation (m = {imputations.m})"
+    everyone = frozenset(wide[book.id])
+    stacked = pd.concat(completed_sets, ignore_index=True)
     rows = []
-    for row, results in zip(observed, fits.values(), strict=True):
-        rows.append({**{k: row[k] for k in row if k in _KEEP}, **_pooled(results)})
-        rows[-1]["analysis"] = f"multiple imputation (m = {imputations.m})"
-        rows[-1]["n_participants"] = len(wide)
+    for label, column in cfg.outcomes.items():
+        for wave in fits[label][0].params.index:
+            row = {"outcome": label, "column": column, "analysis": analysis}
+            row["wave"] = wave
+            row.update(_means(stacked, book, column, wave, everyone))
+            row.update(
+                _pooled([f.to_frame().set_index("wave").loc[wave] for f in fits[label]])
+            )
+            row["model"] = (
+                "mixed model (REML)" if cfg.model["kind"] == "lmm" else "ANCOVA"
+            )
+            row["n_participants"] = len(wide)
+            rows.append((label, row, everyone))
     return rows
 
 
-_KEEP = (
-    "outcome",
-    "baseline_control",
-    "baseline_intervention",
-    "followup_control",
-    "followup_intervention",
-    "model",
-)
-
-
-def _pooled(results: list[dict]) -> dict:
+def _pooled(results: list[pd.Series]) -> dict:
     df_complete = float(np.mean([r["df"] for r in results]))
     pooled = pool(
-        [r["difference"] for r in results],
+        [r["estimate"] for r in results],
         [r["se"] ** 2 for r in results],
         df_complete=df_complete,
     )
-    estimate, se, df = pooled.estimate[0], pooled.se[0], pooled.df[0]
-    half = stats.t.ppf(0.975, df) * se
+    limits = pooled.conf_int().iloc[0]
     return {
-        "difference": estimate,
-        "se": se,
-        "ci_low": estimate - half,
-        "ci_high": estimate + half,
-        "p_val": 2 * stats.t.sf(abs(estimate / se), df),
-        "df": df,
+        "difference": pooled.estimate[0],
+        "se": pooled.se[0],
+        "ci_low": limits["ci_low"],
+        "ci_high": limits["ci_high"],
+        "p_val": pooled.pvalues[0],
+        "df": pooled.df[0],
         "df_method": "Barnard-Rubin (complete-data df: mean "
         f"{results[0]['df_method']})",
         "fmi": pooled.fmi[0],
-        "n_obs": results[0]["n_obs"],
+        "n_obs": int(results[0]["n_obs"]),
     }
 
 
@@ -288,7 +404,8 @@ def _wide(data, book, columns, covariates):
     wide = base[list(dict.fromkeys(keep))].copy()
     imputed = []
     for column in columns:
-        for time, part in data.groupby("time"):
+        for time in range(len(book.waves)):
+            part = data[data["time"] == time]
             name = f"{column}@{time}"
             wide[name] = part.set_index(book.id)[column].reindex(wide.index)
             imputed.append(name)
@@ -312,7 +429,11 @@ def _long(completed, book, columns, covariates) -> pd.DataFrame:
         for column in columns:
             part[column] = completed[f"{column}@{time}"]
         parts.append(part.assign(time=time))
-    return pd.concat(parts, ignore_index=True)
+    long = pd.concat(parts, ignore_index=True)
+    long[book.wave] = pd.Categorical.from_codes(
+        long["time"], categories=list(book.waves), ordered=True
+    )
+    return long
 
 
 def _indicators(frame: pd.DataFrame) -> pd.DataFrame:

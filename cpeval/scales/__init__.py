@@ -15,7 +15,7 @@ from ._instrument import (
 )
 from ._reliability import Reliability, reliability
 from ._score import score
-from ._study import score_study
+from ._study import scale_directions, score_study
 
 __all__ = [
     "Instrument",
@@ -30,6 +30,7 @@ __all__ = [
     "list_value_sets",
     "load_instrument",
     "reliability",
+    "scale_directions",
     "score",
     "score_study",
 ]

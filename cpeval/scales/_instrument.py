@@ -50,7 +50,13 @@ _HEAD = {
     "extends": str,
 }
 _ITEMS = {"labels": list, "codes": list, "scores": list, "reverse": list}
-_SCALE = {"items": (list, str), "method": str, "max_missing": int, "convert": str}
+_SCALE = {
+    "items": (list, str),
+    "method": str,
+    "max_missing": int,
+    "convert": str,
+    "higher": str,
+}
 _CONVERSION = {"raw": list, "value": list, "source": str}
 
 
@@ -72,6 +78,9 @@ class Scale:
         more missing the score is missing.
     convert : str, optional
         Name of a conversion table applied to the (whole-number) raw score.
+    higher : {"better", "worse"}, optional
+        What a higher score means, so that a difference can be said to favour
+        an arm; ``None`` when the definition does not say.
     """
 
     name: str
@@ -79,6 +88,7 @@ class Scale:
     method: Method = "sum"
     max_missing: int = 0
     convert: str | None = None
+    higher: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,9 +402,17 @@ def _scales(
                 "max_missing must be 0 (prorated sums are not whole)"
             )
         items = _positions(table.get("items", "all"), n_items, where, prefix + "items")
+        higher = table.get("higher")
+        if higher not in (None, "better", "worse"):
+            raise DataError(f"{where}: '{prefix}higher' must be 'better' or 'worse'")
         scales.append(
             Scale(
-                name, items, method, table.get("max_missing", 0), table.get("convert")
+                name,
+                items,
+                method,
+                table.get("max_missing", 0),
+                table.get("convert"),
+                higher,
             )
         )
     return tuple(scales)

@@ -8,7 +8,7 @@ from ..io import Study, participant_flow
 from ._instrument import Instrument, get_instrument, load_instrument
 from ._score import score
 
-__all__ = ["score_study"]
+__all__ = ["scale_directions", "score_study"]
 
 
 def score_study(study: Study) -> Study:
@@ -52,3 +52,31 @@ def score_study(study: Study) -> Study:
 
 def _definition(ref: str) -> Instrument:
     return load_instrument(ref) if ref.endswith(".toml") else get_instrument(ref)
+
+
+def scale_directions(study: Study) -> dict[str, str | None]:
+    """What a higher score means for every scored column of a study.
+
+    Parameters
+    ----------
+    study : Study
+        A loaded study; its codebook names each instrument's definition.
+
+    Returns
+    -------
+    dict
+        ``<instrument>_<scale>`` -> ``"better"``, ``"worse"`` or ``None`` (the
+        definition does not say), as each scale's ``higher`` key declares.
+
+    Examples
+    --------
+    >>> from cpeval.io import load_study
+    >>> from cpeval.scales import scale_directions
+    >>> scale_directions(load_study("data/synthetic/example/codebook.toml"))
+    {'wemwbs_total': 'better'}
+    """
+    out: dict[str, str | None] = {}
+    for name, ref in study.codebook.definitions.items():
+        for scale in _definition(ref).scales:
+            out[f"{name}_{scale.name}"] = scale.higher
+    return out

@@ -1,0 +1,56 @@
+"""The outcomes table as readers see it: arms named by their labels, each row with
+its wave, role and population."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["outcome_display"]
+
+
+def outcome_display(analyses, arms: tuple[str, str], book) -> pd.DataFrame:
+    """The rows of :class:`~._outcomes.OutcomeAnalyses` with readable columns.
+
+    The internal keys (``mean_baseline_intervention``, ...) become
+    ``baseline mean (<intervention>)``; ``difference`` says which arm is
+    subtracted from which.
+    """
+    i, c = arms
+    cluster = book.clusters[-1] if book.clusters else "cluster"
+    names = {
+        "outcome": "outcome",
+        "analysis": "analysis",
+        "role": "role",
+        "wave": "wave",
+        "n_participants": "n",
+        "n_intervention": f"n ({i})",
+        "n_comparator": f"n ({c})",
+        "mean_baseline_intervention": f"baseline mean ({i})",
+        "mean_baseline_comparator": f"baseline mean ({c})",
+        "mean_followup_intervention": f"follow-up mean ({i})",
+        "mean_followup_comparator": f"follow-up mean ({c})",
+        "difference": f"difference ({i} minus {c})",
+        "se": "se",
+        "ci_low": "ci_low",
+        "ci_high": "ci_high",
+        "p_val": "p_val",
+        "df": "df",
+        "df_method": "df_method",
+        "model": "model",
+        "n_obs": "n_obs",
+        "icc": f"ICC ({cluster})",
+        "singular": "singular fit",
+        "hedges_g": "hedges_g",
+        "partial_eta2": "partial_eta2",
+        "fmi": "fmi",
+    }
+    frame = analyses.to_frame()
+    frame["role"] = frame["role"].map(
+        {
+            "primary": "primary",
+            "secondary": "primary analysis, other wave",
+            "sensitivity": "sensitivity",
+        }
+    )
+    present = [k for k in names if k in frame.columns]
+    return frame[present].rename(columns=names)

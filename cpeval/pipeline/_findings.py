@@ -1,0 +1,201 @@
+"""The report's key findings, written from the result objects (never parsed back
+from rendered tables).
+
+Each difference is intervention minus comparator, stated with its sign in words
+and its interval in the same words; an outcome's definition says whether higher is
+better, and only then does a sentence say which arm a difference favours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["findings", "share"]
+
+
+def findings(
+    study,
+    analyses,
+    directions: Mapping[str, str | None],
+    wave: str,
+    *,
+    economics=None,
+    diagnostics: list[str] = (),
+) -> list[str]:
+    """Plain sentences: who was seen, the primary analysis and its results, the
+    sensitivity analyses and other waves, the diagnostics, the economics."""
+    i, c = study.arms
+    lines = [_flow_sentence(study)]
+    primary = analyses.primary()
+    if primary:
+        lines.append(
+            f"Primary analysis: {primary[0]['analysis']} ({primary[0]['model']}), "
+            f"{i} compared with {c} at {wave}, adjusted for baseline. Other rows "
+            "of the outcomes table are other waves or sensitivity analyses."
+        )
+    if analyses.score is not None:
+        lines.append(_balance_sentence(analyses.score))
+    for row in primary:
+        lines.append(_effect_sentence(row, i, c, directions.get(row["column"])))
+    if len(primary) > 1:
+        lines.append(
+            f"{len(primary)} outcomes were compared: even with no real effect, about "
+            "one 95% interval in twenty excludes zero by chance alone."
+        )
+    lines += _other_rows(analyses, i, c)
+    lines += list(diagnostics)
+    if economics:
+        lines += _economic_sentences(economics, i, c, wave)
+    return lines
+
+
+def _flow_sentence(study) -> str:
+    flow = study.flow.table
+    book = study.codebook
+    recruited = flow[flow["stage"] == "recruited"].iloc[0]
+    arms = ", ".join(f"{arm} {int(recruited[arm])}" for arm in study.arms)
+    seen = [
+        f"{int(flow.loc[flow['stage'] == f'interviewed at {w}', 'total'].iloc[0])} "
+        f"at {w}"
+        for w in book.waves
+    ]
+    return (
+        f"{int(recruited['total'])} people were recruited ({arms}); "
+        f"{_join(seen)} were interviewed."
+    )
+
+
+def _balance_sentence(score) -> str:
+    balance = score.balance["diff"].abs()
+    terms = score.balance.loc[list(score.terms), "diff_adj"].abs()
+    return (
+        f"At baseline the groups differed by up to {balance.max():.2f} standard "
+        f"deviations ({balance.idxmax()}). Weighting by the propensity score left "
+        f"its own characteristics ({', '.join(score.terms)}) within "
+        f"{terms.max():.2f} standard deviations; the outcome models compare change "
+        "from baseline, so they allow for baseline differences in the outcomes "
+        "themselves."
+    )
+
+
+def _effect_sentence(row: dict, i: str, c: str, higher: str | None) -> str:
+    d, low, high = row["difference"], row["ci_low"], row["ci_high"]
+    certain = (
+        "the 95% interval does not include zero, so chance alone is an unlikely "
+        "explanation"
+        if low > 0 or high < 0
+        else "the 95% interval includes zero (no difference), so chance could "
+        "explain it"
+    )
+    if higher is None:
+        favours = "; the outcome's definition does not say whether higher is better"
+    elif d == 0:
+        favours = ""
+    else:
+        better = (d > 0) == (higher == "better")
+        favours = f", favouring {i if better else c}"
+    return (
+        f"{row['outcome']} at {row['wave']}: {_points(d)} in {i} than in {c} "
+        f"(95% CI from {_points(low)} to {_points(high)}; n = "
+        f"{row['n_participants']}){favours}; {certain}."
+    )
+
+
+def _points(value: float, unit: str = "points") -> str:
+    """A signed difference in words: '0.52 points higher', '0.10 points lower'."""
+    if abs(value) < 0.005:
+        return f"0.00 {unit} different"
+    return f"{abs(value):.2f} {unit} {'higher' if value > 0 else 'lower'}"
+
+
+def _other_rows(analyses, i: str, c: str) -> list[str]:
+    """Sensitivity analyses and the primary analysis at other waves, one sentence
+    per outcome, each labelled."""
+    lines = []
+    for outcome in dict.fromkeys(r["outcome"] for r in analyses.rows):
+        rows = [
+            r
+            for r in analyses.rows
+            if r["outcome"] == outcome and r["role"] != "primary"
+        ]
+        if not rows:
+            continue
+        parts = [
+            f"{r['analysis']} at {r['wave']}, {_points(r['difference'])} "
+            f"(95% CI from {_points(r['ci_low'])} to {_points(r['ci_high'])}; "
+            f"n = {r['n_participants']})"
+            for r in rows
+        ]
+        kinds = {r["role"] for r in rows}
+        what = " and ".join(
+            k for k in ("other waves", "sensitivity analyses") if _kind(k) in kinds
+        )
+        lines.append(f"{outcome}, {what} ({i} minus {c}): " + "; ".join(parts) + ".")
+    return lines
+
+
+def _kind(label: str) -> str:
+    return "secondary" if label == "other waves" else "sensitivity"
+
+
+def _economic_sentences(analyses, i: str, c: str, wave: str) -> list[str]:
+    lines = []
+    for n, a in enumerate(analyses):
+        lead = (
+            "Economics, primary analysis"
+            if n == 0
+            else "Economics, sensitivity analysis"
+        )
+        lines.append(
+            f"{lead} ({a.label}, {a.n_intervention + a.n_comparator} participants, "
+            f"baseline to {wave}): costs per person were {_money(a.delta_cost)} in "
+            f"{i} than in {c} (95% CI from {_money(a.cost_ci[0])} to "
+            f"{_money(a.cost_ci[1])}), and QALYs {_qalys(a.delta_qalys)} (95% CI "
+            f"from {_qalys(a.qalys_ci[0])} to {_qalys(a.qalys_ci[1])})."
+        )
+        icer = _icer_sentence(a, i)
+        lines.append(icer[0].upper() + icer[1:])
+        for w, p in a.p_cost_effective.items():
+            lines.append(
+                f"The probability that {i} is cost-effective at £{w:,.0f} per QALY "
+                f"is {share(p)} ({a.label})."
+            )
+    return lines
+
+
+def _icer_sentence(a, i: str) -> str:
+    if a.quadrant == "SE":
+        return f"{i} was cheaper and more effective (dominant); no ICER is needed."
+    if a.quadrant == "NW":
+        return f"{i} was costlier and less effective (dominated); no ICER applies."
+    if a.icer is None:
+        return "The QALY difference is zero, so there is no ICER."
+    if a.quadrant == "NE":
+        return f"The ICER is £{a.icer:,.0f} per QALY gained."
+    return f"{i} was cheaper and less effective: £{a.icer:,.0f} saved per QALY lost."
+
+
+def _money(value: float) -> str:
+    if abs(value) < 0.5:
+        return "£0 different"
+    return f"£{abs(value):,.0f} {'higher' if value > 0 else 'lower'}"
+
+
+def _qalys(value: float) -> str:
+    if abs(value) < 0.0005:
+        return "0.000 different"
+    return f"{abs(value):.3f} {'higher' if value > 0 else 'lower'}"
+
+
+def share(p: float) -> str:
+    """A probability as a percentage, without claiming certainty the bootstrap
+    cannot give."""
+    if p >= 0.995:
+        return "over 99%"
+    if p <= 0.005:
+        return "under 1%"
+    return f"{p:.0%}"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -1,0 +1,122 @@
+"""The participant flow of a run: one "analysed" row per outcome and analysis at
+the primary wave, equal to the participants the estimate used, and every
+recruited participant left out listed with the first reason that applies, in the
+order the reasons are printed."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..io import ParticipantFlow
+
+__all__ = ["analysis_flow"]
+
+
+def analysis_flow(
+    study, data: pd.DataFrame, analyses, cfg, covariates
+) -> ParticipantFlow:
+    """Recruited, interviewed at each wave, and for each outcome and analysis the
+    analysed and the excluded (with reasons), by arm.
+
+    ``data`` is the analysis data (the two arms compared); ``covariates`` are the
+    model's and the propensity score's baseline covariates, in that order.
+    """
+    book = study.codebook
+    people = study.recruited
+    arm_of = people.set_index(book.id)[book.group]
+    rows = [("recruited", "", "", people[book.id])]
+    for wave in book.waves:
+        seen = set(study.data.loc[study.data[book.wave] == wave, book.id])
+        ids = people[book.id][people[book.id].isin(seen)]
+        rows.append((f"interviewed at {wave}", "", "", ids))
+    listed = []
+    for row in analyses.rows:
+        if not row["primary_wave"]:
+            continue
+        used = analyses.populations[(row["outcome"], row["analysis"], row["wave"])]
+        ladder = _ladder(study, data, row, covariates)
+        reasons = {}
+        for person in people[book.id]:
+            if person not in used:
+                reasons[person] = next(
+                    (r for r, test in ladder if test(person)), "not used by the model"
+                )
+        analysed = people[book.id][people[book.id].isin(used)]
+        rows.append(("analysed", row["outcome"], row["analysis"], analysed))
+        for reason in dict.fromkeys([r for r, _ in ladder] + ["not used by the model"]):
+            ids = [p for p, r in reasons.items() if r == reason]
+            if ids:
+                rows.append(
+                    (f"excluded: {reason}", row["outcome"], row["analysis"], ids)
+                )
+        listed += [
+            {
+                "id": p,
+                "group": arm_of.get(p),
+                "outcome": row["outcome"],
+                "analysis": row["analysis"],
+                "reason": r,
+            }
+            for p, r in reasons.items()
+        ]
+    table = _counts(rows, arm_of, study.arms)
+    exclusions = pd.DataFrame(
+        listed, columns=["id", "group", "outcome", "analysis", "reason"]
+    )
+    return ParticipantFlow(
+        table, exclusions, recruitment_list=book.recruitment is not None
+    )
+
+
+def _ladder(study, data: pd.DataFrame, row: dict, covariates) -> list:
+    """(reason, test) in the order they are checked and printed."""
+    book = study.codebook
+    arms = set(study.arms)
+    arm_of = study.recruited.set_index(book.id)[book.group]
+    base = data[data["time"] == 0].drop_duplicates(book.id).set_index(book.id)
+    column, outcome = row["column"], row["outcome"]
+    observed = data.dropna(subset=[column])
+    ladder = [
+        (
+            "in an arm that is not compared",
+            lambda p: arm_of.get(p) not in arms,
+        ),
+        (f"not interviewed at {book.baseline}", lambda p: p not in base.index),
+    ]
+    for covariate in covariates:
+        ladder.append(
+            (
+                f"{covariate} missing at baseline",
+                lambda p, c=covariate: pd.isna(base.at[p, c]),
+            )
+        )
+    if row["analysis"].startswith("multiple imputation"):
+        return ladder
+    if row["model"] == "ANCOVA":
+        later = data[data[book.wave] == row["wave"]].set_index(book.id)
+        seen = set(observed.loc[observed[book.wave] == row["wave"], book.id])
+        ladder += [
+            (
+                f"{outcome} missing at {book.baseline}",
+                lambda p: pd.isna(base.at[p, column]),
+            ),
+            (f"not interviewed at {row['wave']}", lambda p: p not in later.index),
+            (f"{outcome} missing at {row['wave']}", lambda p: p not in seen),
+        ]
+    else:
+        anywhere = set(observed[book.id])
+        ladder.append((f"{outcome} missing at every wave", lambda p: p not in anywhere))
+    return ladder
+
+
+def _counts(rows, arm_of: pd.Series, arms) -> pd.DataFrame:
+    others = sorted(set(arm_of.dropna()) - set(arms), key=str)
+    levels = [*arms, *others]
+    records = []
+    for stage, outcome, analysis, ids in rows:
+        groups = arm_of.reindex(list(ids)).value_counts()
+        record = {"stage": stage, "outcome": outcome, "analysis": analysis}
+        record.update({str(g): int(groups.get(g, 0)) for g in levels})
+        record["total"] = len(list(ids))
+        records.append(record)
+    return pd.DataFrame(records)
