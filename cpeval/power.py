@@ -23,7 +23,7 @@ from scipy import stats
 
 from ._parallel import chunks, parallel_map, spawn_seeds
 from .exceptions import DataError
-from .models import ancova, design_effect, fit_lmm
+from .models import design_effect, effect_by_wave, fit_lmm
 
 __all__ = [
     "PowerResult",
@@ -187,25 +187,9 @@ def _economics(d: TrialDesign, rng, cluster, treated, lost) -> dict:
 
 def _analyse(trial: pd.DataFrame, model: Model, wtp: float | None) -> dict:
     """Effect, SE, df and p of one trial, and with costs the INMB at ``wtp``."""
-    if model == "ancova":
-        if "baseline" not in trial:
-            raise DataError("model='ancova' needs a baseline measure")
-        fit = ancova(
-            trial,
-            outcome="followup",
-            baseline="baseline",
-            group="treated",
-            cluster="cluster",
-        )
-        term = fit.effect_term
-        row = {
-            "estimate": fit.params[term],
-            "se": fit.bse[term],
-            "df": fit.df[term],
-            "p_val": fit.pvalues[term],
-        }
-    else:
-        row = _lmm_effect(trial)
+    if model == "ancova" and "baseline" not in trial:
+        raise DataError("model='ancova' needs a baseline measure")
+    row = _effect(trial, model)
     if wtp is not None and "cost" in trial:
         nmb = trial.assign(nmb=wtp * trial["qaly"] - trial["cost"]).dropna(
             subset=["nmb"]
@@ -224,7 +208,10 @@ def _analyse(trial: pd.DataFrame, model: Model, wtp: float | None) -> dict:
     return row
 
 
-def _lmm_effect(trial: pd.DataFrame) -> dict:
+def _effect(trial: pd.DataFrame, model: Model) -> dict:
+    """The arm difference at follow-up: with a baseline by
+    :func:`cpeval.models.effect_by_wave` (the pipeline's analysis), without one by
+    a mixed model of follow-up with a random intercept per cluster."""
     if "baseline" in trial:
         long = pd.concat(
             [
@@ -232,14 +219,21 @@ def _lmm_effect(trial: pd.DataFrame) -> dict:
                 trial.assign(y=trial["followup"], time=1),
             ]
         ).dropna(subset=["y"])
-        fit, term = (
-            fit_lmm(long, "y ~ time * treated", ["cluster", "id"]),
-            "time:treated",
-        )
-    else:
-        follow = trial.dropna(subset=["followup"])
-        fit, term = fit_lmm(follow, "followup ~ treated", ["cluster"]), "treated"
-    effect = fit.tidy().set_index("term").loc[term]
+        fit = effect_by_wave(
+            long,
+            outcome="y",
+            group="treated",
+            wave="time",
+            id="id",
+            method=model,
+            groups=["cluster", "id"],
+            cluster="cluster",
+            effect_sizes=False,
+        ).to_frame()
+        return fit.iloc[0][["estimate", "se", "df", "p_val"]].to_dict()
+    follow = trial.dropna(subset=["followup"])
+    effect = fit_lmm(follow, "followup ~ treated", ["cluster"]).tidy()
+    effect = effect.set_index("term").loc["treated"]
     return {
         "estimate": effect["estimate"],
         "se": effect["se"],
