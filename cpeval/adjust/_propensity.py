@@ -143,10 +143,16 @@ def propensity_score(
             fit = sm.GLM(treated, x, family=sm.families.Binomial()).fit()
             score = pd.Series(fit.fittedvalues, index=x.index, name="ps")
     if (score < SEPARATION).any() or (score > 1 - SEPARATION).any():
+        culprits = _separating(x, treated)
+        named = (
+            f" ({', '.join(repr(c) for c in culprits)} found in one arm only)"
+            if culprits
+            else ""
+        )
         raise DataError(
-            "the covariates separate the arms (fitted propensity scores of 0 or 1): "
-            "there is no overlap to adjust over; simplify the model or restrict "
-            "the sample"
+            "the covariates separate the arms (fitted propensity scores of 0 or "
+            f"1){named}: there is no overlap to adjust over; simplify the model or "
+            "restrict the sample"
         )
     return PropensityScore(
         score,
@@ -242,6 +248,19 @@ def effective_sample_size(weights) -> float:
     """
     w = np.asarray(weights, float)
     return float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else 0.0
+
+
+def _separating(x: pd.DataFrame, treated: pd.Series) -> list[str]:
+    """Indicator terms whose 1s all fall in one arm (a category one arm lacks)."""
+    out = []
+    for name in x.columns:
+        values = x[name]
+        if name == "Intercept" or not set(values.unique()) <= {0.0, 1.0}:
+            continue
+        arms = set(treated[values == 1])
+        if len(arms) == 1 and 0 < (values == 1).sum() < len(values):
+            out.append(str(name))
+    return out
 
 
 def _overlap(score: pd.Series, treated: pd.Series) -> pd.DataFrame:

@@ -218,7 +218,20 @@ def _fixed_part(work, predictors, cluster) -> np.ndarray:
     return np.column_stack(parts)
 
 
+def _independent(x: np.ndarray) -> np.ndarray:
+    """Columns of ``x`` that add to its rank, first come first kept: a predictor
+    constant in a stratum (a category absent from one arm) or a combination of
+    others is left out of that regression, as mice's remove.lindep does."""
+    keep: list[int] = []
+    for j in range(x.shape[1]):
+        trial = x[:, [*keep, j]]
+        if np.linalg.matrix_rank(trial) == len(keep) + 1:
+            keep.append(j)
+    return np.array(keep, dtype=int)
+
+
 def _pmm(x, y, miss, rng):
+    x = x[:, _independent(x[~miss])]
     xo, yo = x[~miss], y[~miss]
     beta_hat, beta_star = _bayes_linear(xo, yo, rng)
     pred_obs = xo @ beta_hat
@@ -247,6 +260,7 @@ def _bayes_linear(x, y, rng, ridge: float = 1e-5):
 def _logreg(x, y, miss, rng):
     import statsmodels.api as sm
 
+    x = x[:, _independent(x[~miss])]
     xo, yo = x[~miss], y[~miss]
     if len(np.unique(yo)) < 2:
         return np.full(miss.sum(), yo[0])

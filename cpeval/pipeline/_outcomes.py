@@ -8,6 +8,7 @@ module only arranges the data for them and collects their results in rows.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,8 +97,20 @@ def propensity(
     base = data[data["time"] == 0].set_index(id)
     design = _indicators(base[covariates])
     frame = design.assign(treated=base["treated"])
+    safe = {name: f"_p{k}" for k, name in enumerate(design.columns, start=1)}
+    try:
+        ps = propensity_score(
+            frame.rename(columns=safe), "treated ~ " + " + ".join(safe.values())
+        )
+    except DataError as exc:  # name the covariates, not the safe names
+        message = str(exc)
+        for name, token in safe.items():
+            message = message.replace(f"'{token}'", f"'{name}'")
+        raise DataError(f"propensity score: {message}") from None
+    ps = dataclasses.replace(
+        ps, params=ps.params.rename(index={v: k for k, v in safe.items()})
+    )
     formula = "treated ~ " + " + ".join(design.columns)
-    ps = propensity_score(frame, formula)
     checked = frame.join(_indicators(base[also])) if also else frame
     complete = checked.loc[ps.score.index]
     names = [c for c in complete.columns if c != "treated"]

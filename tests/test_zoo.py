@@ -1,0 +1,104 @@
+"""The study zoo through `cpeval validate` and `cpeval run`, as a user runs them.
+
+Each case (``tests/zoo/studies.py``) has a known answer: the primary analysis's
+95% interval contains the true effect at every follow-up wave with the right
+sign, and every count agrees between the outcomes table and the participant
+flow; or there is no right answer and both commands end with exit code 2 and a
+one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from cpeval.cli import main
+from tests.zoo.studies import CASES, write
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every case run once: (exit codes, stderr, output folder)."""
+    return {}
+
+
+def _run(case, folder, capsys):
+    config = write(folder / "study", case.layout)
+    validated = main(["validate", str(config.parent / "codebook.toml")])
+    printed = capsys.readouterr()
+    err_validate = printed.out + printed.err
+    ran = main(["run", str(config), "--out", str(folder / "out")])
+    err_run = capsys.readouterr().err
+    return validated, err_validate, ran, err_run
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_zoo_case(case, tmp_path, capsys):
+    validated, err_validate, ran, err_run = _run(case, tmp_path, capsys)
+    assert validated in (0, 1, 2) and ran in (0, 1, 2)
+    assert "Traceback" not in err_validate + err_run
+    if case.error is not None:
+        if case.stage == "validate":  # validate lists the problem it found
+            assert validated == 2 and re.search(case.error, err_validate), err_validate
+        line = [x for x in err_run.splitlines() if x.startswith("cpeval: error")]
+        assert ran == 2 and len(line) == 1, err_run
+        assert re.search(case.error, line[0]), err_run
+        return
+    assert validated in (0, 1), err_validate
+    assert ran == 0, err_run
+    out = tmp_path / "out"
+    outcomes = pd.read_csv(out / "tables" / "outcomes.csv")
+    _check_truth(case, outcomes)
+    _check_counts(outcomes, pd.read_csv(out / "tables" / "participant_flow.csv"))
+    _check_arm_names(case, outcomes, (out / "report.html").read_text())
+
+
+def _arms(case):
+    layout = case.layout
+    intervention = layout.intervention
+    if layout.codes and intervention not in layout.arms:
+        by_code = {str(c): a for a, c in layout.codes.items()}
+        intervention = by_code[intervention]
+    comparator = layout.comparator or next(a for a in layout.arms if a != intervention)
+    if layout.codes and not layout.labels:  # the data hold codes only
+        return str(layout.codes[intervention]), str(layout.codes[comparator])
+    return intervention, comparator
+
+
+def _check_truth(case, outcomes: pd.DataFrame):
+    i, c = _arms(case)
+    main_rows = outcomes[outcomes["role"].str.startswith("primary")]
+    assert set(main_rows["wave"]) == set(case.truth)
+    difference = f"difference ({i} minus {c})"
+    for _, row in main_rows.iterrows():
+        truth = case.truth[row["wave"]]
+        assert row["ci_low"] <= truth <= row["ci_high"], (row["wave"], row.to_dict())
+        if truth != 0:
+            assert (row[difference] > 0) == (truth > 0), row.to_dict()
+    primary = outcomes[outcomes["role"] == "primary"]
+    wave = case.layout.primary_wave or case.layout.waves[-1]
+    assert list(primary["wave"]) == [wave]
+
+
+def _check_counts(outcomes: pd.DataFrame, flow: pd.DataFrame):
+    """One population per number: each estimate's n is the flow's analysed row,
+    and the flow's rows for an analysis add up to everyone recruited."""
+    recruited = flow.loc[flow["stage"] == "recruited", "total"].item()
+    wave = outcomes.loc[outcomes["role"] == "primary", "wave"].item()
+    assert outcomes["n"].notna().all()
+    for _, row in outcomes[outcomes["wave"] == wave].iterrows():
+        mine = flow[
+            (flow["outcome"] == row["outcome"]) & (flow["analysis"] == row["analysis"])
+        ]
+        analysed = mine.loc[mine["stage"] == "analysed", "total"].item()
+        assert analysed == row["n"], (row["analysis"], analysed, row["n"])
+        assert mine["total"].sum() == recruited
+        assert not mine["stage"].str.contains("not used by the model").any()
+
+
+def _check_arm_names(case, outcomes: pd.DataFrame, report: str):
+    i, c = _arms(case)
+    assert f"n ({i})" in outcomes.columns and f"n ({c})" in outcomes.columns
+    assert f"in {i} than in {c}" in report.replace("&#x27;", "'")
