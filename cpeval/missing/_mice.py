@@ -1,4 +1,4 @@
-"""Multiple imputation by chained equations (mice's pmm and logreg), by arm."""
+"""Multiple imputation by chained equations (mice's pmm, logreg and polyreg), by arm."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._checks import numeric
 from .._parallel import parallel_map, spawn_seeds
 from ..exceptions import DataError
 from ._pool import PooledEstimate, pool
@@ -90,10 +91,12 @@ def impute(
     ----------
     data : pandas.DataFrame
     columns : sequence of str
-        Columns to impute (numeric; 0/1 columns are imputed by logistic
-        regression, others by predictive mean matching).
+        Columns to impute: numbers by predictive mean matching, 0/1 columns and
+        two-category text by logistic regression, text with more categories by
+        multinomial (polytomous) regression; text comes back as text.
     predictors : sequence of str
-        Complete columns used as predictors besides the imputed columns.
+        Complete columns used as predictors besides the imputed columns (text
+        enters as indicators of each category but the first).
     by : str, optional
         Stratifying column (the arm): each stratum is imputed on its own.
     cluster : str, optional
@@ -122,7 +125,10 @@ def impute(
     value one of the 5 observed cases whose predicted mean (with the estimated
     coefficients) is closest to its predicted mean (with the drawn ones);
     ``logreg``: logistic regression, coefficients drawn from their normal
-    approximation, then a Bernoulli draw).
+    approximation, then a Bernoulli draw; ``polyreg``: a multinomial logit with
+    weight decay 1e-4, each missing category drawn from its predicted
+    probabilities). A predictor that is constant or collinear within a stratum
+    (a category absent from one arm) is left out of that regression.
 
     Examples
     --------
@@ -150,21 +156,65 @@ def impute(
     incomplete = [p for p in predictors if data[p].isna().any()]
     if incomplete:
         raise DataError(f"predictors {incomplete} have missing values; impute them too")
-    methods = {
-        c: "logreg" if set(data[c].dropna().unique()) <= {0, 1} else "pmm"
-        for c in columns
-    }
+    data, levels = _typed(data, [*columns, *predictors])
+    methods = {c: _method(data[c], levels.get(c)) for c in columns}
+    data = data.assign(**{c: _coded(data[c], levels[c]) for c in levels})
     mask = data[columns].isna()
+    sizes = {c: len(v) for c, v in levels.items()}
     tasks = [
-        (data, columns, predictors, by, cluster, methods, iterations, stream)
+        (data, columns, predictors, by, cluster, methods, sizes, iterations, stream)
         for stream in spawn_seeds(seed, m)
     ]
     datasets = parallel_map(_one_imputation, tasks, n_jobs=n_jobs, client=client)
+    datasets = [
+        d.assign(**{c: _decoded(d[c], levels[c]) for c in levels}) for d in datasets
+    ]
     return Imputations(tuple(datasets), mask, methods, seed, iterations, by)
 
 
+def _typed(data: pd.DataFrame, names) -> tuple[pd.DataFrame, dict[str, list]]:
+    """Numbers stored as text become numbers; a column mixing numbers and text is
+    refused (naming the row and value); the categories of each text column are
+    returned in sorted order."""
+    out: dict[str, list] = {}
+    converted = {}
+    for name in dict.fromkeys(names):
+        values = data[name]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().sum() == values.notna().sum():
+            converted[name] = numbers.astype(float)
+            continue
+        if numbers.notna().any():
+            numeric(values, "imputed column")  # raises, naming row and value
+        present = sorted(values.dropna().unique(), key=str)
+        if len(present) < 2 and values.isna().any():
+            raise DataError(
+                f"column '{name}' has {len(present)} category: nothing to impute from"
+            )
+        out[name] = present
+    return data.assign(**converted), out
+
+
+def _method(values: pd.Series, levels: list | None) -> str:
+    if levels is not None:
+        return "logreg" if len(levels) == 2 else "polyreg"
+    return "logreg" if set(values.dropna().unique()) <= {0, 1} else "pmm"
+
+
+def _coded(values: pd.Series, levels: list) -> pd.Series:
+    """Categories as codes 0, 1, ... (missing kept) for the regressions."""
+    codes = {level: float(k) for k, level in enumerate(levels)}
+    return values.map(codes).astype(float)
+
+
+def _decoded(values: pd.Series, levels: list) -> pd.Series:
+    return values.map(lambda v: levels[int(v)], na_action="ignore").astype(object)
+
+
 def _one_imputation(
-    data, columns, predictors, by, cluster, methods, iterations, stream
+    data, columns, predictors, by, cluster, methods, sizes, iterations, stream
 ):
     """One completed data set, drawn from its own stream."""
     rng = np.random.default_rng(stream)
@@ -176,13 +226,20 @@ def _one_imputation(
     )
     for rows in groups:
         block = _impute_block(
-            data.loc[rows], columns, predictors, cluster, methods, iterations, rng
+            data.loc[rows],
+            columns,
+            predictors,
+            cluster,
+            methods,
+            sizes,
+            iterations,
+            rng,
         )
         completed.loc[rows, columns] = block[columns]
     return completed
 
 
-def _impute_block(block, columns, predictors, cluster, methods, iterations, rng):
+def _impute_block(block, columns, predictors, cluster, methods, sizes, iterations, rng):
     work = block.copy()
     missing = {c: work[c].isna().to_numpy() for c in columns}
     for c in columns:
@@ -191,27 +248,41 @@ def _impute_block(block, columns, predictors, cluster, methods, iterations, rng)
             if len(observed) == 0:
                 raise DataError(f"column '{c}' has no observed values in a stratum")
             work.loc[missing[c], c] = rng.choice(observed, missing[c].sum())
-    fixed = _fixed_part(work, predictors, cluster)
+    fixed = _fixed_part(work, predictors, cluster, sizes)
     for _ in range(iterations):
         for c in columns:
             if not missing[c].any():
                 continue
             others = [o for o in columns if o != c]
-            x = (
-                np.column_stack([fixed, work[others].to_numpy(float)])
-                if others
-                else fixed
-            )
+            x = np.column_stack([fixed, _numeric(work, others, sizes)])
             y = work[c].to_numpy(float)
+            if methods[c] == "polyreg":
+                work.loc[missing[c], c] = _polyreg(x, y, missing[c], rng, sizes[c])
+                continue
             draw = _pmm if methods[c] == "pmm" else _logreg
             work.loc[missing[c], c] = draw(x, y, missing[c], rng)
     return work
 
 
-def _fixed_part(work, predictors, cluster) -> np.ndarray:
+def _numeric(work: pd.DataFrame, names, sizes) -> np.ndarray:
+    """Columns as predictors: numbers as they are, categories (codes 0..K-1) as
+    indicators of each level but the first."""
+    parts = [np.empty((len(work), 0))]
+    for name in names:
+        values = work[name].to_numpy(float)
+        if name in sizes:
+            parts.append(
+                (values[:, None] == np.arange(1, sizes[name])[None, :]).astype(float)
+            )
+        else:
+            parts.append(values[:, None])
+    return np.column_stack(parts)
+
+
+def _fixed_part(work, predictors, cluster, sizes) -> np.ndarray:
     parts = [np.ones((len(work), 1))]
     if predictors:
-        parts.append(work[predictors].to_numpy(float))
+        parts.append(_numeric(work, predictors, sizes))
     if cluster:
         dummies = pd.get_dummies(work[cluster], drop_first=True, dtype=float)
         parts.append(dummies.to_numpy())
@@ -255,6 +326,48 @@ def _bayes_linear(x, y, rng, ridge: float = 1e-5):
     root = np.linalg.cholesky((inverse + inverse.T) / 2)
     beta_star = beta_hat + sigma * root @ rng.standard_normal(x.shape[1])
     return beta_hat, beta_star
+
+
+DECAY = 1e-4  # mice's polyreg weight decay (nnet.decay)
+
+
+def _polyreg(x, y, miss, rng, k: int):
+    """mice's polyreg: a multinomial logit (weight decay 1e-4) of the observed
+    codes, then each missing code drawn from its predicted probabilities."""
+    x = x[:, _independent(x[~miss])]
+    beta = multinomial_logit(x[~miss], y[~miss].astype(int), k)
+    eta = x[miss] @ beta
+    prob = np.exp(eta - eta.max(axis=1, keepdims=True))
+    prob /= prob.sum(axis=1, keepdims=True)
+    u = rng.random(len(prob))[:, None]
+    return (u > np.cumsum(prob, axis=1)).sum(axis=1).astype(float)
+
+
+def multinomial_logit(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """Coefficients (p x k, the first category's zero) of a multinomial logit
+    with weight decay ``DECAY`` on the others, by L-BFGS."""
+    from scipy import optimize
+
+    p = x.shape[1]
+    target = np.eye(k)[y]
+
+    def loss(flat):
+        beta = np.column_stack([np.zeros(p), flat.reshape(p, k - 1)])
+        eta = x @ beta
+        eta -= eta.max(axis=1, keepdims=True)
+        logp = eta - np.log(np.exp(eta).sum(axis=1, keepdims=True))
+        grad = x.T @ (np.exp(logp) - target)
+        value = -(target * logp).sum() + DECAY * (flat @ flat)
+        return value, grad[:, 1:].ravel() + 2 * DECAY * flat
+
+    fit = optimize.minimize(
+        loss,
+        np.zeros(p * (k - 1)),
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": 1e-8, "maxiter": 1000},
+    )
+    return np.column_stack([np.zeros(p), fit.x.reshape(p, k - 1)])
 
 
 def _logreg(x, y, miss, rng):

@@ -7,7 +7,9 @@ wave. The pipeline and :mod:`cpeval.power` both call :func:`effect_by_wave`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -293,7 +295,9 @@ def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level):
     parts = [*indicators, "_arm", *(f"{w}:_arm" for w in indicators), *terms]
     parts += [*changes, *(f"{w}:{z}" for w in indicators for z in changes)]
     used = model.dropna(subset=["_y", *_columns(terms + changes), *groups])
-    fit = fit_lmm(used, "_y ~ " + " + ".join(parts), groups, level=level)
+    names = _names(outcome, covariates, time_covariates, follow)
+    with _named_errors(names):
+        fit = fit_lmm(used, "_y ~ " + " + ".join(parts), groups, level=level)
     names = [f"{w}:_arm" for w in indicators]
     index = pd.Index([_label(w) for w in follow], name="wave")
     n_people = used["_id"].nunique()
@@ -338,15 +342,16 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, effect_sizes, level)
         pairs = model.assign(_yk=model["_id"].map(pd.Series(yk.to_numpy(), later[id])))
         pairs = pairs.dropna(subset=["_y0", "_yk", *_columns(terms)])
         label = _label(w)
-        fit = ancova(
-            pairs,
-            outcome="_yk",
-            baseline="_y0",
-            group="_arm",
-            covariates=terms,
-            cluster="_c" if cluster is not None else None,
-            level=level,
-        )
+        with _named_errors(_names(outcome, covariates, (), [])):
+            fit = ancova(
+                pairs,
+                outcome="_yk",
+                baseline="_y0",
+                group="_arm",
+                covariates=terms,
+                cluster="_c" if cluster is not None else None,
+                level=level,
+            )
         rows[label] = {
             "estimate": fit.params["_arm"],
             "se": fit.bse["_arm"],
@@ -376,6 +381,38 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, effect_sizes, level)
             float
         ),
         level=level,
+    )
+
+
+def _names(outcome, covariates, time_covariates, follow) -> dict[str, str]:
+    """Safe model names -> the columns they stand for, for messages."""
+    names = {"_y0": f"{outcome} at baseline", "_yk": outcome, "_y": outcome}
+    names["_arm"] = "arm"
+    names.update({f"_x{k}": c for k, c in enumerate(covariates, start=1)})
+    names.update({f"_z{k}": c for k, c in enumerate(time_covariates, start=1)})
+    names.update({f"_w{k}": f"wave {_label(w)}" for k, w in enumerate(follow, 1)})
+    return names
+
+
+@contextmanager
+def _named_errors(names: dict[str, str]):
+    """A DataError from the model speaks of the columns, not the safe names."""
+    try:
+        yield
+    except DataError as exc:
+        message = re.sub(
+            r"'([^']*)'",
+            lambda m: "'" + _spoken(m.group(1), names) + "'",
+            str(exc),
+        )
+        raise DataError(message) from None
+
+
+def _spoken(text: str, names: dict[str, str]) -> str:
+    return re.sub(
+        r"(?<![A-Za-z0-9])_(?:y0|yk|y|arm|[xzw]\d+)(?![A-Za-z0-9])",
+        lambda m: names.get(m.group(0), m.group(0)),
+        text,
     )
 
 

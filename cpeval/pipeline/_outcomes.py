@@ -181,6 +181,12 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
     if absent:
         raise DataError(f"{cfg.path}: [model] covariates {absent} are not in the data")
     ps_covariates = list(cfg.propensity.get("covariates", []))
+    if ps_covariates and set(ps_covariates) <= set(covariates):
+        raise DataError(
+            f"{cfg.path}: every [propensity] covariate is also a [model] covariate, "
+            "so the score's logit is a combination of terms the model has already "
+            "and adds nothing: leave them out of one of the two lists"
+        )
     score = (
         propensity(data, book.id, ps_covariates, also=list(cfg.outcomes.values()))
         if ps_covariates
@@ -411,7 +417,9 @@ def _pooled(results: list[pd.Series]) -> dict:
 
 def _wide(data, book, columns, covariates):
     """One row per baseline participant: arm, clusters, covariates, and each
-    outcome at every wave as ``column@time``."""
+    outcome at every wave as ``column@time``; the columns to impute (the
+    outcomes and any covariate with missing values) and the complete
+    covariates as predictors (categories as indicators)."""
     base = data[data["time"] == 0].set_index(book.id)
     keep = ["treated", book.group, *book.clusters, *covariates]
     wide = base[list(dict.fromkeys(keep))].copy()
@@ -422,13 +430,10 @@ def _wide(data, book, columns, covariates):
             name = f"{column}@{time}"
             wide[name] = part.set_index(book.id)[column].reindex(wide.index)
             imputed.append(name)
-    numeric = _indicators(wide[covariates]) if covariates else wide[[]]
-    incomplete = [c for c in numeric if numeric[c].isna().any()]
-    if incomplete:
-        raise DataError(
-            f"covariates {incomplete} have missing baseline values: multiple "
-            "imputation here imputes outcomes only; impute or drop them first"
-        )
+    incomplete = [c for c in covariates if wide[c].isna().any()]
+    imputed += incomplete  # numbers by PMM, categories by logistic regression
+    complete = [c for c in covariates if c not in incomplete]
+    numeric = _indicators(wide[complete]) if complete else wide[[]]
     wide = wide.join(numeric.add_prefix("_x_"))
     return wide.reset_index(), imputed, [f"_x_{c}" for c in numeric]
 

@@ -59,6 +59,7 @@ class Layout:
     crossed: bool = False  # team labels reused across sites for other teams
     lost: str | None = None  # an arm with no follow-up at all
     age_missing: float = 0.0
+    sex_missing: float = 0.0
     sex_only_in_one_arm: bool = False  # a category absent from one arm
     names: dict[str, str] = field(default_factory=dict)  # column renames
     kind: str = "lmm"
@@ -133,8 +134,11 @@ def _simulate(layout: Layout) -> dict[str, pd.DataFrame]:
                 }
                 if k:
                     record = {c: record[c] for c in ("id", "wb")}
-                elif rng.random() < layout.age_missing:
-                    record["age"] = np.nan
+                else:
+                    if rng.random() < layout.age_missing:
+                        record["age"] = np.nan
+                    if rng.random() < layout.sex_missing:
+                        record["sex"] = None
                 rows[wave].append(record)
     return {w: _renamed(pd.DataFrame(r), layout) for w, r in rows.items()}
 
@@ -325,6 +329,19 @@ CASES = [
         sites=3,
     ),
     _case("missing covariate, available data", age_missing=0.05),
+    _case(
+        "missing covariates, multiple imputation with propensity adjustment",
+        age_missing=0.05,
+        sex_missing=0.05,
+        propensity=True,
+        imputation=3,
+    ),
+    _fails(
+        "propensity covariates all in the model as well",
+        r"every \[propensity\] covariate is also a \[model\] covariate",
+        model_covariates=("age", "sex"),
+        propensity=True,
+    ),
     _case(
         "a category absent from one arm, as a model covariate",
         sex_only_in_one_arm=True,
