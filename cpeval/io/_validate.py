@@ -527,6 +527,24 @@ def _arm_problems(data: pd.DataFrame, book: Codebook) -> list:
         )
         if value is not None and value not in arms
     ]
+    baseline = data[data[book.wave] == book.baseline].dropna(subset=[book.group])
+    arm_of = baseline.drop_duplicates(book.id).set_index(book.id)[book.group]
+    compared = [book.intervention, book.comparator]
+    if book.comparator is None and len(arms) == 2:
+        compared = arms
+    for wave in book.waves[1:]:
+        present = set(arm_of.reindex(data.loc[data[book.wave] == wave, book.id]))
+        for arm in compared:
+            if arm is not None and arm in arms and arm not in present:
+                problems.append(
+                    Problem(
+                        "warning",
+                        "arm_lost",
+                        where,
+                        f"no participant of the arm '{arm}' was interviewed at "
+                        f"'{wave}': the arms cannot be compared there",
+                    )
+                )
     if len(arms) > 2 and book.comparator is None:
         problems.append(
             Problem(

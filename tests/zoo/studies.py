@@ -70,6 +70,7 @@ class Layout:
     sensitivity: bool = False
     propensity: bool = False
     extra_study: str = ""  # more codebook [study] lines
+    codebook_id: str | None = None  # an id column name the files do not have
     seed: int = 1
 
     def column(self, name: str) -> str:
@@ -148,7 +149,7 @@ def _arm_order(layout: Layout) -> list[str]:
     names, or the first arm when it names none)."""
     named = layout.intervention
     if layout.codes and named not in layout.arms:  # named by its code
-        named = next(a for a, c in layout.codes.items() if str(c) == named)
+        named = next((a for a, c in layout.codes.items() if str(c) == named), named)
     first = named if named in layout.arms else layout.arms[0]
     return [first, *[a for a in layout.arms if a != first]]
 
@@ -183,7 +184,7 @@ def _codebook(layout: Layout, files: list[str]) -> str:
     study = [
         "[study]",
         'name = "zoo study"',
-        f'id = "{c("id")}"',
+        f'id = "{layout.codebook_id or c("id")}"',
         f'group = "{c("arm")}"',
         f'clusters = ["{c("site")}", "{c("team")}"]',
         f"waves = {list(layout.waves)}".replace("'", '"'),
@@ -303,8 +304,8 @@ CASES = [
         fmt="dta",
     ),
     _case("Excel files", fmt="xlsx", effects=(-6.0,)),
-    _case("three waves, different effects", waves=THREE, effects=(3.0, 9.0)),
-    _case("four waves", waves=FOUR, effects=(2.0, 6.0, -6.0)),
+    _case("three waves, different effects", waves=THREE, effects=(5.0, 10.0)),
+    _case("four waves", waves=FOUR, effects=(5.0, 9.0, -6.0)),
     _case(
         "three waves, the middle one primary",
         waves=THREE,
@@ -314,7 +315,7 @@ CASES = [
     _case(
         "three waves by ANCOVA at each",
         waves=THREE,
-        effects=(5.0, 10.0),
+        effects=(8.0, 14.0),
         kind="ancova",
     ),
     _case(
@@ -373,9 +374,26 @@ CASES = [
     _case(
         "multiple imputation and the sensitivity ANCOVA, three waves",
         waves=THREE,
-        effects=(4.0, 8.0),
+        effects=(5.0, 10.0),
         imputation=5,
         sensitivity=True,
+    ),
+    _fails(
+        "the codebook names an id column the files do not have",
+        r"column 'ID'.*the column is missing|'ID'.*missing",
+        stage="validate",
+        codebook_id="ID",
+    ),
+    _fails(
+        "SPSS labels, the codebook names an arm by neither code nor label",
+        r"not one of 'CP', 'UC' \(the file labels its codes 1 = 'Connecting "
+        r"People', 2 = 'Usual care'",
+        stage="validate",
+        codes={"Connecting People": 1, "Usual care": 2},
+        labels=True,
+        fmt="sav",
+        intervention="CP",
+        extra_study='groups = ["CP", "UC"]',
     ),
     _fails(
         "no intervention declared",
