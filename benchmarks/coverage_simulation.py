@@ -43,12 +43,12 @@ def replicate(
 ) -> pd.DataFrame:
     """One regenerated study of a design, analysed as its config says.
 
-    ``config`` replaces fields of the config (e.g. ``{"imputation": {}}``) and
+    ``config`` replaces fields of the config (e.g. ``{"imputation": None}``) and
     keyword arguments fields of the design. Returns the outcome table (one row
     per outcome and analysis).
     """
     cfg = load_config(ROOT / "analysis" / f"{name}_study.toml")
-    cfg = dataclasses.replace(cfg, **(config or {}))
+    cfg = cfg.model_copy(update=config or {})
     design = dataclasses.replace(DESIGNS[name], **design)
     source = ROOT / "data" / "synthetic" / name
     with tempfile.TemporaryDirectory() as folder:

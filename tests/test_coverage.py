@@ -36,7 +36,7 @@ def test_pilot_intervals_cover_the_designed_effects(pilot_truth):
 def test_implementation_intervals_cover_zero():
     runs = pd.concat(
         [
-            replicate("implementation", 5000 + s, config={"imputation": {}})
+            replicate("implementation", 5000 + s, config={"imputation": None})
             for s in range(REPLICATES)
         ]
     )

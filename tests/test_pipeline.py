@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 import cpeval
 from cpeval.cli import main
 from cpeval.pipeline import load_config, run
+from cpeval.pipeline._config import ImputationConfig
 from tests.conftest import ROOT, tree_hashes
 
 CONFIG = ROOT / "analysis" / "implementation_study.toml"
@@ -154,7 +154,7 @@ def test_propensity_adjusted_model_is_the_direct_fit(implementation):
     from cpeval.pipeline._outcomes import outcome_table
 
     cfg, book, data = implementation
-    cfg = dataclasses.replace(cfg, imputation={})
+    cfg = cfg.model_copy(update={"imputation": None})
     table, score = outcome_table(cfg, data, book, say=lambda *_: None)
     base = data[data["time"] == 0].set_index("id")
     base["sex_male"] = (base["sex"] == "male").astype(float)
@@ -215,7 +215,7 @@ def test_imputed_rows_pool_the_refitted_models(implementation):
     from cpeval.pipeline._outcomes import _long, _wide, outcome_table
 
     cfg, book, data = implementation
-    cfg = dataclasses.replace(cfg, imputation={"m": 2, "iterations": 5})
+    cfg = cfg.model_copy(update={"imputation": ImputationConfig(m=2, iterations=5)})
     table, _ = outcome_table(cfg, data, book, say=lambda *_: None)
     row = table.set_index(["outcome", "analysis"]).loc[
         ("wellbeing (WEMWBS)", "multiple imputation (m = 2)")
@@ -280,8 +280,10 @@ def test_economics_by_hand_and_with_imputation(implementation):
     from cpeval.pipeline._economics import _people, economic_evaluation
 
     cfg, book, data = implementation
-    econ = {**cfg.economics, "n_boot": 200}
-    cfg = dataclasses.replace(cfg, imputation={"m": 2, "iterations": 5}, economics=econ)
+    econ = cfg.economics.model_copy(update={"n_boot": 200})
+    cfg = cfg.model_copy(
+        update={"imputation": ImputationConfig(m=2, iterations=5), "economics": econ}
+    )
     people, categories = _people(cfg, data, book)
     seen_twice = data.groupby("id")["time"].nunique() == 2
     assert people["qaly"].notna().equals(seen_twice.reindex(people.index))
@@ -355,8 +357,8 @@ def test_ancova_sensitivity_rows_are_the_direct_fit(implementation):
     from cpeval.pipeline._outcomes import outcome_table
 
     cfg, book, data = implementation
-    assert cfg.model["sensitivity"] == "ancova"
-    cfg = dataclasses.replace(cfg, imputation={})
+    assert cfg.model.sensitivity == "ancova"
+    cfg = cfg.model_copy(update={"imputation": None})
     table, _ = outcome_table(cfg, data, book, say=lambda *_: None)
     row = table.set_index(["outcome", "analysis"]).loc[
         ("social inclusion (illustrative scoring)", "complete cases, ANCOVA (CR2)")

@@ -22,7 +22,7 @@ from ..tables import baseline_table, render_table
 from ._config import AnalysisConfig, load_config
 from ._diagnostics import diagnostics
 from ._display import outcome_display
-from ._economics import DEFAULT_VALUE_SET, economic_evaluation
+from ._economics import economic_evaluation
 from ._figures import CAPTIONS, draw_figures
 from ._findings import findings, share
 from ._flow import analysis_flow
@@ -76,10 +76,8 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     arms = study.arms
     say("fitting outcome models")
     analyses = outcome_analyses(cfg, data, book, say=say)
-    covariates = list(cfg.model.get("covariates", []))
-    covariates += [
-        c for c in cfg.propensity.get("covariates", []) if c not in covariates
-    ]
+    covariates = list(cfg.model.covariates)
+    covariates += [c for c in cfg.propensity_covariates if c not in covariates]
     flow = analysis_flow(study, data, analyses, cfg, covariates)
     tables: dict[str, pd.DataFrame] = {"participant_flow": flow.table}
     tables["baseline"] = baseline_table(
@@ -92,7 +90,7 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
         tables["balance"] = analyses.score.balance.reset_index()
     economics, cea = None, None
     if cfg.economics:
-        say(f"economic evaluation ({cfg.economics.get('n_boot', 2000)} bootstraps)")
+        say(f"economic evaluation ({cfg.economics.n_boot} bootstraps)")
         tables["costs"], tables["economics"], economics, cea = economic_evaluation(
             cfg, data, book, arms
         )
@@ -146,7 +144,7 @@ def _methods(cfg, book, score, arms, wave) -> list[str]:
         f"every difference is {i} minus {c}. Primary wave: {wave}"
         + (" (the config's primary_wave)." if cfg.primary_wave else " (the last wave).")
     ]
-    if model["kind"] == "lmm":
+    if model.kind == "lmm":
         text = (
             "Each outcome was modelled with a linear mixed model fitted by REML, with "
             f"random intercepts for {', '.join(model_groups(cfg, book))} (nested), "
@@ -166,13 +164,11 @@ def _methods(cfg, book, score, arms, wave) -> list[str]:
             if book.clusters
             else "model-based errors"
         )
-    if model.get("covariates"):
-        joined = ", ".join(model["covariates"])
-        text += (
-            f", adjusted for {joined}" if model["kind"] == "lmm" else f" and {joined}"
-        )
+    if model.covariates:
+        joined = ", ".join(model.covariates)
+        text += f", adjusted for {joined}" if model.kind == "lmm" else f" and {joined}"
     lines.append(f"{text}; intervals and p-values use {df}.")
-    if model.get("sensitivity") == "ancova":
+    if model.sensitivity == "ancova":
         lines.append(
             "As a sensitivity analysis, follow-up was also compared by ANCOVA "
             "adjusted for baseline and the same covariates, with CR2 "
@@ -187,19 +183,19 @@ def _methods(cfg, book, score, arms, wave) -> list[str]:
             f"{i} arm was modelled "
             f"by logistic regression ({score.formula}); its logit entered each "
             "outcome model as a covariate"
-            + (" and in interaction with time" if model["kind"] == "lmm" else "")
+            + (" and in interaction with time" if model.kind == "lmm" else "")
             + ". The balance table and Love plot check the score by weighting with "
             "it (ATE inverse-probability weights; pooled-SD standardised "
             f"differences, 0.1 marked). {score.n_dropped} participants had no score."
         )
     if cfg.imputation:
         lines.append(
-            f"Multiple imputation: {cfg.imputation['m']} imputations by chained "
+            f"Multiple imputation: {cfg.imputation.m} imputations by chained "
             "equations (predictive mean matching), separately in each group, of "
             "every outcome at every wave, with "
             + (f"{book.clusters[-1]} indicators and " if book.clusters else "")
             + "the covariates as predictors "
-            f"({cfg.imputation.get('iterations', 10)} iterations, seed {cfg.seed}); "
+            f"({cfg.imputation.iterations} iterations, seed {cfg.seed}); "
             "the propensity score was re-estimated and the model refitted in each "
             "completed data set, and the effects pooled by Rubin's rules with "
             "Barnard-Rubin degrees of freedom (as mice). The findings quote the "
@@ -207,21 +203,17 @@ def _methods(cfg, book, score, arms, wave) -> list[str]:
         )
     if cfg.economics:
         econ = cfg.economics
-        vs = econ.get("value_set", DEFAULT_VALUE_SET)
-        prices = econ.get("price_year", "2022/23")
+        vs = econ.value_set
+        prices = econ.price_year
         lines.append(
-            f"Economics: EQ-5D-{vs['version']} utilities ({vs['country']} "
-            f"{vs['type']} value set), QALYs by the area under the curve between "
+            f"Economics: EQ-5D-{vs.version} utilities ({vs.country} "
+            f"{vs.type} value set), QALYs by the area under the curve between "
             f"interview dates, service use costed at {prices} "
             f"unit costs from baseline to {wave} ("
-            + econ.get("perspective", "nhs_pss").replace("nhs_pss", "NHS and PSS")
+            + econ.perspective.replace("nhs_pss", "NHS and PSS")
             + " perspective), among participants with both; "
-            f"{econ.get('n_boot', 2000)} bootstrap replicates"
-            + (
-                f" resampling {econ['cluster']}s within group"
-                if econ.get("cluster")
-                else ""
-            )
+            f"{econ.n_boot} bootstrap replicates"
+            + (f" resampling {econ.cluster}s within group" if econ.cluster else "")
             + f" (seed {cfg.seed}) give the intervals, the CE plane and the CEAC."
         )
         if cfg.imputation:
@@ -229,7 +221,7 @@ def _methods(cfg, book, score, arms, wave) -> list[str]:
                 "The imputed economic analysis imputes missing total cost and QALYs "
                 "by chained equations in each group (predictors: baseline cost and "
                 "utility"
-                + (f", {econ['cluster']} indicators" if econ.get("cluster") else "")
+                + (f", {econ.cluster} indicators" if econ.cluster else "")
                 + "), bootstraps each completed data set as above and pools by "
                 "Rubin's rules (normal 95% interval on the total variance); the "
                 "CE plane and CEAC stack every imputation's replicates."
@@ -254,17 +246,17 @@ def _provenance(cfg: AnalysisConfig, study, score) -> dict:
         "codebook": {"path": str(cfg.codebook), "sha256": sha256(cfg.codebook)},
         "inputs": inputs,
         "seed": cfg.seed,
-        "model": cfg.model,
+        "model": cfg.model.model_dump(),
         "df_method": "Satterthwaite (lmerTest)"
-        if cfg.model["kind"] == "lmm"
+        if cfg.model.kind == "lmm"
         else "CR2 with Satterthwaite df (clubSandwich)",
-        "propensity": {**cfg.propensity, "formula": score.formula}
+        "propensity": {**cfg.propensity.model_dump(), "formula": score.formula}
         if score is not None
         else {},
-        "imputation": {**cfg.imputation, "df_method": "Barnard-Rubin"}
+        "imputation": {**cfg.imputation.model_dump(), "df_method": "Barnard-Rubin"}
         if cfg.imputation
         else {},
-        "economics": cfg.economics,
+        "economics": cfg.economics.model_dump() if cfg.economics else {},
         "instruments": dict(study.codebook.definitions),
         "cpeval": __version__,
         "python": platform.python_version(),

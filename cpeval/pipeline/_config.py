@@ -1,56 +1,115 @@
-"""The analysis config: a TOML file naming codebook, outcomes, models, settings."""
+"""The analysis config: a TOML file naming codebook, outcomes, models, settings.
+
+Parsed once into typed, frozen pydantic models (unknown keys refused); every
+default lives here, in one place.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from .._toml import check_keys, read_toml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+
+from .._toml import read_toml
 from ..exceptions import DataError
 
-__all__ = ["AnalysisConfig", "load_config"]
+__all__ = [
+    "AnalysisConfig",
+    "EconomicsConfig",
+    "ImputationConfig",
+    "ModelConfig",
+    "PropensityConfig",
+    "load_config",
+]
 
-_TOP = {
-    "analysis": dict,
-    "outcomes": dict,
-    "model": dict,
-    "propensity": dict,
-    "imputation": dict,
-    "economics": dict,
-}
-_ANALYSIS = {
-    "name": str,
-    "codebook": str,
-    "seed": int,
-    "formats": list,
-    "primary_wave": str,
-}
-_MODEL = {"kind": str, "groups": list, "covariates": list, "sensitivity": str}
-_PROPENSITY = {"covariates": list}
-_IMPUTATION = {"m": int, "iterations": int}
-_ECONOMICS = {
-    "value_set": dict,
-    "eq5d": str,
-    "age": str,
-    "sex": str,
-    "services": dict,
-    "unit_costs": str,
-    "price_index": str,
-    "price_year": str,
-    "perspective": str,
-    "discount": (int, float),
-    "wtp": list,
-    "n_boot": int,
-    "cluster": str,
-}
-PERSPECTIVES = ("nhs_pss", "societal")
 FORMATS = ("csv", "md", "html", "tex", "xlsx")
+Float = Annotated[float, Strict()]
+Names = tuple[StrictStr, ...]
 
 
-@dataclass(frozen=True)
-class AnalysisConfig:
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Section):
+    """``[model]``: ``kind`` ("lmm" or "ancova"), ``groups`` (lmm: random
+    intercepts, outermost first; default the codebook's clusters and id),
+    ``covariates`` (baseline values), ``sensitivity = "ancova"`` for CR2 ANCOVA
+    rows beside a mixed model."""
+
+    kind: Literal["lmm", "ancova"]
+    groups: Names | None = None
+    covariates: Names = ()
+    sensitivity: Literal["ancova"] | None = None
+
+    @model_validator(mode="after")
+    def _sensitivity_beside_lmm(self) -> ModelConfig:
+        if self.sensitivity is not None and self.kind != "lmm":
+            raise ValueError("sensitivity: can only be 'ancova', beside kind = 'lmm'")
+        return self
+
+
+class PropensityConfig(_Section):
+    """``[propensity]``: the baseline covariates of the propensity score."""
+
+    covariates: Names = Field(min_length=1)
+
+
+class ImputationConfig(_Section):
+    """``[imputation]``: ``m`` imputations (2 or more) and ``iterations``."""
+
+    m: StrictInt = Field(ge=2)
+    iterations: StrictInt = Field(10, ge=1)
+
+
+class ValueSet(_Section):
+    """An EQ-5D value set, in R eq5d's vocabulary."""
+
+    version: Literal["3L", "5L"] = "5L"
+    type: StrictStr = "VT"
+    country: StrictStr = "England"
+
+
+class EconomicsConfig(_Section):
+    """``[economics]``: value set, EQ-5D instrument, service columns to unit-cost
+    items, unit costs, price index and year, perspective, discount rate, WTP and
+    bootstrap (``docs/analysis.md``)."""
+
+    value_set: ValueSet = ValueSet()
+    eq5d: StrictStr | None = None
+    age: StrictStr | None = None
+    sex: StrictStr | None = None
+    services: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    unit_costs: StrictStr | None = None
+    price_index: StrictStr = "NHSCII"
+    price_year: StrictStr = "2022/23"
+    perspective: Literal["nhs_pss", "societal"] = "nhs_pss"
+    discount: Float = Field(0.035, ge=0, lt=1)
+    wtp: tuple[Float, ...] = (20000.0, 30000.0)
+    n_boot: StrictInt = Field(2000, ge=1)
+    cluster: StrictStr | None = None
+
+
+class _Analysis(_Section):
+    name: StrictStr
+    codebook: StrictStr
+    seed: StrictInt
+    formats: Names | None = None
+    primary_wave: StrictStr | None = None
+
+
+class AnalysisConfig(_Section):
     """A parsed analysis config. Build it with :func:`load_config`.
 
     Parameters
@@ -61,18 +120,9 @@ class AnalysisConfig:
         Seeds the bootstrap and the imputations.
     outcomes : dict
         Label -> scored column.
-    model : dict
-        ``kind`` ("lmm" or "ancova"), ``groups`` (lmm: random intercepts,
-        outermost first), ``covariates``, and ``sensitivity = "ancova"`` for
-        CR2 ANCOVA rows beside a mixed model.
-    propensity : dict
-        ``covariates`` of the propensity score (baseline values); empty for none.
-    imputation : dict
-        ``m`` and ``iterations``; empty for no multiple imputation.
-    economics : dict
-        Value set, EQ-5D instrument, service columns to unit-cost items, unit
-        costs, price index and year, perspective, discount rate, WTP, bootstrap
-        (``docs/analysis.md``).
+    model : ModelConfig
+    propensity, imputation, economics : optional
+        ``None`` when the config has no such section.
     formats : tuple of str
         Table formats written.
     primary_wave : str, optional
@@ -85,10 +135,10 @@ class AnalysisConfig:
     codebook: Path
     seed: int
     outcomes: dict[str, str]
-    model: dict[str, Any]
-    propensity: dict[str, Any] = field(default_factory=dict)
-    imputation: dict[str, Any] = field(default_factory=dict)
-    economics: dict[str, Any] = field(default_factory=dict)
+    model: ModelConfig
+    propensity: PropensityConfig | None = None
+    imputation: ImputationConfig | None = None
+    economics: EconomicsConfig | None = None
     formats: tuple[str, ...] = FORMATS
     primary_wave: str | None = None
 
@@ -102,6 +152,21 @@ class AnalysisConfig:
                 f"not one of the follow-up waves {list(book.waves[1:])}"
             )
         return self.primary_wave
+
+    @property
+    def propensity_covariates(self) -> tuple[str, ...]:
+        """The score's covariates (none without ``[propensity]``)."""
+        return self.propensity.covariates if self.propensity else ()
+
+
+_SECTIONS = {
+    "analysis": _Analysis,
+    "outcomes": None,
+    "model": ModelConfig,
+    "propensity": PropensityConfig,
+    "imputation": ImputationConfig,
+    "economics": EconomicsConfig,
+}
 
 
 def load_config(path: str | Path) -> AnalysisConfig:
@@ -119,67 +184,91 @@ def load_config(path: str | Path) -> AnalysisConfig:
     ------
     DataError
         Unknown or missing keys, wrong types, an unknown model kind, no outcomes,
-        or fewer than two imputations.
+        or fewer than two imputations; the message names the file and the key.
 
     Examples
     --------
     >>> from cpeval.pipeline import load_config
-    >>> load_config("analysis/implementation_study.toml").model["kind"]
+    >>> load_config("analysis/implementation_study.toml").model.kind
     'lmm'
     """
     path = Path(path)
     raw = read_toml(path, "analysis config")
-    check_keys(raw, _TOP, path, "")
-    head = raw.get("analysis", {})
-    for section, keys in (
-        ("analysis", _ANALYSIS),
-        ("model", _MODEL),
-        ("propensity", _PROPENSITY),
-        ("imputation", _IMPUTATION),
-        ("economics", _ECONOMICS),
-    ):
-        check_keys(raw.get(section, {}), keys, path, f"{section}.")
-    for key in ("name", "codebook", "seed"):
-        if key not in head:
-            raise DataError(f"{path}: '[analysis] {key}' is missing")
-    model = raw.get("model", {})
-    if model.get("kind") not in ("lmm", "ancova"):
-        raise DataError(f"{path}: 'model.kind' must be 'lmm' or 'ancova'")
-    if model.get("sensitivity", "ancova") != "ancova" or model.get(
-        "sensitivity"
-    ) == model.get("kind"):
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
         raise DataError(
-            f"{path}: 'model.sensitivity' can only be 'ancova', beside kind = 'lmm'"
+            f"{path}: unknown section '[{unknown[0]}]'; the sections are "
+            f"{', '.join(_SECTIONS)}"
         )
-    if not raw.get("outcomes"):
+    sections = {
+        key: _parse(schema, raw[key], key, path)
+        for key, schema in _SECTIONS.items()
+        if schema is not None and key in raw
+    }
+    for key in ("analysis", "model"):
+        if key not in sections:
+            raise DataError(f"{path}: the config has no [{key}] section")
+    outcomes = raw.get("outcomes")
+    if not isinstance(outcomes, dict) or not outcomes:
         raise DataError(f"{path}: the config names no [outcomes]")
-    imputation = dict(raw.get("imputation", {}))
-    if imputation and imputation.get("m", 0) < 2:
-        raise DataError(f"{path}: 'imputation.m' must be 2 or more")
-    if "propensity" in raw and not raw["propensity"].get("covariates"):
-        raise DataError(f"{path}: 'propensity.covariates' names no covariates")
-    economics = dict(raw.get("economics", {}))
-    if economics.get("perspective", "nhs_pss") not in PERSPECTIVES:
-        raise DataError(
-            f"{path}: 'economics.perspective' must be one of {PERSPECTIVES}"
+    bad = [k for k, v in outcomes.items() if not isinstance(v, str)]
+    if bad:
+        raise DataError(f"{path}: 'outcomes.{bad[0]}' must name a scored column")
+    head = sections.pop("analysis")
+    economics = sections.get("economics")
+    if economics is not None and economics.unit_costs is not None:
+        # relative to the config, like the codebook
+        economics = economics.model_copy(
+            update={"unit_costs": str(path.parent / economics.unit_costs)}
         )
-    if not 0 <= economics.get("discount", 0.035) < 1:
-        raise DataError(f"{path}: 'economics.discount' must be a rate from 0 to 1")
-    if "unit_costs" in economics:  # relative to the config, like the codebook
-        economics["unit_costs"] = str(path.parent / economics["unit_costs"])
     return AnalysisConfig(
         path=path,
-        name=head["name"],
-        codebook=path.parent / head["codebook"],
-        seed=head["seed"],
-        outcomes=dict(raw["outcomes"]),
-        model=dict(raw["model"]),
-        propensity=dict(raw.get("propensity", {})),
-        imputation=imputation,
+        name=head.name,
+        codebook=path.parent / head.codebook,
+        seed=head.seed,
+        outcomes=dict(outcomes),
+        model=sections["model"],
+        propensity=sections.get("propensity"),
+        imputation=sections.get("imputation"),
         economics=economics,
-        formats=tuple(head.get("formats", _default_formats())),
-        primary_wave=head.get("primary_wave"),
+        formats=head.formats or _default_formats(),
+        primary_wave=head.primary_wave,
     )
+
+
+def _parse(schema: type[BaseModel], table: Any, key: str, path: Path) -> Any:
+    """One section, or a one-line DataError naming the file and the dotted key."""
+    if not isinstance(table, dict):
+        raise DataError(f"{path}: '{key}' must be a table ([{key}])")
+    try:
+        return schema.model_validate(table)
+    except ValidationError as exc:
+        # an unknown key first: it is usually the misspelling of a missing one
+        error = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+        where = ".".join([key, *(str(p) for p in error["loc"])])
+        if error["type"] == "extra_forbidden":
+            known = ", ".join(schema.model_fields)
+            raise DataError(
+                f"{path}: unknown key '{where}'; known keys: {known}"
+            ) from None
+        if error["type"] == "missing":
+            raise DataError(f"{path}: '{where}' is missing") from None
+        message = error["msg"].removeprefix("Value error, ")
+        message = message.replace("Input should be", "must be", 1)
+        message = message.replace("a valid tuple", "a list")
+        if error["type"] == "greater_than_equal":
+            message = f"must be {error['ctx']['ge']} or more"
+        if message.startswith("sensitivity:"):
+            where, message = f"{key}.sensitivity", message.split(": ", 1)[1]
+        scalar = not isinstance(error.get("input"), dict)
+        shown = f" (got {error['input']!r})" if "input" in error and scalar else ""
+        if error["type"] == "too_short":
+            message = "names no covariates"
+        raise DataError(f"{path}: '{where}' {_lower(message)}{shown}") from None
+
+
+def _lower(message: str) -> str:
+    return message[:1].lower() + message[1:]
 
 
 def _default_formats() -> tuple[str, ...]:

@@ -29,9 +29,8 @@ from ..exceptions import DataError
 from ..missing import impute
 from ..scales import eq5d_index
 
-__all__ = ["DEFAULT_VALUE_SET", "EconomicAnalysis", "economic_evaluation"]
+__all__ = ["EconomicAnalysis", "economic_evaluation"]
 
-DEFAULT_VALUE_SET = {"version": "5L", "type": "VT", "country": "England"}
 DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
 
 
@@ -117,7 +116,7 @@ def economic_evaluation(cfg, data: pd.DataFrame, book, arms: tuple[str, str]):
     people, categories = _people(cfg, data, book)
     complete = people.dropna(subset=["cost", "qaly"])
     _check_arms(complete)
-    n_boot = int(econ.get("n_boot", 2000))
+    n_boot = econ.n_boot
     cea = bootstrap_cea(
         complete.reset_index(),
         cost="cost",
@@ -125,9 +124,9 @@ def economic_evaluation(cfg, data: pd.DataFrame, book, arms: tuple[str, str]):
         group="treated",
         n_boot=n_boot,
         seed=cfg.seed,
-        cluster=econ.get("cluster"),
+        cluster=econ.cluster,
     )
-    wtp = [float(w) for w in econ.get("wtp", [20000, 30000])]
+    wtp = list(econ.wtp)
     analyses = [_complete_case(cea, complete, len(people), wtp)]
     drawn = cea
     if cfg.imputation:  # the primary analysis, as for the outcomes
@@ -167,13 +166,13 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
     """Impute missing total cost and QALYs by arm (predictors: baseline cost and
     utility, cluster indicators), bootstrap each completed data set, pool by
     Rubin's rules (normal interval on the total variance)."""
-    econ, m = cfg.economics, cfg.imputation["m"]
+    econ, m = cfg.economics, cfg.imputation.m
     frame = people.reset_index()
     columns = ["cost", "qaly"] + [
         c for c in ("baseline_cost", "baseline_utility") if frame[c].isna().any()
     ]
     predictors = [c for c in ("baseline_cost", "baseline_utility") if c not in columns]
-    cluster = econ.get("cluster")
+    cluster = econ.cluster
     imputations = impute(
         frame,
         columns,
@@ -181,7 +180,7 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
         by="treated",
         cluster=cluster,
         m=m,
-        iterations=cfg.imputation.get("iterations", 10),
+        iterations=cfg.imputation.iterations,
         seed=cfg.seed,
     )
     pooled = impute_then_bootstrap(
@@ -189,7 +188,7 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
         cost="cost",
         effect="qaly",
         group="treated",
-        n_boot=int(econ.get("n_boot", 2000)),
+        n_boot=econ.n_boot,
         seed=cfg.seed,
         cluster=cluster,
     )
@@ -249,7 +248,7 @@ def eq5d_columns(cfg, book) -> list[str]:
     """The codebook columns of the EQ-5D dimensions MO, SC, UA, PD, AD: the items
     of the instrument ``[economics] eq5d`` names, or of the codebook's one
     instrument whose name starts with "eq5d"."""
-    name = cfg.economics.get("eq5d")
+    name = cfg.economics.eq5d
     if name is None:
         found = [n for n in book.instruments if n.lower().startswith("eq5d")]
         if len(found) != 1:
@@ -286,9 +285,9 @@ def _people(cfg, data: pd.DataFrame, book) -> tuple[pd.DataFrame, list[str]]:
     last = list(book.waves).index(cfg.wave(book))
     data = data[data["time"] <= last]
     dims = data[eq5d_columns(cfg, book)].set_axis(list(DIMENSIONS), axis=1)
-    value_set = dict(econ.get("value_set", DEFAULT_VALUE_SET))
+    value_set = econ.value_set.model_dump()
     extra = {}
-    if value_set.get("type") == "DSU":
+    if value_set["type"] == "DSU":
         extra = _age_sex(cfg, data)
     data = data.assign(
         utility=eq5d_index(dims, errors="coerce", **value_set, **extra).to_numpy()
@@ -300,7 +299,7 @@ def _people(cfg, data: pd.DataFrame, book) -> tuple[pd.DataFrame, list[str]]:
         id=book.id,
         time="years",
         utility="utility",
-        discount=float(econ.get("discount", 0.035)),
+        discount=econ.discount,
     ).set_index(book.id)
     # QALYs over the whole period only: a participant missing a wave has none
     whole = effect["qalys"].where(effect["visits"] == last + 1)
@@ -317,7 +316,7 @@ def _people(cfg, data: pd.DataFrame, book) -> tuple[pd.DataFrame, list[str]]:
 def _age_sex(cfg, data: pd.DataFrame) -> dict:
     """Age and sex for the NICE DSU mapping, from the columns the config names."""
     econ = cfg.economics
-    names = {"age": econ.get("age"), "sex": econ.get("sex")}
+    names = {"age": econ.age, "sex": econ.sex}
     if None in names.values():
         raise DataError(
             f'{cfg.path}: the DSU mapping needs age and sex: add age = "<column>" '
@@ -344,7 +343,7 @@ def _costs(cfg, rows: pd.DataFrame, book) -> pd.DataFrame:
     """Costs by category and in total (``cost``) per participant, from the service
     use columns of ``rows``."""
     econ = cfg.economics
-    services = econ.get("services", {})
+    services = econ.services
     absent = [c for c in services if c not in rows.columns]
     if absent:
         raise DataError(
@@ -358,14 +357,14 @@ def _costs(cfg, rows: pd.DataFrame, book) -> pd.DataFrame:
         value_name="quantity",
     )
     use["item"] = use["column"].map(services)
-    unit_costs = econ.get("unit_costs")
-    index = econ.get("price_index", "NHSCII")
+    unit_costs = econ.unit_costs
+    index = econ.price_index
     costed = cost_service_use(
         use.rename(columns={book.id: "id"}),
-        price_year=econ.get("price_year", "2022/23"),
+        price_year=econ.price_year,
         unit_costs=None if unit_costs is None else load_unit_costs(Path(unit_costs)),
         index=load_price_index(index),
-        perspective=econ.get("perspective", "nhs_pss"),
+        perspective=econ.perspective,
     )
     return cost_totals(costed).set_index("id").rename(columns={"total": "cost"})
 

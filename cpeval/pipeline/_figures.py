@@ -58,7 +58,7 @@ def draw_figures(
     if balance is not None:
         figures["love_plot"] = love_plot(balance).figure
     if cea is not None:
-        wtp = cfg.economics.get("wtp", [20000, 30000])
+        wtp = cfg.economics.wtp
         plane = plot_ce_plane(cea, wtp=float(wtp[0]))
         plane.set_xlabel("incremental QALYs")
         plane.set_ylabel("incremental cost (£)")

@@ -176,11 +176,11 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
             raise DataError(
                 f"outcome '{label}': the scored data have no column '{column}'"
             )
-    covariates = list(cfg.model.get("covariates", []))
+    covariates = list(cfg.model.covariates)
     absent = [c for c in covariates if c not in data.columns]
     if absent:
         raise DataError(f"{cfg.path}: [model] covariates {absent} are not in the data")
-    ps_covariates = list(cfg.propensity.get("covariates", []))
+    ps_covariates = list(cfg.propensity_covariates)
     if ps_covariates and set(ps_covariates) <= set(covariates):
         raise DataError(
             f"{cfg.path}: every [propensity] covariate is also a [model] covariate, "
@@ -198,19 +198,19 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
         changes = [PS]
     spec = _Spec(cfg, book, covariates, changes)
     found: list[tuple[str, dict, frozenset]] = []
-    kind = cfg.model["kind"]
+    kind = cfg.model.kind
     name = "available data" if kind == "lmm" else "complete cases"
     for label, column in cfg.outcomes.items():
         fit = spec.fit(data, column, kind)
         found += _rows(label, column, name, fit, data, book)
-    if cfg.model.get("sensitivity") == "ancova":
+    if cfg.model.sensitivity == "ancova":
         for label, column in cfg.outcomes.items():
             fit = spec.fit(data, column, "ancova")
             found += _rows(
                 label, column, "complete cases, ANCOVA (CR2)", fit, data, book
             )
     if cfg.imputation:
-        say(f"multiple imputation ({cfg.imputation['m']} imputations)")
+        say(f"multiple imputation ({cfg.imputation.m} imputations)")
         found += _imputed_rows(cfg, data, book, spec, ps_covariates)
     primary = "multiple imputation" if cfg.imputation else name
     wave = cfg.wave(book)
@@ -261,7 +261,7 @@ def model_groups(cfg, book) -> list[str]:
     codebook's clusters and the participant. The config's list must follow the
     codebook's nesting (outermost first) and end with the participant."""
     default = [*book.clusters, book.id]
-    groups = list(cfg.model.get("groups", default))
+    groups = list(cfg.model.groups or default)
     unknown = [g for g in groups if g not in default]
     if unknown:
         raise DataError(
@@ -359,8 +359,8 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
         predictors=predictors,
         by="treated",
         cluster=book.clusters[-1] if book.clusters else None,
-        m=cfg.imputation["m"],
-        iterations=cfg.imputation.get("iterations", 10),
+        m=cfg.imputation.m,
+        iterations=cfg.imputation.iterations,
         seed=cfg.seed,
     )
     fits: dict[str, list] = {label: [] for label in cfg.outcomes}
@@ -372,7 +372,7 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
             long[PS] = long[book.id].map(score.logit)
         completed_sets.append(long)
         for label, column in cfg.outcomes.items():
-            fits[label].append(spec.fit(long, column, cfg.model["kind"]))
+            fits[label].append(spec.fit(long, column, cfg.model.kind))
     analysis = f"multiple imputation (m = {imputations.m})"
     everyone = frozenset(wide[book.id])
     stacked = pd.concat(completed_sets, ignore_index=True)
@@ -385,9 +385,7 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
             row.update(
                 _pooled([f.to_frame().set_index("wave").loc[wave] for f in fits[label]])
             )
-            row["model"] = (
-                "mixed model (REML)" if cfg.model["kind"] == "lmm" else "ANCOVA"
-            )
+            row["model"] = "mixed model (REML)" if cfg.model.kind == "lmm" else "ANCOVA"
             row["n_participants"] = len(wide)
             rows.append((label, row, everyone))
     return rows
