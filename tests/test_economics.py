@@ -453,3 +453,33 @@ def test_ceaf_and_quadrants_by_hand():
     assert front.loc[0, "optimal"] == "comparator" and front.loc[0, "p_optimal"] == 0.5
     inmb = res.inmb([20000]).iloc[0]
     assert inmb["inmb"] == pytest.approx(20000 * 0.004 - 60.0)
+
+
+@pytest.mark.parametrize(
+    ("cost", "effect", "where", "icer"),
+    [
+        (500.0, 0.02, "NE", 25000.0),
+        (-500.0, 0.02, "SE", None),
+        (500.0, -0.02, "NW", None),
+        (-500.0, -0.02, "SW", 25000.0),
+    ],
+)
+def test_icer_only_where_it_means_something(cost, effect, where, icer):
+    """By hand: the ICER is cost / effect in the NE and SW quadrants; where one
+    arm dominates there is none, and the findings name the dominance."""
+    from cpeval.economics import BootstrapCEA
+    from cpeval.pipeline._findings import _icer_sentence
+
+    cea = BootstrapCEA.from_replicates(
+        cost, effect, {"delta_cost": [cost], "delta_effect": [effect]}
+    )
+    assert cea.quadrant == where
+    assert cea.icer_if_meaningful == (None if icer is None else pytest.approx(icer))
+
+    class Analysis:
+        quadrant = where
+        icer = cea.icer_if_meaningful
+
+    sentence = _icer_sentence(Analysis, "CP")
+    expected = {"NE": "£25,000 per QALY gained", "SE": "dominant", "NW": "dominated"}
+    assert expected.get(where, "£25,000 saved per QALY lost") in sentence

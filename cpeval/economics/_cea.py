@@ -170,6 +170,28 @@ class BootstrapCEA:
         return cls(float(delta_cost), float(delta_effect), icer, frame, None, level)
 
     @property
+    def quadrant(self) -> str:
+        """NE, SE, NW or SW: where the point estimate lies on the CE plane."""
+        return quadrant(self.delta_cost, self.delta_effect)
+
+    @property
+    def icer_if_meaningful(self) -> float | None:
+        """The ICER where it means something (NE: cost per QALY gained; SW:
+        saving per QALY lost), ``None`` where one arm dominates (SE, NW) or the
+        effect difference is zero.
+
+        Examples
+        --------
+        >>> from cpeval.economics import BootstrapCEA
+        >>> BootstrapCEA.from_replicates(-100.0, 0.1, {"delta_cost": [0.0],
+        ...     "delta_effect": [0.0]}).icer_if_meaningful is None
+        True
+        """
+        if self.quadrant in ("SE", "NW") or self.delta_effect == 0:
+            return None
+        return self.delta_cost / self.delta_effect
+
+    @property
     def se(self) -> dict[str, float]:
         """Bootstrap standard errors of the two differences."""
         return self.replicates.std(ddof=1).to_dict()

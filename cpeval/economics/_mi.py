@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..exceptions import DataError
 from ..missing import Imputations, impute
@@ -39,6 +40,22 @@ class PooledCEA:
     bootstrap: BootstrapCEA
     order: str
     m: int
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Normal intervals on the total variance: ``estimate -/+ z sqrt(T)``,
+        rows ``delta_cost`` and ``delta_effect``."""
+        z = stats.norm.ppf(0.5 + level / 2)
+        half = z * np.sqrt(self.pooled["total"])
+        return pd.DataFrame(
+            {
+                "ci_low": self.pooled["estimate"] - half,
+                "ci_high": self.pooled["estimate"] + half,
+            }
+        )
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """The pooled rows with their intervals."""
+        return self.pooled.join(self.conf_int(level))
 
 
 def impute_then_bootstrap(

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..economics import (
     bootstrap_cea,
@@ -23,7 +22,6 @@ from ..economics import (
     load_price_index,
     load_unit_costs,
     qalys,
-    quadrant,
 )
 from ..exceptions import DataError
 from ..missing import impute
@@ -155,7 +153,6 @@ def _complete_case(cea, complete: pd.DataFrame, n_people: int, wtp) -> EconomicA
         n=arm.size(),
         n_excluded=n_people - len(complete),
         means=arm[["cost", "qaly"]].mean(),
-        delta=(cea.delta_cost, cea.delta_effect),
         cis=(cea.interval("delta_cost"), cea.interval("delta_effect")),
         cea=cea,
         wtp=wtp,
@@ -192,13 +189,9 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
         seed=cfg.seed,
         cluster=cluster,
     )
-    rows = pooled.pooled
-    z = stats.norm.ppf(0.975)
+    limits = pooled.conf_int()
     cis = tuple(
-        (
-            rows.loc[q, "estimate"] - z * rows.loc[q, "total"] ** 0.5,
-            rows.loc[q, "estimate"] + z * rows.loc[q, "total"] ** 0.5,
-        )
+        (limits.loc[q, "ci_low"], limits.loc[q, "ci_high"])
         for q in ("delta_cost", "delta_effect")
     )
     analysis = _analysis(
@@ -208,10 +201,6 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
         means=pd.concat(imputations.datasets)
         .groupby("treated")[["cost", "qaly"]]
         .mean(),
-        delta=(
-            rows.loc["delta_cost", "estimate"],
-            rows.loc["delta_effect", "estimate"],
-        ),
         cis=cis,
         cea=pooled.bootstrap,
         wtp=wtp,
@@ -219,10 +208,11 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
     return analysis, pooled.bootstrap
 
 
-def _analysis(label, *, n, n_excluded, means, delta, cis, cea, wtp):
-    cost, qaly = float(delta[0]), float(delta[1])
-    where = quadrant(cost, qaly)
+def _analysis(label, *, n, n_excluded, means, cis, cea, wtp):
+    """Collect one analysis from its bootstrap (point estimates, quadrant,
+    ICER, INMB and CEAC all come from the BootstrapCEA)."""
     ceac = cea.ceac(wtp).set_index("wtp")["p_cost_effective"]
+    inmb = cea.inmb(wtp).set_index("wtp")["inmb"]
     return EconomicAnalysis(
         label=label,
         n_intervention=int(n.get(1, 0)),
@@ -230,13 +220,13 @@ def _analysis(label, *, n, n_excluded, means, delta, cis, cea, wtp):
         n_excluded=int(n_excluded),
         mean_cost=means["cost"].to_dict(),
         mean_qalys=means["qaly"].to_dict(),
-        delta_cost=cost,
+        delta_cost=float(cea.delta_cost),
         cost_ci=(float(cis[0][0]), float(cis[0][1])),
-        delta_qalys=qaly,
+        delta_qalys=float(cea.delta_effect),
         qalys_ci=(float(cis[1][0]), float(cis[1][1])),
-        quadrant=where,
-        icer=cost / qaly if where in ("NE", "SW") and qaly != 0 else None,
-        inmb={w: w * qaly - cost for w in wtp},
+        quadrant=cea.quadrant,
+        icer=cea.icer_if_meaningful,
+        inmb={w: float(inmb.loc[w]) for w in wtp},
         p_cost_effective={w: float(ceac.loc[w]) for w in wtp},
     )
 
