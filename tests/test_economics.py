@@ -479,7 +479,10 @@ def test_icer_only_where_it_means_something(cost, effect, where, icer):
     class Analysis:
         quadrant = where
         icer = cea.icer_if_meaningful
+        cost_ci = (cost - 100, cost + 100)  # excludes 0
+        qalys_ci = (effect - 0.03, effect + 0.03)  # includes 0
 
     sentence = _icer_sentence(Analysis, "CP")
     expected = {"NE": "£25,000 per QALY gained", "SE": "dominant", "NW": "dominated"}
     assert expected.get(where, "£25,000 saved per QALY lost") in sentence
+    assert sentence.endswith("though the QALY interval includes no difference.")

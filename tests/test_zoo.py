@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from cpeval.cli import main
-from tests.zoo.studies import CASES, write
+from tests.zoo.studies import CASES, UNIT_COST, VISITS, write
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,8 @@ def test_zoo_case(case, tmp_path, capsys):
     _check_truth(case, outcomes)
     _check_counts(outcomes, pd.read_csv(out / "tables" / "participant_flow.csv"))
     _check_arm_names(case, outcomes, (out / "report.html").read_text())
+    if case.layout.economics:
+        _check_economics(case, pd.read_csv(out / "tables" / "economics.csv"))
 
 
 def _arms(case):
@@ -102,3 +104,20 @@ def _check_arm_names(case, outcomes: pd.DataFrame, report: str):
     i, c = _arms(case)
     assert f"n ({i})" in outcomes.columns and f"n ({c})" in outcomes.columns
     assert f"in {i} than in {c}" in report.replace("&#x27;", "'")
+
+
+def _check_economics(case, table: pd.DataFrame):
+    """Costs over the follow-up waves up to the primary one: the designed GP
+    visits times the user's unit cost; QALYs do not differ by design."""
+    layout = case.layout
+    waves = list(layout.waves).index(layout.primary_wave or layout.waves[-1])
+    truth = (VISITS[True] - VISITS[False]) * UNIT_COST * waves
+    value = table.set_index("quantity").iloc[:, 0]  # the primary analysis
+    low = float(value["incremental cost, 95% CI low"])
+    high = float(value["incremental cost, 95% CI high"])
+    assert low <= truth <= high and float(value["incremental cost (£)"]) < 0
+    q_low = float(value["incremental QALYs, 95% CI low"])
+    q_high = float(value["incremental QALYs, 95% CI high"])
+    assert q_low <= 0 <= q_high
+    if layout.imputation:
+        assert table.columns[1].startswith("multiple imputation")

@@ -655,7 +655,11 @@ def _two_arms(data, cost, effect, group, treated, reference):
         raise DataError(f"the data have no columns {absent}")
     arms = list(pd.unique(data[group].dropna()))
     if treated not in arms:
-        raise DataError(f"no participants in the intervention arm {treated!r}")
+        shown = ", ".join(repr(a) for a in sorted(arms, key=str)[:6])
+        raise DataError(
+            f"no participants in the intervention arm {treated!r} of '{group}' "
+            f"(it holds {shown}): give the intervention's value as treated="
+        )
     if reference is None:
         if len(arms) != 2:
             raise DataError(

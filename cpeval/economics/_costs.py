@@ -9,7 +9,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._checks import numeric
 from ..exceptions import DataError
+from ..io import read_data
 
 __all__ = ["cost_service_use", "load_price_index", "load_unit_costs"]
 
@@ -48,12 +50,15 @@ def load_unit_costs(path: str | Path | None = None) -> pd.DataFrame:
     >>> float(load_unit_costs().loc["gp_surgery_visit", "unit_cost"])
     49.0
     """
-    source = _data("unit_costs_pssru.csv") if path is None else Path(path)
-    with source.open("rb") as handle:
-        table = pd.read_csv(handle, dtype={"price_year": str})
+    if path is None:
+        with _data("unit_costs_pssru.csv").open("rb") as handle:
+            table = pd.read_csv(handle, dtype={"price_year": str})
+    else:  # a user's file: read as safely as any study file
+        table = read_data(path, text_columns=["item", "price_year"])
     absent = [c for c in UNIT_COST_COLUMNS if c not in table.columns]
     if absent:
         raise DataError(f"{path}: the unit-cost table lacks columns {absent}")
+    table = table.assign(unit_cost=numeric(table["unit_cost"], f"{path}: column"))
     if table["item"].duplicated().any():
         raise DataError(
             f"{path}: items listed twice: "
@@ -86,9 +91,21 @@ def load_price_index(name: str = "NHSCII", path: str | Path | None = None) -> pd
     >>> round(float(load_price_index()["2016/17"]), 5)
     102.49836
     """
-    source = _data("price_indices.csv") if path is None else Path(path)
-    with source.open("rb") as handle:
-        table = pd.read_csv(handle, dtype={"year": str})
+    if path is None:
+        with _data("price_indices.csv").open("rb") as handle:
+            table = pd.read_csv(handle, dtype={"year": str})
+    else:
+        table = read_data(path, text_columns=["index", "year"])
+        absent = [
+            c for c in ("index", "year", "annual_change_percent") if c not in table
+        ]
+        if absent:
+            raise DataError(f"{path}: the price index lacks columns {absent}")
+        table = table.assign(
+            annual_change_percent=numeric(
+                table["annual_change_percent"], f"{path}: column"
+            )
+        )
     rows = table[table["index"] == name]
     if rows.empty:
         raise DataError(

@@ -93,6 +93,7 @@ class EconomicsConfig(_Section):
     services: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     unit_costs: StrictStr | None = None
     price_index: StrictStr = "NHSCII"
+    price_index_file: StrictStr | None = None
     price_year: StrictStr = "2022/23"
     perspective: Literal["nhs_pss", "societal"] = "nhs_pss"
     discount: Float = Field(0.035, ge=0, lt=1)
@@ -216,11 +217,13 @@ def load_config(path: str | Path) -> AnalysisConfig:
         raise DataError(f"{path}: 'outcomes.{bad[0]}' must name a scored column")
     head = sections.pop("analysis")
     economics = sections.get("economics")
-    if economics is not None and economics.unit_costs is not None:
-        # relative to the config, like the codebook
-        economics = economics.model_copy(
-            update={"unit_costs": str(path.parent / economics.unit_costs)}
-        )
+    if economics is not None:  # files relative to the config, like the codebook
+        files = {
+            key: str(path.parent / value)
+            for key in ("unit_costs", "price_index_file")
+            if (value := getattr(economics, key)) is not None
+        }
+        economics = economics.model_copy(update=files)
     return AnalysisConfig(
         path=path,
         name=head.name,

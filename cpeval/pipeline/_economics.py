@@ -353,7 +353,7 @@ def _costs(cfg, rows: pd.DataFrame, book) -> pd.DataFrame:
         use.rename(columns={book.id: "id"}),
         price_year=econ.price_year,
         unit_costs=None if unit_costs is None else load_unit_costs(Path(unit_costs)),
-        index=load_price_index(index),
+        index=load_price_index(index, econ.price_index_file),
         perspective=econ.perspective,
     )
     return cost_totals(costed).set_index("id").rename(columns={"total": "cost"})

@@ -164,15 +164,29 @@ def _economic_sentences(analyses, i: str, c: str, wave: str) -> list[str]:
 
 
 def _icer_sentence(a, i: str) -> str:
+    """Where the point estimate lies on the CE plane, with the ICER only where it
+    means something, and a caution when an interval includes no difference."""
     if a.quadrant == "SE":
-        return f"{i} was cheaper and more effective (dominant); no ICER is needed."
-    if a.quadrant == "NW":
-        return f"{i} was costlier and less effective (dominated); no ICER applies."
-    if a.icer is None:
-        return "The QALY difference is zero, so there is no ICER."
-    if a.quadrant == "NE":
-        return f"The ICER is £{a.icer:,.0f} per QALY gained."
-    return f"{i} was cheaper and less effective: £{a.icer:,.0f} saved per QALY lost."
+        text = f"On the point estimates {i} was cheaper and more effective (dominant)"
+    elif a.quadrant == "NW":
+        text = f"On the point estimates {i} was costlier and less effective (dominated)"
+    elif a.icer is None:
+        text = "The QALY difference is zero, so there is no ICER"
+    elif a.quadrant == "NE":
+        text = f"The ICER is £{a.icer:,.0f} per QALY gained"
+    else:
+        text = f"{i} was cheaper and less effective: £{a.icer:,.0f} saved per QALY lost"
+    unsure = [
+        what
+        for what, (low, high) in (("cost", a.cost_ci), ("QALY", a.qalys_ci))
+        if low <= 0 <= high
+    ]
+    if unsure:
+        text += (
+            f", though the {' and '.join(unsure)} interval"
+            f"{'s include' if len(unsure) > 1 else ' includes'} no difference"
+        )
+    return text + "."
 
 
 def _money(value: float) -> str:

@@ -71,6 +71,7 @@ class Layout:
     propensity: bool = False
     extra_study: str = ""  # more codebook [study] lines
     codebook_id: str | None = None  # an id column name the files do not have
+    economics: bool = False  # EQ-5D, interview dates and GP visits, costed
     seed: int = 1
 
     def column(self, name: str) -> str:
@@ -91,6 +92,11 @@ def write(folder: Path, layout: Layout) -> Path:
         DEFINITION.format(item=layout.column("wb"), codes=list(range(101)))
     )
     (folder / "codebook.toml").write_text(_codebook(layout, files))
+    if layout.economics:
+        (folder / "unit_costs.csv").write_text(
+            "item,unit,unit_cost,price_year,category,perspective,source\n"
+            f"zoo_gp,visit,{UNIT_COST},2022/23,primary care,nhs_pss,cpeval zoo\n"
+        )
     config = folder / "analysis.toml"
     config.write_text(_config(layout))
     return config
@@ -101,6 +107,7 @@ def write(folder: Path, layout: Layout) -> Path:
 
 def _simulate(layout: Layout) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(layout.seed)
+    spare = np.random.default_rng(layout.seed + 1000)  # economics: its own stream
     treated_arm, *others = _arm_order(layout)
     rows: dict[str, list] = {w: [] for w in layout.waves}
     person = 0
@@ -133,8 +140,10 @@ def _simulate(layout: Layout) -> dict[str, pd.DataFrame]:
                     "sex": sex,
                     "wb": int(np.clip(np.round(y), 0, 100)),
                 }
+                if layout.economics:
+                    record.update(_economics(spare, k, arm == treated_arm))
                 if k:
-                    record = {c: record[c] for c in ("id", "wb")}
+                    record = {c: v for c, v in record.items() if c not in FIXED}
                 else:
                     if rng.random() < layout.age_missing:
                         record["age"] = np.nan
@@ -142,6 +151,22 @@ def _simulate(layout: Layout) -> dict[str, pd.DataFrame]:
                         record["sex"] = None
                 rows[wave].append(record)
     return {w: _renamed(pd.DataFrame(r), layout) for w, r in rows.items()}
+
+
+FIXED = ("arm", "site", "team", "age", "sex")
+VISITS = {True: 2.0, False: 3.0}  # mean GP visits per follow-up period, by arm
+UNIT_COST = 50.0  # pounds per GP visit, in the target price year
+
+
+def _economics(rng, k: int, treated: bool) -> dict:
+    """Interview date, EQ-5D-5L (the same distribution in both arms) and GP
+    visits (fewer in the intervention arm after baseline)."""
+    day = pd.Timestamp("2025-01-06") + pd.Timedelta(days=182 * k)
+    record = {"date": (day + pd.Timedelta(days=int(rng.integers(0, 14)))).date()}
+    for dim in ("mo", "sc", "ua", "pd", "ad"):
+        record[dim] = int(rng.choice([1, 2, 3, 4, 5], p=[0.4, 0.3, 0.15, 0.1, 0.05]))
+    record["gp"] = int(rng.poisson(VISITS[treated] if k else 3.0))
+    return record
 
 
 def _arm_order(layout: Layout) -> list[str]:
@@ -208,6 +233,9 @@ def _codebook(layout: Layout, files: list[str]) -> str:
         f'"{c("sex")}" = {{ type = "categorical", values = {sexes}, '
         f'waves = ["{layout.waves[0]}"] }}',
     ]
+    if layout.economics:
+        study.append('date = "date"')
+        columns.append('gp = { type = "integer", min = 0, label = "GP visits" }')
     instrument = [
         "[instruments.wellbeing]",
         f'items = ["{c("wb")}"]',
@@ -215,6 +243,13 @@ def _codebook(layout: Layout, files: list[str]) -> str:
         "max = 100",
         'definition = "wellbeing.toml"',
     ]
+    if layout.economics:
+        instrument += [
+            "",
+            "[instruments.eq5d5l]",
+            'items = ["mo", "sc", "ua", "pd", "ad"]',
+            "values = [1, 2, 3, 4, 5]",
+        ]
     return "\n".join([*study, "", *files, *columns, "", *instrument]) + "\n"
 
 
@@ -236,6 +271,18 @@ def _config(layout: Layout) -> str:
         lines += ["", "[propensity]", f'covariates = ["{c("age")}", "{c("sex")}"]']
     if layout.imputation:
         lines += ["", "[imputation]", f"m = {layout.imputation}", "iterations = 5"]
+    if layout.economics:
+        lines += [
+            "",
+            "[economics]",
+            'eq5d = "eq5d5l"',
+            'services = { gp = "zoo_gp" }',
+            'unit_costs = "unit_costs.csv"',
+            'price_year = "2022/23"',
+            "wtp = [20000]",
+            "n_boot = 300",
+            f'cluster = "{c("team")}"',
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -377,6 +424,20 @@ CASES = [
         effects=(5.0, 10.0),
         imputation=5,
         sensitivity=True,
+    ),
+    _case(
+        "economics over three waves: own unit costs, costs summed to the primary wave",
+        waves=THREE,
+        effects=(5.0, 10.0),
+        economics=True,
+    ),
+    _case(
+        "economics with multiple imputation, the middle wave primary",
+        waves=THREE,
+        effects=(7.0, 0.0),
+        primary_wave="6 months",
+        economics=True,
+        imputation=3,
     ),
     _fails(
         "the codebook names an id column the files do not have",
