@@ -121,3 +121,13 @@ def _check_economics(case, table: pd.DataFrame):
     assert q_low <= 0 <= q_high
     if layout.imputation:
         assert table.columns[1].startswith("multiple imputation")
+
+
+def test_a_lost_arm_is_a_validation_warning(tmp_path, capsys):
+    """validate warns (exit 1) before run refuses (exit 2)."""
+    case = next(c for c in CASES if c.layout.lost is not None)
+    config = write(tmp_path / "study", case.layout)
+    assert main(["validate", str(config.parent / "codebook.toml")]) == 1
+    assert "no participant of the arm 'Usual care' was interviewed" in (
+        capsys.readouterr().out
+    )

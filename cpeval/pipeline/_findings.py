@@ -29,9 +29,10 @@ def findings(
     primary = analyses.primary()
     if primary:
         lines.append(
-            f"Primary analysis: {primary[0]['analysis']} ({primary[0]['model']}), "
-            f"{i} compared with {c} at {wave}, adjusted for baseline. Other rows "
-            "of the outcomes table are other waves or sensitivity analyses."
+            f"Primary analysis: {primary[0]['analysis']} with "
+            f"{_article(primary[0]['model'])} {primary[0]['model']}, {i} compared "
+            f"with {c} at {wave}, adjusted for baseline. Other rows of the outcomes "
+            "table are other waves or sensitivity analyses."
         )
     if analyses.score is not None:
         lines.append(_balance_sentence(analyses.score))
@@ -209,6 +210,10 @@ def share(p: float) -> str:
     if p <= 0.005:
         return "under 1%"
     return f"{p:.0%}"
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 def _join(parts: list[str]) -> str:
