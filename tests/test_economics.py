@@ -485,4 +485,7 @@ def test_icer_only_where_it_means_something(cost, effect, where, icer):
     sentence = _icer_sentence(Analysis, "CP")
     expected = {"NE": "£25,000 per QALY gained", "SE": "dominant", "NW": "dominated"}
     assert expected.get(where, "£25,000 saved per QALY lost") in sentence
-    assert sentence.endswith("though the QALY interval includes no difference.")
+    assert sentence.endswith(
+        "but the 95% interval of the QALY difference includes zero, so this is "
+        "uncertain."
+    )

@@ -110,7 +110,9 @@ def test_what_cannot_be_answered_is_a_data_error(data, change, message):
 
 def test_an_arm_lost_at_a_wave_is_a_data_error(data):
     lost = data[~((data["arm"] == "usual care") & (data["month"] == 12))]
-    with pytest.raises(cpeval.DataError, match="comparator arm has 'y' at wave '12'"):
+    with pytest.raises(
+        cpeval.DataError, match=r"comparator arm \('usual care'\) has 'y' at wave '12'"
+    ):
         effect_by_wave(
             lost, outcome="y", group="arm", treated="CP", wave="month", id="id"
         )

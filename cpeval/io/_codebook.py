@@ -29,6 +29,7 @@ _STUDY_KEYS = {
     "groups": list,
     "intervention": str,
     "comparator": str,
+    "group_labels": dict,
     "clusters": list,
     "wave": str,
     "waves": list,
@@ -112,6 +113,7 @@ class Codebook:
     groups: tuple[str, ...] | None = None
     intervention: str | None = None
     comparator: str | None = None
+    group_labels: Mapping[str, str] = field(default_factory=dict)
     clusters: tuple[str, ...] = ()
     date: str | None = None
     date_format: str | None = None
@@ -239,6 +241,7 @@ def load_codebook(path: str | Path) -> Codebook:
         groups=_optional_tuple(study.get("groups"), str),
         intervention=study.get("intervention"),
         comparator=study.get("comparator"),
+        group_labels=_group_labels(study, path),
         clusters=tuple(study.get("clusters", ())),
         date=study.get("date"),
         date_format=study.get("date_format"),
@@ -271,6 +274,18 @@ def _check_arms(study: Mapping[str, Any], path: Path) -> None:
             f"{path}: [study] 'comparator' and 'intervention' are both "
             f"'{study['intervention']}'"
         )
+
+
+def _group_labels(study: Mapping[str, Any], path: Path) -> dict[str, str]:
+    """``group_labels = { "1" = "Connecting People" }``: labels for the group's
+    codes when the file has none (a CSV), or to replace the file's."""
+    labels = study.get("group_labels", {})
+    bad = [k for k, v in labels.items() if not isinstance(v, str)]
+    if bad:
+        raise DataError(f"{path}: 'study.group_labels.{bad[0]}' must be a text label")
+    if labels and "group" not in study:
+        raise DataError(f"{path}: [study] sets 'group_labels' but names no 'group'")
+    return {str(k): v for k, v in labels.items()}
 
 
 def code_text(value: Any) -> str:

@@ -7,6 +7,7 @@ column, value and the rule broken.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -165,6 +166,8 @@ def check_and_link(
     if book.recruitment is not None:
         recruits = _read(book.recruitment, book, problems, reports)
     labels = value_labels(reports, book)
+    if book.group_labels:  # the codebook's labels for the group's codes
+        labels[book.group] = {**labels.get(book.group, {}), **book.group_labels}
     book = book.relabelled(labels)
     parts = []
     for spec, frame in frames:
@@ -494,6 +497,7 @@ def _link_problems(
         known if recruits is None else pd.concat([known, recruits], ignore_index=True)
     )
     problems = _arm_problems(everyone, book)
+    problems += _nesting_problems(known, book)
     problems += _id_variant_problems(everyone, book)
     problems += _duplicate_problems(known, [book.id, book.wave])
     problems += _baseline_problems(known, book)
@@ -532,10 +536,11 @@ def _arm_problems(data: pd.DataFrame, book: Codebook) -> list:
     compared = [book.intervention, book.comparator]
     if book.comparator is None and len(arms) == 2:
         compared = arms
+    at_baseline = set(arm_of)
     for wave in book.waves[1:]:
         present = set(arm_of.reindex(data.loc[data[book.wave] == wave, book.id]))
         for arm in compared:
-            if arm is not None and arm in arms and arm not in present:
+            if arm in at_baseline and arm not in present:
                 problems.append(
                     Problem(
                         "warning",
@@ -556,6 +561,31 @@ def _arm_problems(data: pd.DataFrame, book: Codebook) -> list:
                 "compared with (arms are never pooled)",
             )
         )
+    return problems
+
+
+def _nesting_problems(data: pd.DataFrame, book: Codebook) -> list:
+    """Clusters nest, outermost first: a team label found under two sites is two
+    teams sharing a label (or a crossed design), which the analyses would merge."""
+    levels = [c for c in book.clusters if c in data.columns]
+    problems = []
+    for outer, inner in itertools.pairwise(levels):
+        rows = data.dropna(subset=[outer, inner])
+        parents = rows.groupby(inner)[outer].nunique()
+        for unit in parents.index[parents > 1]:
+            under = sorted(map(str, rows.loc[rows[inner] == unit, outer].unique()))
+            problems.append(
+                Problem(
+                    "error",
+                    "not_nested",
+                    str(book.path),
+                    f"{inner} '{unit}' appears under {len(under)} {outer}s "
+                    f"({', '.join(under[:3])}): give each {inner} a label of its own "
+                    f"(e.g. {outer} and {inner} joined), since clusters must nest",
+                    column=inner,
+                    value=str(unit),
+                )
+            )
     return problems
 
 

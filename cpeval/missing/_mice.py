@@ -345,29 +345,40 @@ def _polyreg(x, y, miss, rng, k: int):
 
 def multinomial_logit(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
     """Coefficients (p x k, the first category's zero) of a multinomial logit
-    with weight decay ``DECAY`` on the others, by L-BFGS."""
-    from scipy import optimize
+    with weight decay ``DECAY`` on the others, by Newton-Raphson with step
+    halving on the penalised log-likelihood."""
+    n, p = x.shape
+    target = np.eye(k)[y][:, 1:]
+    beta = np.zeros((p, k - 1))
+    ridge = 2 * DECAY * np.eye(p * (k - 1))
 
-    p = x.shape[1]
-    target = np.eye(k)[y]
+    def loss(b):
+        eta = np.column_stack([np.zeros(n), x @ b])
+        top = eta.max(axis=1, keepdims=True)
+        logp = eta - top - np.log(np.exp(eta - top).sum(axis=1, keepdims=True))
+        return -(np.eye(k)[y] * logp).sum() + DECAY * (b * b).sum(), np.exp(logp)
 
-    def loss(flat):
-        beta = np.column_stack([np.zeros(p), flat.reshape(p, k - 1)])
-        eta = x @ beta
-        eta -= eta.max(axis=1, keepdims=True)
-        logp = eta - np.log(np.exp(eta).sum(axis=1, keepdims=True))
-        grad = x.T @ (np.exp(logp) - target)
-        value = -(target * logp).sum() + DECAY * (flat @ flat)
-        return value, grad[:, 1:].ravel() + 2 * DECAY * flat
-
-    fit = optimize.minimize(
-        loss,
-        np.zeros(p * (k - 1)),
-        jac=True,
-        method="L-BFGS-B",
-        options={"gtol": 1e-8, "maxiter": 1000},
-    )
-    return np.column_stack([np.zeros(p), fit.x.reshape(p, k - 1)])
+    value, prob = loss(beta)
+    for _ in range(100):
+        pr = prob[:, 1:]
+        grad = x.T @ (pr - target) + 2 * DECAY * beta
+        weights = pr[:, :, None] * np.eye(k - 1)[None] - pr[:, :, None] * pr[:, None]
+        hessian = np.einsum("ij,iab,il->jalb", x, weights, x).reshape(
+            p * (k - 1), p * (k - 1)
+        )
+        step = np.linalg.solve(hessian + ridge, grad.ravel()).reshape(p, k - 1)
+        scale = 1.0
+        while scale > 1e-6:
+            candidate = beta - scale * step
+            new, new_prob = loss(candidate)
+            if new <= value:
+                break
+            scale /= 2
+        moved = np.abs(candidate - beta).max()
+        beta, value, prob = candidate, new, new_prob
+        if moved < 1e-9:
+            break
+    return np.column_stack([np.zeros(p), beta])
 
 
 def _logreg(x, y, miss, rng):

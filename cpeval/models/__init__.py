@@ -12,7 +12,7 @@ from ._cr2 import cr2
 from ._design import design_effect
 from ._did import DidResult, did
 from ._effects import EffectSize, partial_eta_squared, treatment_effect
-from ._lmm import LmmResult, fit_lmm
+from ._lmm import LmmResult, check_nested, fit_lmm
 from ._waves import WaveEffects, effect_by_wave
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "LmmResult",
     "WaveEffects",
     "ancova",
+    "check_nested",
     "cohen_kappa",
     "cr2",
     "design_effect",

@@ -389,6 +389,17 @@ def check_nested(data: pd.DataFrame, groups: Sequence[str]) -> None:
     several units of the level before it is crossed, or shares its label with
     other units, and the nested engine would fit the wrong model.
 
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    groups : sequence of str
+        Grouping columns, outermost first.
+
+    Raises
+    ------
+    DataError
+        Naming the level, a unit found under several parents, and the fix.
+
     Examples
     --------
     >>> import pandas as pd

@@ -202,7 +202,7 @@ def effect_by_wave(
     """
     frame, waves = _prepared(data, outcome, group, wave, id, treated, covariates)
     frame = frame.assign(**{c: _baseline_values(frame, id, c) for c in covariates})
-    _check_arms_seen(frame, outcome, waves)
+    _check_arms_seen(frame, outcome, waves, _arm_names(frame[group], treated))
     if method == "lmm":
         return _lmm(
             frame, outcome, waves, id, groups, covariates, time_covariates, level
@@ -256,13 +256,24 @@ def _baseline_values(frame: pd.DataFrame, id: str, column: str) -> pd.Series:
     return frame[id].map(base.drop_duplicates(id).set_index(id)[column])
 
 
-def _check_arms_seen(frame: pd.DataFrame, outcome: str, waves: list) -> None:
+def _arm_names(values: pd.Series, treated) -> dict[float, str]:
+    """How messages name the arms: by their values when ``treated`` names one."""
+    if treated is None:
+        return {1.0: "the intervention arm", 0.0: "the comparator arm"}
+    other = [v for v in pd.unique(values.dropna()) if v != treated]
+    return {
+        1.0: f"the intervention arm ('{treated}')",
+        0.0: f"the comparator arm ('{other[0]}')" if other else "the comparator arm",
+    }
+
+
+def _check_arms_seen(frame: pd.DataFrame, outcome: str, waves: list, names) -> None:
     seen = frame.dropna(subset=[outcome]).groupby([_WAVE, _ARM], observed=True).size()
     for w in waves:
-        for arm, name in ((1.0, "intervention"), (0.0, "comparator")):
+        for arm in (1.0, 0.0):
             if seen.get((w, arm), 0) == 0:
                 raise DataError(
-                    f"no participant in the {name} arm has '{outcome}' at wave "
+                    f"no participant in {names[arm]} has '{outcome}' at wave "
                     f"'{w}': the arms cannot be compared there"
                 )
 

@@ -91,8 +91,9 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     economics, cea = None, None
     if cfg.economics:
         say(f"economic evaluation ({cfg.economics.n_boot} bootstraps)")
+        compared = study.recruited[book.group].isin(arms).sum()
         tables["costs"], tables["economics"], economics, cea = economic_evaluation(
-            cfg, data, book, arms
+            cfg, data, book, arms, recruited=int(compared)
         )
     say("drawing figures")
     figures = draw_figures(

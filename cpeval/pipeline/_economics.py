@@ -8,6 +8,7 @@ this module arranges the data for them and collects their results.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,8 @@ class EconomicAnalysis:
         "complete cases" or "multiple imputation (m = ...)".
     n_intervention, n_comparator, n_excluded : int
         Participants analysed by arm, and those left out (cost or QALYs missing).
+    n_not_interviewed : int
+        Recruited to the compared arms but not interviewed at baseline.
     mean_cost, mean_qalys : dict
         By arm (1 intervention, 0 comparator).
     delta_cost, delta_qalys : float
@@ -70,6 +73,7 @@ class EconomicAnalysis:
     icer: float | None
     inmb: dict = field(default_factory=dict)
     p_cost_effective: dict = field(default_factory=dict)
+    n_not_interviewed: int = 0
 
     def to_frame(self, arms: tuple[str, str] = ("intervention", "comparator")):
         """One row per quantity, arms named by ``arms``."""
@@ -77,6 +81,7 @@ class EconomicAnalysis:
         rows = {
             f"participants analysed ({i})": self.n_intervention,
             f"participants analysed ({c})": self.n_comparator,
+            "excluded: not interviewed at baseline": self.n_not_interviewed,
             "excluded: cost or QALYs missing": self.n_excluded,
             f"mean cost, {i} (£)": self.mean_cost[1],
             f"mean cost, {c} (£)": self.mean_cost[0],
@@ -105,7 +110,14 @@ POSITIONS = {
 }
 
 
-def economic_evaluation(cfg, data: pd.DataFrame, book, arms: tuple[str, str]):
+def economic_evaluation(
+    cfg,
+    data: pd.DataFrame,
+    book,
+    arms: tuple[str, str],
+    *,
+    recruited: int | None = None,
+):
     """The cost table (by category and arm), the economics table (a column per
     analysis, the primary first: multiple imputation when ``[imputation]`` is
     set, complete cases otherwise), the analyses themselves and the bootstrap
@@ -130,6 +142,9 @@ def economic_evaluation(cfg, data: pd.DataFrame, book, arms: tuple[str, str]):
     if cfg.imputation:  # the primary analysis, as for the outcomes
         imputed, drawn = _imputed(cfg, people, wtp)
         analyses.insert(0, imputed)
+    if recruited is not None:  # everyone recruited is accounted for
+        unseen = recruited - len(people)
+        analyses = [dataclasses.replace(a, n_not_interviewed=unseen) for a in analyses]
     table = pd.concat([a.to_frame(arms) for a in analyses], axis=1)
     table = table.rename_axis("quantity").reset_index()
     return _cost_table(complete, categories, arms), table, analyses, drawn
@@ -165,10 +180,12 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
     Rubin's rules (normal interval on the total variance)."""
     econ, m = cfg.economics, cfg.imputation.m
     frame = people.reset_index()
-    columns = ["cost", "qaly"] + [
-        c for c in ("baseline_cost", "baseline_utility") if frame[c].isna().any()
+    # baseline cost and utility predict when they were collected at all
+    collected = [
+        c for c in ("baseline_cost", "baseline_utility") if frame[c].notna().any()
     ]
-    predictors = [c for c in ("baseline_cost", "baseline_utility") if c not in columns]
+    columns = ["cost", "qaly"] + [c for c in collected if frame[c].isna().any()]
+    predictors = [c for c in collected if c not in columns]
     cluster = econ.cluster
     imputations = impute(
         frame,

@@ -35,7 +35,8 @@ def findings(
             "table are other waves or sensitivity analyses."
         )
     if analyses.score is not None:
-        lines.append(_balance_sentence(analyses.score))
+        labels = {r["column"]: r["outcome"] for r in analyses.rows}
+        lines.append(_balance_sentence(analyses.score, labels))
     for row in primary:
         lines.append(_effect_sentence(row, i, c, directions.get(row["column"])))
     if len(primary) > 1:
@@ -54,7 +55,12 @@ def _flow_sentence(study) -> str:
     flow = study.flow.table
     book = study.codebook
     recruited = flow[flow["stage"] == "recruited"].iloc[0]
+    others = [a for a in flow.columns[3:-1] if a not in study.arms]
     arms = ", ".join(f"{arm} {int(recruited[arm])}" for arm in study.arms)
+    if others:
+        arms += ", and not compared: " + ", ".join(
+            f"{arm} {int(recruited[arm])}" for arm in others
+        )
     seen = [
         f"{int(flow.loc[flow['stage'] == f'interviewed at {w}', 'total'].iloc[0])} "
         f"at {w}"
@@ -66,8 +72,8 @@ def _flow_sentence(study) -> str:
     )
 
 
-def _balance_sentence(score) -> str:
-    balance = score.balance["diff"].abs()
+def _balance_sentence(score, labels: Mapping[str, str]) -> str:
+    balance = score.balance["diff"].abs().rename(index=dict(labels))
     terms = score.balance.loc[list(score.terms), "diff_adj"].abs()
     return (
         f"At baseline the groups differed by up to {balance.max():.2f} standard "
@@ -184,8 +190,8 @@ def _icer_sentence(a, i: str) -> str:
     ]
     if unsure:
         text += (
-            f", though the {' and '.join(unsure)} interval"
-            f"{'s include' if len(unsure) > 1 else ' includes'} no difference"
+            f"; but the 95% interval of the {' and of the '.join(unsure)} "
+            "difference includes zero, so this is uncertain"
         )
     return text + "."
 

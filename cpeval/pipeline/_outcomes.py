@@ -19,7 +19,7 @@ import pandas as pd
 from ..adjust import balance_table, ipw_weights, propensity_score
 from ..exceptions import DataError
 from ..missing import impute, pool
-from ..models import effect_by_wave
+from ..models import check_nested, effect_by_wave
 
 __all__ = [
     "OutcomeAnalyses",
@@ -46,6 +46,8 @@ def analysis_data(study) -> pd.DataFrame:
         )
     intervention, comparator = study.arms
     data = study.data[study.data[book.group].isin([intervention, comparator])].copy()
+    if book.clusters:  # ANCOVA's CR2 clusters and the mixed model's levels alike
+        check_nested(data, list(book.clusters))
     data["time"] = data[book.wave].cat.codes.astype(int)
     data["treated"] = (data[book.group] == intervention).astype(int)
     base = data[data["time"] == 0].set_index(book.id)
@@ -173,8 +175,15 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
     """Fit every outcome's analyses at every follow-up wave."""
     for label, column in cfg.outcomes.items():
         if column not in data.columns:
+            scored = [
+                c
+                for c in data.columns
+                if any(c.startswith(f"{name}_") for name in book.definitions)
+                and not c.endswith(("_missing", "_prorated"))
+            ]
             raise DataError(
-                f"outcome '{label}': the scored data have no column '{column}'"
+                f"{cfg.path}: outcome '{label}': the scored data have no column "
+                f"'{column}'; the scored columns are {scored}"
             )
     covariates = list(cfg.model.covariates)
     absent = [c for c in covariates if c not in data.columns]
@@ -245,7 +254,8 @@ class _Spec:
         return effect_by_wave(
             data,
             outcome=column,
-            group="treated",
+            group=book.group,
+            treated=book.intervention,
             wave=book.wave,
             id=book.id,
             method=kind,

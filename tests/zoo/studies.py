@@ -331,6 +331,12 @@ CASES = [
         intervention="2",
     ),
     _case(
+        "CSV codes labelled in the codebook (0 is the intervention)",
+        codes={"Connecting People": 0, "Usual care": 1},
+        labels=True,
+        extra_study='group_labels = { "0" = "Connecting People", "1" = "Usual care" }',
+    ),
+    _case(
         "SPSS codes with value labels, codebook names the label",
         codes={"Connecting People": 1, "Usual care": 2},
         labels=True,
@@ -478,13 +484,22 @@ CASES = [
     ),
     _fails(
         "the comparator arm lost at follow-up",
-        r"no participant in the comparator arm has 'wellbeing_total' at wave",
+        r"no participant in the comparator arm \('Usual care'\) has "
+        r"'wellbeing_total' at wave '6 months'",
         lost="Usual care",
     ),
     _fails(
         "team labels reused across sites (crossed)",
-        r"'team' is not nested in 'site'",
+        r"team 'T0' appears under 2 sites \(S0, S1\)",
+        stage="validate",
         crossed=True,
+    ),
+    _fails(
+        "team labels reused across sites, ANCOVA (CR2 by team)",
+        r"team 'T0' appears under 2 sites",
+        stage="validate",
+        crossed=True,
+        kind="ancova",
     ),
     _fails(
         "groups leave out the participant",
