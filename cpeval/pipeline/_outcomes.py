@@ -279,12 +279,13 @@ def model_groups(cfg, book) -> list[str]:
             f"not declare as clusters or the participant id (those are {default})"
         )
     order = [default.index(g) for g in groups]
-    if order != sorted(order):
-        raise DataError(
-            f"{cfg.path}: [model] groups {groups} reverse the codebook's nesting "
-            f"{default} (outermost first): '{groups[order.index(max(order))]}' "
-            "comes too early"
-        )
+    for k in range(len(order) - 1):
+        if order[k] > order[k + 1]:
+            raise DataError(
+                f"{cfg.path}: [model] groups {groups} reverse the codebook's "
+                f"nesting {default} (outermost first): '{groups[k]}' is nested in "
+                f"'{groups[k + 1]}', so it comes after it"
+            )
     return groups
 
 
