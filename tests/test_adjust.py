@@ -244,3 +244,36 @@ def test_cluster_level_allocation_is_diagnosed(data):
     assert score.score.groupby(by_team["team"]).nunique().max() == 1
     with pytest.raises(cpeval.DataError, match="varies within some teams"):
         cluster_propensity_score(data, "treated ~ age", "team")
+
+
+def test_a_text_treatment_needs_its_intervention_value():
+    """Labels are never mapped by their order: the intervention is named, and
+    the answer equals the 0/1 coding whichever label sorts first."""
+    from cpeval.adjust import cluster_allocation, weighted_effect
+    from cpeval.models import ancova
+
+    d = pd.read_csv(REF / "observational.csv")
+    d["arm"] = np.where(d["treated"] == 1, "treated", "control")  # control sorts first
+    coded = propensity_score(d, "treated ~ age + severity + female").score
+    labelled = propensity_score(d, "arm ~ age + severity + female", treated="treated")
+    np.testing.assert_allclose(labelled.score, coded, rtol=1e-12)
+    with pytest.raises(cpeval.DataError, match=r"holds 'control', 'treated', not 0/1"):
+        propensity_score(d, "arm ~ age + severity + female")
+    w = ipw_weights(labelled).weights
+    a = weighted_effect(d, outcome="y", treated="treated", weights=w)
+    b = weighted_effect(
+        d, outcome="y", treated="arm", treated_level="treated", weights=w
+    )
+    assert a.estimate == pytest.approx(b.estimate, rel=1e-12)
+    with pytest.raises(cpeval.DataError, match="not 0/1"):
+        weighted_effect(d, outcome="y", treated="arm", weights=w)
+    d["team"] = np.arange(len(d)) % 8
+    by_label = cluster_allocation(d, "arm", "team", treated_level="treated")
+    assert by_label.equals(cluster_allocation(d, "treated", "team"))
+    fit = ancova(d, outcome="y", baseline="age", group="arm", treated="treated")
+    assert fit.params["arm"] == pytest.approx(
+        ancova(d, outcome="y", baseline="age", group="treated").params["treated"]
+    )
+    three = d.assign(arm=np.where(d.index % 3 == 0, "waiting list", d["arm"]))
+    with pytest.raises(cpeval.DataError, match="holds 3 values"):
+        propensity_score(three, "arm ~ age", treated="treated")

@@ -253,3 +253,26 @@ def test_flat_criterion_reaches_lme4s_optimum():
         assert ours == pytest.approx(value, rel=1e-3) or abs(ours - value) < 1e-4, name
     loglik = ref["logLik"].iloc[0]
     assert fit.llf == pytest.approx(loglik, abs=1e-3) and fit.llf >= loglik - 1e-6
+
+
+def test_lme4_bar_syntax_and_crossed_factors_are_refused():
+    """lme4's (1 | Subject) is not a fixed effect, and crossed factors (lme4's
+    Penicillin: every plate with every sample) given as nested are not fitted."""
+    rng = np.random.default_rng(1)
+    sleep = pd.DataFrame(
+        {"Subject": np.repeat(np.arange(18), 10), "Days": np.tile(np.arange(10), 18)}
+    )
+    sleep["Reaction"] = 251 + 10 * sleep["Days"] + rng.normal(0, 30, len(sleep))
+    with pytest.raises(cpeval.DataError, match=r"random-effects term.*groups="):
+        fit_lmm(sleep, "Reaction ~ Days + (1 | Subject)", ["Subject"])
+    fit = fit_lmm(sleep, "Reaction ~ Days", ["Subject"])
+    assert 230 < fit.fe_params["Intercept"] < 270
+    penicillin = pd.DataFrame(
+        {
+            "plate": np.repeat([chr(97 + i) for i in range(24)], 6),
+            "sample": list("ABCDEF") * 24,
+        }
+    )
+    penicillin["diameter"] = 23 + rng.normal(0, 1, len(penicillin))
+    with pytest.raises(cpeval.DataError, match=r"'sample' is not nested in 'plate'"):
+        fit_lmm(penicillin, "diameter ~ 1", ["plate", "sample"])

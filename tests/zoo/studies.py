@@ -72,6 +72,7 @@ class Layout:
     extra_study: str = ""  # more codebook [study] lines
     codebook_id: str | None = None  # an id column name the files do not have
     economics: bool = False  # EQ-5D, interview dates and GP visits, costed
+    economics_extra: tuple[str, ...] = ()  # more [economics] lines
     seed: int = 1
 
     def column(self, name: str) -> str:
@@ -282,6 +283,7 @@ def _config(layout: Layout) -> str:
             "wtp = [20000]",
             "n_boot = 300",
             f'cluster = "{c("team")}"',
+            *layout.economics_extra,
         ]
     return "\n".join(lines) + "\n"
 
@@ -444,6 +446,24 @@ CASES = [
         primary_wave="6 months",
         economics=True,
         imputation=3,
+    ),
+    _case(
+        "economics by the NICE DSU mapping, societal perspective",
+        economics=True,
+        economics_extra=(
+            'value_set = { version = "5L", type = "DSU", country = "UK" }',
+            'age = "age"',
+            'sex = "sex"',
+            'perspective = "societal"',
+        ),
+    ),
+    _fails(
+        "the DSU mapping without age and sex",
+        r"the DSU mapping needs age and sex: add age",
+        economics=True,
+        economics_extra=(
+            'value_set = { version = "5L", type = "DSU", country = "UK" }',
+        ),
     ),
     _fails(
         "the codebook names an id column the files do not have",
