@@ -247,7 +247,15 @@ def _provenance(cfg: AnalysisConfig, study, score) -> dict:
         "codebook": {"path": str(cfg.codebook), "sha256": sha256(cfg.codebook)},
         "inputs": inputs,
         "seed": cfg.seed,
-        "model": cfg.model.model_dump(),
+        "arms": {"intervention": study.arms[0], "comparator": study.arms[1]},
+        "waves": list(study.codebook.waves),
+        "primary_wave": cfg.wave(study.codebook),
+        "model": {
+            **cfg.model.model_dump(),
+            "groups": model_groups(cfg, study.codebook)
+            if cfg.model.kind == "lmm"
+            else None,
+        },
         "df_method": "Satterthwaite (lmerTest)"
         if cfg.model.kind == "lmm"
         else "CR2 with Satterthwaite df (clubSandwich)",
