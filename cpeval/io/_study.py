@@ -242,11 +242,14 @@ def _flow(
             left = people[people[book.id].isin(reasons.index[reasons == reason])]
             rows.append((f"excluded: {reason}", outcome, left))
         exclusions.append(_exclusion_frame(people, reasons, outcome, book, group))
-    table = _count_table(rows, people, group)
+    table = _count_table(rows, people, group, (book.intervention, book.comparator))
     listed = pd.concat(exclusions, ignore_index=True) if exclusions else None
     return ParticipantFlow(
         table, _or_empty(listed, group), recruitment_list=book.recruitment is not None
     )
+
+
+NOT_COMPARED = "in an arm that is not compared"
 
 
 def _exclusion_reasons(
@@ -262,7 +265,13 @@ def _exclusion_reasons(
     keys = zip(data[book.id], data[book.wave], strict=True)
     found = dict(zip(keys, complete, strict=True))
     reasons: dict[str, str] = {}
+    compared = {book.intervention, book.comparator}
+    arm_of = people.set_index(book.id)[book.group] if book.group else None
     for person in people[book.id]:
+        known = book.comparator is not None and arm_of is not None
+        if known and arm_of.get(person) not in compared:
+            reasons[person] = NOT_COMPARED
+            continue
         for wave in dict.fromkeys((waves[0], waves[-1])):
             have = found.get((person, wave))
             if have is None:
@@ -276,7 +285,7 @@ def _exclusion_reasons(
 
 def _ordered(reasons: pd.Series, outcome: str, book: Codebook) -> list[str]:
     """Reasons in flow order: missed interviews first, then incomplete outcomes."""
-    candidates = [f"not interviewed at {w}" for w in book.waves]
+    candidates = [NOT_COMPARED] + [f"not interviewed at {w}" for w in book.waves]
     candidates += [f"{outcome} incomplete at {w}" for w in book.waves]
     present = set(reasons)
     return [r for r in candidates if r in present]
@@ -310,8 +319,11 @@ def _exclusion_frame(
     )
 
 
-def _count_table(rows: list, people: pd.DataFrame, group: str) -> pd.DataFrame:
+def _count_table(
+    rows: list, people: pd.DataFrame, group: str, first: tuple = ()
+) -> pd.DataFrame:
     levels = sorted(people[group].dropna().unique(), key=str)
+    levels = [g for g in first if g in levels] + [g for g in levels if g not in first]
     records = []
     for stage, outcome, subset in rows:
         counts = subset[group].value_counts()

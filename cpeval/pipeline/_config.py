@@ -107,7 +107,7 @@ class _Analysis(_Section):
     codebook: StrictStr
     seed: StrictInt
     formats: Names | None = None
-    primary_wave: StrictStr | None = None
+    primary_wave: StrictStr | StrictInt | None = None  # as the codebook's waves
 
 
 class AnalysisConfig(_Section):
@@ -235,7 +235,7 @@ def load_config(path: str | Path) -> AnalysisConfig:
         imputation=sections.get("imputation"),
         economics=economics,
         formats=head.formats or _default_formats(),
-        primary_wave=head.primary_wave,
+        primary_wave=None if head.primary_wave is None else str(head.primary_wave),
     )
 
 

@@ -31,12 +31,13 @@ def findings(
         lines.append(
             f"Primary analysis: {primary[0]['analysis']} with "
             f"{_article(primary[0]['model'])} {primary[0]['model']}, {i} compared "
-            f"with {c} at {wave}, adjusted for baseline. Other rows of the outcomes "
-            "table are other waves or sensitivity analyses."
+            f"with {c} at {_wave(wave)}, adjusted for baseline. Other rows of the "
+            "outcomes table are other waves or sensitivity analyses."
         )
     if analyses.score is not None:
         labels = {r["column"]: r["outcome"] for r in analyses.rows}
-        lines.append(_balance_sentence(analyses.score, labels))
+        ancova = primary and primary[0]["model"] == "ANCOVA"
+        lines.append(_balance_sentence(analyses.score, labels, ancova=bool(ancova)))
     for row in primary:
         lines.append(_effect_sentence(row, i, c, directions.get(row["column"])))
     if len(primary) > 1:
@@ -63,7 +64,7 @@ def _flow_sentence(study) -> str:
         )
     seen = [
         f"{int(flow.loc[flow['stage'] == f'interviewed at {w}', 'total'].iloc[0])} "
-        f"at {w}"
+        f"at {_wave(w)}"
         for w in book.waves
     ]
     return (
@@ -72,16 +73,20 @@ def _flow_sentence(study) -> str:
     )
 
 
-def _balance_sentence(score, labels: Mapping[str, str]) -> str:
+def _balance_sentence(score, labels: Mapping[str, str], *, ancova: bool) -> str:
     balance = score.balance["diff"].abs().rename(index=dict(labels))
     terms = score.balance.loc[list(score.terms), "diff_adj"].abs()
     return (
         f"At baseline the groups differed by up to {balance.max():.2f} standard "
         f"deviations ({balance.idxmax()}). Weighting by the propensity score left "
         f"its own characteristics ({', '.join(score.terms)}) within "
-        f"{terms.max():.2f} standard deviations; the outcome models compare change "
-        "from baseline, so they allow for baseline differences in the outcomes "
-        "themselves."
+        f"{terms.max():.2f} standard deviations; "
+        + (
+            "the outcome models adjust for each outcome's baseline value"
+            if ancova
+            else "the outcome models compare change from baseline"
+        )
+        + ", so they allow for baseline differences in the outcomes themselves."
     )
 
 
@@ -102,7 +107,7 @@ def _effect_sentence(row: dict, i: str, c: str, higher: str | None) -> str:
         better = (d > 0) == (higher == "better")
         favours = f", favouring {i if better else c}"
     return (
-        f"{row['outcome']} at {row['wave']}: {_points(d)} in {i} than in {c} "
+        f"{row['outcome']} at {_wave(row['wave'])}: {_points(d)} in {i} than in {c} "
         f"(95% CI from {_points(low)} to {_points(high)}; n = "
         f"{row['n_participants']}){favours}; {certain}."
     )
@@ -128,7 +133,7 @@ def _other_rows(analyses, i: str, c: str) -> list[str]:
         if not rows:
             continue
         parts = [
-            f"{r['analysis']} at {r['wave']}, {_points(r['difference'])} "
+            f"{r['analysis']} at {_wave(r['wave'])}, {_points(r['difference'])} "
             f"(95% CI from {_points(r['ci_low'])} to {_points(r['ci_high'])}; "
             f"n = {r['n_participants']})"
             for r in rows
@@ -155,8 +160,9 @@ def _economic_sentences(analyses, i: str, c: str, wave: str) -> list[str]:
         )
         lines.append(
             f"{lead} ({a.label}, {a.n_intervention + a.n_comparator} participants, "
-            f"baseline to {wave}): costs per person were {_money(a.delta_cost)} in "
-            f"{i} than in {c} (95% CI from {_money(a.cost_ci[0])} to "
+            f"baseline to {_wave(wave)}): costs per person were "
+            f"{_money(a.delta_cost)} in {i} than in {c} (95% CI from "
+            f"{_money(a.cost_ci[0])} to "
             f"{_money(a.cost_ci[1])}), and QALYs {_qalys(a.delta_qalys)} (95% CI "
             f"from {_qalys(a.qalys_ci[0])} to {_qalys(a.qalys_ci[1])})."
         )
@@ -216,6 +222,12 @@ def share(p: float) -> str:
     if p <= 0.005:
         return "under 1%"
     return f"{p:.0%}"
+
+
+def _wave(name) -> str:
+    """A wave in a sentence: "wave 6" for a bare number, the name otherwise."""
+    text = str(name)
+    return f"wave {text}" if text.replace(".", "", 1).isdigit() else text
 
 
 def _article(noun: str) -> str:

@@ -180,6 +180,7 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
                 for c in data.columns
                 if any(c.startswith(f"{name}_") for name in book.definitions)
                 and not c.endswith(("_missing", "_prorated"))
+                and c not in book.columns  # an item, not a score
             ]
             raise DataError(
                 f"{cfg.path}: outcome '{label}': the scored data have no column "
