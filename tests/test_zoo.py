@@ -133,3 +133,60 @@ def test_a_lost_arm_is_a_validation_warning(tmp_path, capsys):
     assert "no participant of the arm 'Usual care' was interviewed" in (
         capsys.readouterr().out
     )
+
+
+def test_the_load_flow_leaves_out_an_arm_not_compared(tmp_path):
+    """cpeval validate's flow agrees with the run: a third arm is excluded first."""
+    from cpeval.io import load_study
+
+    case = next(c for c in CASES if c.layout.comparator is not None)
+    config = write(tmp_path / "study", case.layout)
+    flow = load_study(config.parent / "codebook.toml").flow.table
+    assert list(flow.columns[2:5]) == [
+        "Connecting People",
+        "Usual care",
+        "Waiting list",
+    ]
+    row = flow.set_index("stage").loc["excluded: in an arm that is not compared"]
+    assert row["Waiting list"] == row["total"] == 64
+    assert flow.set_index("stage").loc["analysed", "Waiting list"] == 0
+
+
+@pytest.mark.parametrize(
+    ("higher", "difference", "favoured"),
+    [
+        ("better", 2.0, "CP"),
+        ("better", -2.0, "UC"),
+        ("worse", -2.0, "CP"),
+        (None, 2.0, None),
+    ],
+)
+def test_the_sentence_says_which_arm_a_difference_favours(higher, difference, favoured):
+    from cpeval.pipeline._findings import _effect_sentence
+
+    row = {
+        "outcome": "distress",
+        "wave": "12",
+        "difference": difference,
+        "ci_low": difference - 1,
+        "ci_high": difference + 1,
+        "n_participants": 90,
+    }
+    text = _effect_sentence(row, "CP", "UC", higher)
+    word = "higher" if difference > 0 else "lower"
+    assert text.startswith(f"distress at wave 12: 2.00 points {word} in CP than in UC")
+    if favoured is None:
+        assert "does not say whether higher is better" in text
+    else:
+        assert f"favouring {favoured}" in text
+
+
+def test_a_numeric_primary_wave_matches_numeric_waves(tmp_path):
+    from cpeval.pipeline import load_config
+
+    path = tmp_path / "a.toml"
+    path.write_text(
+        '[analysis]\nname = "x"\ncodebook = "c.toml"\nseed = 1\nprimary_wave = 6\n'
+        '[outcomes]\n"y" = "y_total"\n[model]\nkind = "ancova"\n'
+    )
+    assert load_config(path).primary_wave == "6"
