@@ -54,7 +54,22 @@ def test_zoo_case(case, tmp_path, capsys):
     _check_counts(outcomes, pd.read_csv(out / "tables" / "participant_flow.csv"))
     _check_arm_names(case, outcomes, (out / "report.html").read_text())
     if case.layout.economics:
-        _check_economics(case, pd.read_csv(out / "tables" / "economics.csv"))
+        economics = pd.read_csv(out / "tables" / "economics.csv")
+        _check_economics(case, economics)
+        flow = pd.read_csv(out / "tables" / "participant_flow.csv")
+        recruited = flow.loc[flow["stage"] == "recruited", "total"].item()
+        for label in economics.columns[1:]:
+            mine = flow[
+                (flow["outcome"] == "cost and QALYs") & (flow["analysis"] == label)
+            ]
+            counts = economics.set_index("quantity")[label]
+            n = sum(
+                int(v)
+                for k, v in counts.items()
+                if k.startswith("participants analysed")
+            )
+            assert mine.loc[mine["stage"] == "analysed", "total"].item() == n
+            assert mine["total"].sum() == recruited
 
 
 def _arms(case):

@@ -78,8 +78,7 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     analyses = outcome_analyses(cfg, data, book, say=say)
     covariates = list(cfg.model.covariates)
     covariates += [c for c in cfg.propensity_covariates if c not in covariates]
-    flow = analysis_flow(study, data, analyses, cfg, covariates)
-    tables: dict[str, pd.DataFrame] = {"participant_flow": flow.table}
+    tables: dict[str, pd.DataFrame] = {"participant_flow": pd.DataFrame()}
     tables["baseline"] = baseline_table(
         data[data["time"] == 0],
         list(book.covariates) + list(cfg.outcomes.values()),
@@ -95,6 +94,10 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
         tables["costs"], tables["economics"], economics, cea = economic_evaluation(
             cfg, data, book, arms, recruited=int(compared)
         )
+    flow = analysis_flow(
+        study, data, analyses, cfg, covariates, economics=economics or ()
+    )
+    tables["participant_flow"] = flow.table
     say("drawing figures")
     figures = draw_figures(
         cfg,

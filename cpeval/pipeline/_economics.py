@@ -45,6 +45,8 @@ class EconomicAnalysis:
         Participants analysed by arm, and those left out (cost or QALYs missing).
     n_not_interviewed : int
         Recruited to the compared arms but not interviewed at baseline.
+    participants : frozenset
+        The ids analysed (for the participant flow).
     mean_cost, mean_qalys : dict
         By arm (1 intervention, 0 comparator).
     delta_cost, delta_qalys : float
@@ -74,6 +76,7 @@ class EconomicAnalysis:
     inmb: dict = field(default_factory=dict)
     p_cost_effective: dict = field(default_factory=dict)
     n_not_interviewed: int = 0
+    participants: frozenset = frozenset()
 
     def to_frame(self, arms: tuple[str, str] = ("intervention", "comparator")):
         """One row per quantity, arms named by ``arms``."""
@@ -137,11 +140,18 @@ def economic_evaluation(
         cluster=econ.cluster,
     )
     wtp = list(econ.wtp)
-    analyses = [_complete_case(cea, complete, len(people), wtp)]
+    analyses = [
+        dataclasses.replace(
+            _complete_case(cea, complete, len(people), wtp),
+            participants=frozenset(complete.index),
+        )
+    ]
     drawn = cea
     if cfg.imputation:  # the primary analysis, as for the outcomes
         imputed, drawn = _imputed(cfg, people, wtp)
-        analyses.insert(0, imputed)
+        analyses.insert(
+            0, dataclasses.replace(imputed, participants=frozenset(people.index))
+        )
     if recruited is not None:  # everyone recruited is accounted for
         unseen = recruited - len(people)
         analyses = [dataclasses.replace(a, n_not_interviewed=unseen) for a in analyses]

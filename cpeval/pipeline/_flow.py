@@ -13,13 +13,14 @@ __all__ = ["analysis_flow"]
 
 
 def analysis_flow(
-    study, data: pd.DataFrame, analyses, cfg, covariates
+    study, data: pd.DataFrame, analyses, cfg, covariates, economics=()
 ) -> ParticipantFlow:
-    """Recruited, interviewed at each wave, and for each outcome and analysis the
-    analysed and the excluded (with reasons), by arm.
+    """Recruited, interviewed at each wave, and for each outcome and analysis (and
+    each economic analysis) the analysed and the excluded (with reasons), by arm.
 
     ``data`` is the analysis data (the two arms compared); ``covariates`` are the
-    model's and the propensity score's baseline covariates, in that order.
+    model's and the propensity score's baseline covariates, in that order;
+    ``economics`` the :class:`~._economics.EconomicAnalysis` results.
     """
     book = study.codebook
     people = study.recruited
@@ -29,36 +30,33 @@ def analysis_flow(
         seen = set(study.data.loc[study.data[book.wave] == wave, book.id])
         ids = people[book.id][people[book.id].isin(seen)]
         rows.append((f"interviewed at {wave}", "", "", ids))
-    listed = []
+    listed: list[dict] = []
     for row in analyses.rows:
-        if not row["primary_wave"]:
-            continue
-        used = analyses.populations[(row["outcome"], row["analysis"], row["wave"])]
-        ladder = _ladder(study, data, row, covariates)
-        reasons = {}
-        for person in people[book.id]:
-            if person not in used:
-                reasons[person] = next(
-                    (r for r, test in ladder if test(person)), "not used by the model"
-                )
-        analysed = people[book.id][people[book.id].isin(used)]
-        rows.append(("analysed", row["outcome"], row["analysis"], analysed))
-        for reason in dict.fromkeys([r for r, _ in ladder] + ["not used by the model"]):
-            ids = [p for p, r in reasons.items() if r == reason]
-            if ids:
-                rows.append(
-                    (f"excluded: {reason}", row["outcome"], row["analysis"], ids)
-                )
-        listed += [
-            {
-                "id": p,
-                "group": arm_of.get(p),
-                "outcome": row["outcome"],
-                "analysis": row["analysis"],
-                "reason": r,
-            }
-            for p, r in reasons.items()
-        ]
+        if row["primary_wave"]:
+            used = analyses.populations[(row["outcome"], row["analysis"], row["wave"])]
+            ladder = _ladder(study, data, row, covariates)
+            _account(
+                rows,
+                listed,
+                people[book.id],
+                arm_of,
+                used,
+                ladder,
+                row["outcome"],
+                row["analysis"],
+            )
+    for result in economics:
+        ladder = _economic_ladder(study, data, cfg.wave(book))
+        _account(
+            rows,
+            listed,
+            people[book.id],
+            arm_of,
+            result.participants,
+            ladder,
+            "cost and QALYs",
+            result.label,
+        )
     table = _counts(rows, arm_of, study.arms)
     exclusions = pd.DataFrame(
         listed, columns=["id", "group", "outcome", "analysis", "reason"]
@@ -66,6 +64,48 @@ def analysis_flow(
     return ParticipantFlow(
         table, exclusions, recruitment_list=book.recruitment is not None
     )
+
+
+def _account(rows, listed, everyone, arm_of, used, ladder, outcome, analysis):
+    """The analysed row of one analysis and every exclusion by its first reason,
+    in the ladder's order (appended to ``rows`` and ``listed``)."""
+    reasons = {
+        person: next((r for r, test in ladder if test(person)), UNEXPLAINED)
+        for person in everyone
+        if person not in used
+    }
+    rows.append(("analysed", outcome, analysis, everyone[everyone.isin(used)]))
+    for reason in dict.fromkeys([r for r, _ in ladder] + [UNEXPLAINED]):
+        ids = [p for p, r in reasons.items() if r == reason]
+        if ids:
+            rows.append((f"excluded: {reason}", outcome, analysis, ids))
+    listed += [
+        {
+            "id": p,
+            "group": arm_of.get(p),
+            "outcome": outcome,
+            "analysis": analysis,
+            "reason": r,
+        }
+        for p, r in reasons.items()
+    ]
+
+
+UNEXPLAINED = "not used by the model"
+
+
+def _economic_ladder(study, data: pd.DataFrame, wave: str) -> list:
+    """Why a participant has no cost and QALYs: the interviews up to the primary
+    wave, then anything else (EQ-5D, dates or service use missing)."""
+    book = study.codebook
+    arms = set(study.arms)
+    arm_of = study.recruited.set_index(book.id)[book.group]
+    ladder = [("in an arm that is not compared", lambda p: arm_of.get(p) not in arms)]
+    for w in book.waves[: list(book.waves).index(wave) + 1]:
+        seen = set(data.loc[data[book.wave] == w, book.id])
+        ladder.append((f"not interviewed at {w}", lambda p, s=seen: p not in s))
+    ladder.append(("EQ-5D, dates or service use missing", lambda p: True))
+    return ladder
 
 
 def _ladder(study, data: pd.DataFrame, row: dict, covariates) -> list:
