@@ -142,12 +142,13 @@ def render_table(
     if fmt not in FORMATS:
         raise DataError(f"fmt must be one of {FORMATS}; got {fmt!r}")
     if fmt == "csv":
-        return table.to_csv(index=False, lineterminator="\n").encode()
+        return _as_text(table).to_csv(index=False, lineterminator="\n").encode()
     shown = _formatted(table, decimals)
     if fmt == "md":
-        head = "| " + " | ".join(shown.columns) + " |"
-        rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
-        body = ["| " + " | ".join(row) + " |" for row in shown.to_numpy().tolist()]
+        cells = shown.rename(columns=_md).apply(lambda col: col.map(_md))
+        head = "| " + " | ".join(cells.columns) + " |"
+        rule = "| " + " | ".join("---" for _ in cells.columns) + " |"
+        body = ["| " + " | ".join(row) + " |" for row in cells.to_numpy().tolist()]
         return ("\n".join([head, rule, *body]) + "\n").encode()
     if fmt == "html":
         return _html(shown, title).encode()
@@ -156,6 +157,31 @@ def render_table(
     if fmt == "docx":
         return _docx(shown, title)
     return _xlsx(table, title or "table")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets may evaluate
+
+
+def _defused(value):
+    """Text a spreadsheet could run as a formula, prefixed with ' (OWASP CSV
+    injection); numbers, including negative ones, stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _as_text(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell and column name defused (for CSV)."""
+    out = table.rename(columns=lambda c: _defused(str(c)))
+    for name in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[name]):
+            out[name] = out[name].map(_defused).astype(object)
+    return out
+
+
+def _md(text: str) -> str:
+    """A Markdown table cell: bars escaped, line breaks as spaces."""
+    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _formatted(table: pd.DataFrame, decimals: int) -> pd.DataFrame:
@@ -201,6 +227,10 @@ def _latex(shown: pd.DataFrame, title: str) -> str:
             ("$", r"\$"),
             ("{", r"\{"),
             ("}", r"\}"),
+            ("^", r"\textasciicircum{}"),
+            ("~", r"\textasciitilde{}"),
+            ("\r", " "),
+            ("\n", " "),
         ):
             text = text.replace(a, b)
         return text
@@ -233,6 +263,10 @@ def _xlsx(table: pd.DataFrame, title: str) -> bytes:
                 for v in row
             ]
         )
+    for cells in sheet.iter_rows():
+        for cell in cells:  # text, never a live formula
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     book.properties.created = book.properties.modified = dt.datetime(2000, 1, 1)
     buffer = io.BytesIO()
     book.save(buffer)
