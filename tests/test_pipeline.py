@@ -392,3 +392,39 @@ def test_sensitivity_must_be_ancova_beside_a_mixed_model(tmp_path):
     bad.write_text(text.replace('sensitivity = "ancova"', 'sensitivity = "lmm"'))
     with pytest.raises(cpeval.DataError, match="sensitivity"):
         load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[economics]\nwtp = []\n", r"'economics\.wtp' is empty"),
+        ("[economics]\nwtp = [-1]\n", r"'economics\.wtp\.0' must be 0\.0 or more"),
+        ("[economics]\nwtp = [inf]\n", "must be a finite number"),
+        ("[economics]\nwtp = [nan]\n", "must be a finite number"),
+        ("[economics]\nn_boot = 1000000\n", "above 100,000.*allow_large = true"),
+        ("[imputation]\nm = 5\niterations = 0\n", "must be 1 or more"),
+        ("[imputation]\nm = 1000\n", "above 200"),
+    ],
+)
+def test_every_config_value_is_checked_when_it_loads(tmp_path, extra, message):
+    text = CONFIG.read_text().split("[propensity]")[0].split("[economics]")[0]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("../data", str(ROOT / "data")) + extra)
+    with pytest.raises(cpeval.DataError, match=message):
+        load_config(bad)
+
+
+def test_names_the_config_gives_are_checked_before_anything_is_fitted(tmp_path):
+    text = CONFIG.read_text().replace("../data", str(ROOT / "data"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('covariates = ["age"]', 'covariates = ["agee"]'))
+    with pytest.raises(
+        cpeval.DataError, match=r"\[model\] covariates \['agee'\] are not"
+    ):
+        run(bad, tmp_path / "out", say=lambda *_: None)
+    bad.write_text(text.replace("su_gp_surgery_visit =", "su_gp_visit ="))
+    with pytest.raises(
+        cpeval.DataError, match=r"\[economics\] services \['su_gp_visit'\]"
+    ):
+        run(bad, tmp_path / "out", say=lambda *_: None)
+    assert not (tmp_path / "out").exists()  # refused before anything was written

@@ -73,6 +73,7 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     book = study.codebook
     wave = cfg.wave(book)
     data = analysis_data(study)
+    cfg.check_names(data.columns, book)
     arms = study.arms
     say("fitting outcome models")
     analyses = outcome_analyses(cfg, data, book, say=say)

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    StrictBool,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -35,6 +36,13 @@ __all__ = [
 
 FORMATS = ("csv", "md", "html", "tex", "xlsx")
 Float = Annotated[float, Strict()]
+Amount = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+# resources a config may ask for without [analysis] allow_large = true
+LIMITS = {
+    "economics.n_boot": 100_000,
+    "imputation.m": 200,
+    "imputation.iterations": 200,
+}
 Names = tuple[StrictStr, ...]
 
 
@@ -49,7 +57,7 @@ class ModelConfig(_Section):
     rows beside a mixed model."""
 
     kind: Literal["lmm", "ancova"]
-    groups: Names | None = None
+    groups: Names | None = Field(None, min_length=1)
     covariates: Names = ()
     sensitivity: Literal["ancova"] | None = None
 
@@ -97,7 +105,7 @@ class EconomicsConfig(_Section):
     price_year: StrictStr = "2022/23"
     perspective: Literal["nhs_pss", "societal"] = "nhs_pss"
     discount: Float = Field(0.035, ge=0, lt=1)
-    wtp: tuple[Float, ...] = (20000.0, 30000.0)
+    wtp: tuple[Amount, ...] = Field((20000.0, 30000.0), min_length=1)
     n_boot: StrictInt = Field(2000, ge=1)
     cluster: StrictStr | None = None
 
@@ -105,8 +113,9 @@ class EconomicsConfig(_Section):
 class _Analysis(_Section):
     name: StrictStr
     codebook: StrictStr
-    seed: StrictInt
+    seed: StrictInt = Field(ge=0)
     formats: Names | None = None
+    allow_large: StrictBool = False
     primary_wave: StrictStr | StrictInt | None = None  # as the codebook's waves
 
 
@@ -153,6 +162,27 @@ class AnalysisConfig(_Section):
                 f"not one of the follow-up waves {list(book.waves[1:])}"
             )
         return self.primary_wave
+
+    def check_names(self, columns, book) -> None:
+        """Every column the config names is in the data (before anything is
+        fitted, so that no method sentence describes something not done)."""
+        named = {
+            "[model] covariates": self.model.covariates,
+            "[propensity] covariates": self.propensity_covariates,
+        }
+        if self.economics is not None:
+            econ = self.economics
+            named["[economics] services"] = tuple(econ.services)
+            named["[economics] cluster, age, sex"] = tuple(
+                c for c in (econ.cluster, econ.age, econ.sex) if c is not None
+            )
+        for where, names in named.items():
+            absent = [n for n in names if n not in columns]
+            if absent:
+                raise DataError(
+                    f"{self.path}: {where} {absent} are not in the data (the "
+                    f"codebook's columns: {sorted(book.columns)[:12]}...)"
+                )
 
     @property
     def propensity_covariates(self) -> tuple[str, ...]:
@@ -216,6 +246,8 @@ def load_config(path: str | Path) -> AnalysisConfig:
     if bad:
         raise DataError(f"{path}: 'outcomes.{bad[0]}' must name a scored column")
     head = sections.pop("analysis")
+    if not head.allow_large:
+        _within_limits(sections, path)
     economics = sections.get("economics")
     if economics is not None:  # files relative to the config, like the codebook
         files = {
@@ -237,6 +269,18 @@ def load_config(path: str | Path) -> AnalysisConfig:
         formats=head.formats or _default_formats(),
         primary_wave=None if head.primary_wave is None else str(head.primary_wave),
     )
+
+
+def _within_limits(sections: dict, path: Path) -> None:
+    for key, limit in LIMITS.items():
+        section, name = key.split(".")
+        value = getattr(sections.get(section), name, None)
+        if value is not None and value > limit:
+            raise DataError(
+                f"{path}: '{key}' is {value:,}, above {limit:,}: a run that large "
+                "can exhaust memory and time; set allow_large = true under "
+                "[analysis] to run it knowingly"
+            )
 
 
 def _parse(schema: type[BaseModel], table: Any, key: str, path: Path) -> Any:
@@ -266,7 +310,11 @@ def _parse(schema: type[BaseModel], table: Any, key: str, path: Path) -> Any:
         scalar = not isinstance(error.get("input"), dict)
         shown = f" (got {error['input']!r})" if "input" in error and scalar else ""
         if error["type"] == "too_short":
-            message = "names no covariates"
+            message = (
+                "names no covariates"
+                if where.endswith("covariates")
+                else "is empty: give at least one value"
+            )
         raise DataError(f"{path}: '{where}' {_lower(message)}{shown}") from None
 
 
