@@ -138,16 +138,13 @@ def _other_rows(analyses, i: str, c: str) -> list[str]:
             f"n = {r['n_participants']})"
             for r in rows
         ]
-        kinds = {r["role"] for r in rows}
-        what = " and ".join(
-            k for k in ("other waves", "sensitivity analyses") if _kind(k) in kinds
-        )
+        roles = {r["role"] for r in rows}
+        what = " and ".join(label for role, label in _ROLES.items() if role in roles)
         lines.append(f"{outcome}, {what} ({i} minus {c}): " + "; ".join(parts) + ".")
     return lines
 
 
-def _kind(label: str) -> str:
-    return "secondary" if label == "other waves" else "sensitivity"
+_ROLES = {"secondary": "other waves", "sensitivity": "sensitivity analyses"}
 
 
 def _economic_sentences(analyses, i: str, c: str, wave: str) -> list[str]:

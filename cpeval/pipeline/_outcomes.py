@@ -207,7 +207,7 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
         data = data.assign(**{PS: data[book.id].map(score.logit)})
         changes = [PS]
     spec = _Spec(cfg, book, covariates, changes)
-    found: list[tuple[str, dict, frozenset]] = []
+    found: list[tuple[dict, frozenset]] = []
     kind = cfg.model.kind
     name = "available data" if kind == "lmm" else "complete cases"
     for label, column in cfg.outcomes.items():
@@ -225,7 +225,7 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
     primary = "multiple imputation" if cfg.imputation else name
     wave = cfg.wave(book)
     rows, populations = [], {}
-    for _, row, ids in found:
+    for row, ids in found:
         main = row["analysis"].startswith(primary)
         row["primary_wave"] = row["wave"] == wave
         row["role"] = (
@@ -290,9 +290,7 @@ def model_groups(cfg, book) -> list[str]:
     return groups
 
 
-def _rows(
-    label, column, analysis, fit, data, book
-) -> list[tuple[str, dict, frozenset]]:
+def _rows(label, column, analysis, fit, data, book) -> list[tuple[dict, frozenset]]:
     """A row per follow-up wave of one fitted analysis."""
     frame = fit.to_frame()
     out = []
@@ -303,7 +301,7 @@ def _rows(
         row["wave"] = wave
         row.update(_means(data, book, column, wave, ids))
         row.update(_estimate(record, fit, wave, book))
-        out.append((label, row, ids))
+        out.append((row, ids))
     return out
 
 
@@ -399,7 +397,7 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
             )
             row["model"] = "mixed model (REML)" if cfg.model.kind == "lmm" else "ANCOVA"
             row["n_participants"] = len(wide)
-            rows.append((label, row, everyone))
+            rows.append((row, everyone))
     return rows
 
 
