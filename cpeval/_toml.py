@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._files import MAX_TEXT_CONFIG_BYTES, check_input
 from .exceptions import DataError
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
     """Parse a TOML file; a missing or malformed file is a DataError naming it."""
+    check_input(path, what, MAX_TEXT_CONFIG_BYTES)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such {what}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: the {what} is not valid TOML: {exc}") from None
 

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype as is_numeric
 
-from .._files import sha256
-from ..exceptions import DataError
+from .._files import MAX_DATA_BYTES, check_input, sha256
+from ..exceptions import DataError, one_line
 
 __all__ = ["MISSING_TOKENS", "ReadReport", "read_data"]
 
@@ -43,6 +44,16 @@ _MAGIC: tuple[tuple[bytes, str, frozenset[str]], ...] = (
     (b"%PDF", "a PDF document", frozenset()),
 )
 _TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+_MAX_HEADER_BYTES = 2**20  # a header line longer than this is not a header
+_MAX_FIELD_CHARS = csv.field_size_limit()  # csv's own limit (131,072)
+# Excel workbooks are checked before they are parsed (a zip bomb, a sheet whose
+# dimension spans the whole grid, millions of shared strings) and then streamed.
+_XLSX_MAX_UNZIPPED = 512 * 2**20  # all parts together, uncompressed
+_XLSX_MAX_STRINGS_BYTES = 64 * 2**20  # sharedStrings.xml is held in memory
+_XLSX_MAX_ROWS = 1_048_576
+_XLSX_MAX_COLUMNS = 4_000
+_XLSX_MAX_CELLS = 20_000_000
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +83,10 @@ class ReadReport:
         declared missing code (in the file's metadata or passed by the caller).
     blank_rows : int
         Entirely blank lines or rows passed over (they hold no data).
+    notes : tuple of str
+        What was read in a way the user should know of (a hidden sheet passed
+        over, formula cells without a saved value, rows in another encoding).
+        Validation reports each as a warning.
     """
 
     path: str
@@ -85,12 +100,15 @@ class ReadReport:
     column_labels: Mapping[str, str] = field(default_factory=dict)
     missing_recoded: Mapping[str, int] = field(default_factory=dict)
     blank_rows: int = 0
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> ReadReport:
         """The report of a frame returned by :func:`read_data`."""
         try:
-            return cls(**frame.attrs["cpeval_read"])
+            fields = dict(frame.attrs["cpeval_read"])
+            fields["notes"] = tuple(fields.get("notes", ()))
+            return cls(**fields)
         except (KeyError, TypeError):
             raise ValueError("the frame was not returned by cpeval.read_data") from None
 
@@ -133,7 +151,8 @@ def read_data(
         Columns kept as text even when every value looks numeric (ids such as
         ``"007"``). Numbers in SPSS/Stata id columns become text like ``"7"``.
     sheet : str or int, optional
-        Excel sheet name or 0-based position; the first sheet by default.
+        Excel sheet name or 0-based position; by default the first visible
+        sheet (a hidden sheet before it is passed over, with a note).
     decimal : {".", ","}
         Decimal mark of text files.
 
@@ -159,8 +178,9 @@ def read_data(
     ','
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    check_input(path, "file", MAX_DATA_BYTES)
+    if isinstance(sheet, bool) or (isinstance(sheet, int) and sheet < 0):
+        raise DataError(f"{path}: sheet must be a name or a position 0, 1, ...")
     suffix = path.suffix.lower()
     if suffix not in _READERS:
         supported = ", ".join(sorted(_READERS))
@@ -203,12 +223,27 @@ def _check_content(path: Path, suffix: str) -> None:
             )
         if _looks_binary(head):
             raise DataError(f"{path}: the file holds binary data, not delimited text")
+    elif suffix in (".xlsx", ".xlsm") and head.startswith(b"\xd0\xcf\x11\xe0"):
+        if _is_encrypted(path):
+            raise DataError(
+                f"{path}: the workbook is password-protected (encrypted); remove "
+                "the password in Excel (File > Info > Protect Workbook) and save again"
+            )
+        raise DataError(
+            f"{path}: the content is an old Excel .xls file; save it as .xlsx or CSV"
+        )
     elif suffix not in fits:
         actual = kind or "a text file"
         raise DataError(
             f"{path}: a '{suffix}' file was expected but the content is {actual}; "
             "check the file or its extension"
         )
+
+
+def _is_encrypted(path: Path) -> bool:
+    """An encrypted .xlsx is an OLE container holding an 'EncryptedPackage'."""
+    with open(path, "rb") as handle:
+        return _ENCRYPTED in handle.read(1 << 20)
 
 
 def _sniff_kind(head: bytes) -> tuple[str | None, frozenset[str]]:
@@ -233,68 +268,257 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _read_text(path: Path, *, sheet: object, decimal: str) -> tuple[pd.DataFrame, dict]:
-    text, encoding = _decode(path.read_bytes(), path)
+    """Rows are numbered as a spreadsheet shows them: one per record (a line
+    break inside quotes stays in its cell), the header being row 1."""
+    raw = path.read_bytes()
+    _check_header_length(raw, path)
+    text, encoding, notes = _decode(raw, path)
+    del raw
     delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records, line = [], 1
+    records, row = [], 1
     try:
-        for fields in reader:
-            records.append((line, fields))
-            line = reader.line_num + 1
+        for row, fields in enumerate(reader, start=1):
+            records.append((row, fields))
     except csv.Error as exc:
-        raise DataError(f"{path}, row {line}: cannot parse the text: {exc}") from None
+        raise DataError(
+            f"{path}, row {row + 1}: cannot parse the text: {_csv_reason(exc)}"
+        ) from None
     frame, blank = _frame_from_records(records, path)
     info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
-    return _with_decimal(frame, decimal), {**info, "blank_rows": blank}
+    return _with_decimal(frame, decimal), {**info, "blank_rows": blank, "notes": notes}
 
 
-def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+def _check_header_length(raw: bytes, path: Path) -> None:
+    start = len(raw) - len(raw.lstrip(b"\r\n\xef\xbb\xbf\xff\xfe"))
+    end = raw.find(b"\n", start, start + _MAX_HEADER_BYTES + 1)
+    if end == -1 and len(raw) - start > _MAX_HEADER_BYTES:
+        raise DataError(
+            f"{path}, row 1: the header line is longer than "
+            f"{_MAX_HEADER_BYTES // 2**20} MB; this is not a questionnaire export"
+        )
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a cell holds more than {_MAX_FIELD_CHARS:,} characters"
+    return str(exc)
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, str, tuple[str, ...]]:
+    """Text, its encoding and notes: UTF-16 (BOM), UTF-8, or Windows-1252.
+
+    A UTF-8 file with a few lines in another encoding (an edit in another
+    program) is read line by line, each line as UTF-8 where it can be, and the
+    other lines named in a note.
+    """
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
-    for encoding in _TEXT_ENCODINGS:
         try:
-            text = raw.decode(encoding)
+            return raw.decode("utf-16"), "utf-16", ()
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{path}: the UTF-16 text is cut or damaged at byte {exc.start:,} "
+                f"of {len(raw):,}; export the file again"
+            ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return text, "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8", ()
+    mixed = _mixed_utf8(raw)
+    if mixed is not None:
+        return mixed
+    for encoding in _TEXT_ENCODINGS[1:]:
+        try:
+            return raw.decode(encoding), encoding, ()
         except UnicodeDecodeError:
             continue
-        bom = raw.startswith(b"\xef\xbb\xbf")
-        return text, "utf-8" if encoding == "utf-8-sig" and not bom else encoding
     raise DataError(f"{path}: cannot decode the text")  # pragma: no cover
+
+
+def _mixed_utf8(raw: bytes) -> tuple[str, str, tuple[str, ...]] | None:
+    """Lines decoded one by one when some are valid non-ASCII UTF-8 and others
+    are not UTF-8 at all; ``None`` when no line is non-ASCII UTF-8."""
+    lines = raw.split(b"\n")
+    utf8, other = 0, []
+    for number, line in enumerate(lines, start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            other.append(number)
+    if not utf8:
+        return None
+    text = "\n".join(_line_text(line) for line in lines).removeprefix("\ufeff")
+    shown = ", ".join(map(str, other[:5])) + (" ..." if len(other) > 5 else "")
+    note = (
+        f"the file is UTF-8 but {len(other)} line(s) ({shown}) are not; they were "
+        "read as Windows-1252: check their accented letters and save the file as "
+        "UTF-8"
+    )
+    return text, "utf-8 (mixed)", (note,)
+
+
+def _line_text(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace")
 
 
 def _sniff_delimiter(text: str) -> str:
     """The delimiter that splits the header line into the most fields."""
-    header = text.lstrip("\r\n").splitlines()[0] if text.strip() else ""
-    counts = {d: len(next(csv.reader([header], delimiter=d))) for d in _DELIMITERS}
+    start = len(text) - len(text.lstrip("\r\n"))
+    end = text.find("\n", start)
+    header = text[start : end if end != -1 else len(text)].rstrip("\r")
+    counts = {}
+    for d in _DELIMITERS:
+        try:
+            counts[d] = len(next(csv.reader([header], delimiter=d), []))
+        except csv.Error:
+            counts[d] = 0
     return max(_DELIMITERS, key=lambda d: (counts[d], -_DELIMITERS.index(d)))
 
 
 def _read_excel(path: Path, *, sheet: str | int | None, decimal: str) -> tuple:
+    _check_workbook(path)
+    values, formulas = _open_workbook(path, True), _open_workbook(path, False)
+    notes: list[str] = []
+    try:
+        name = _sheet_name(values, sheet, path, notes)
+        _check_dimension(values[name], name, path)
+        rows = _stream_rows(values[name], formulas[name], name, path, notes)
+        records = [(i, [_cell_text(v) for v in row]) for i, row in enumerate(rows, 1)]
+    finally:
+        values.close()
+        formulas.close()
+    records = _fit_to_header(records, path)
+    frame, blank = _frame_from_records(records, path)
+    info = {"format": "excel", "sheet": name, "blank_rows": blank}
+    return frame, {**info, "notes": tuple(notes)}
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse a workbook that would exhaust memory or time before parsing it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot open the Excel workbook: {exc}") from None
+    total = sum(part.file_size for part in parts)
+    if total > _XLSX_MAX_UNZIPPED:
+        raise DataError(
+            f"{path}: the workbook unpacks to {total / 2**20:,.0f} MB, more than the "
+            f"{_XLSX_MAX_UNZIPPED // 2**20} MB cpeval reads (a damaged or hostile "
+            "file?); save the data sheet alone as CSV"
+        )
+    for part in parts:
+        if part.filename.lower().endswith("sharedstrings.xml"):
+            if part.file_size > _XLSX_MAX_STRINGS_BYTES:
+                raise DataError(
+                    f"{path}: the workbook's shared text table is "
+                    f"{part.file_size / 2**20:,.0f} MB, more than "
+                    f"{_XLSX_MAX_STRINGS_BYTES // 2**20} MB; save the sheet as CSV"
+                )
+
+
+def _open_workbook(path: Path, data_only: bool) -> Any:
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot open the Excel workbook: {exc}") from None
-    try:
-        names = book.sheetnames
-        name = names[sheet or 0] if isinstance(sheet, int | None) else sheet
-        if name not in names:
+        return load_workbook(path, read_only=True, data_only=data_only)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        message = one_line(str(exc), 300)
+        raise DataError(f"{path}: cannot open the Excel workbook: {message}") from None
+
+
+def _sheet_name(book: Any, sheet: str | int | None, path: Path, notes: list) -> str:
+    names = book.sheetnames
+    if isinstance(sheet, str):
+        if sheet not in names:
             raise DataError(f"{path}: no sheet '{sheet}'; the sheets are {names}")
-        rows = book[name].iter_rows(values_only=True)
-        records = [(i, [_cell_text(v) for v in row]) for i, row in enumerate(rows, 1)]
-    except IndexError:
-        raise DataError(f"{path}: no sheet at position {sheet}") from None
-    finally:
-        book.close()
-    records = _fit_to_header(records, path)
-    frame, blank = _frame_from_records(records, path)
-    return frame, {"format": "excel", "sheet": name, "blank_rows": blank}
+        return sheet
+    if isinstance(sheet, int):
+        if sheet >= len(names):
+            raise DataError(f"{path}: no sheet at position {sheet}; the sheets are {names}")
+        return names[sheet]
+    visible = [n for n in names if book[n].sheet_state == "visible"]
+    if not visible:
+        raise DataError(f"{path}: every sheet is hidden; name one with sheet = ...")
+    hidden = names[: names.index(visible[0])]
+    if hidden:
+        notes.append(
+            f"hidden sheet(s) {', '.join(repr(h) for h in hidden)} passed over; "
+            f"the first visible sheet '{visible[0]}' was read (set sheet = ... "
+            "in the codebook to choose)"
+        )
+    return visible[0]
+
+
+def _check_dimension(worksheet: Any, name: str, path: Path) -> None:
+    """The sheet's declared size, before a cell is read."""
+    try:
+        rows, columns = worksheet.max_row or 0, worksheet.max_column or 0
+    except (ValueError, TypeError):
+        return  # no usable dimension: the streaming limits still apply
+    _check_size(rows, columns, name, path)
+    worksheet.reset_dimensions()  # read cells as they are, never padded to a size
+
+
+def _check_size(rows: int, columns: int, name: str, path: Path) -> None:
+    if (
+        rows > _XLSX_MAX_ROWS
+        or columns > _XLSX_MAX_COLUMNS
+        or rows * columns > _XLSX_MAX_CELLS
+    ):
+        raise DataError(
+            f"{path}: sheet '{name}' spans {rows:,} rows by {columns:,} columns, "
+            f"more than cpeval reads ({_XLSX_MAX_COLUMNS:,} columns, "
+            f"{_XLSX_MAX_CELLS:,} cells); delete the stray cells far from the data "
+            "or save the data as CSV"
+        )
+
+
+def _stream_rows(values: Any, formulas: Any, name: str, path: Path, notes: list):
+    """The sheet's rows as values, within the size limits; formula cells with no
+    saved value (a file written by a program that does not calculate) are counted
+    by column letter and named in a note."""
+    formulas.reset_dimensions()
+    unsaved: dict[int, int] = {}
+    width = 0
+    pairs = zip(
+        values.iter_rows(values_only=True),
+        formulas.iter_rows(values_only=True),
+        strict=False,
+    )
+    for number, (row, written) in enumerate(pairs, start=1):
+        width = max(width, len(row))
+        _check_size(number, width, name, path)
+        for column, (value, formula) in enumerate(zip(row, written, strict=False)):
+            if value is None and isinstance(formula, str) and formula.startswith("="):
+                unsaved[column] = unsaved.get(column, 0) + 1
+        yield row
+    if unsaved:
+        from openpyxl.utils import get_column_letter
+
+        shown = ", ".join(
+            f"{get_column_letter(c + 1)} ({n})" for c, n in sorted(unsaved.items())
+        )
+        notes.append(
+            f"sheet '{name}': formula cells without a saved value were read as "
+            f"missing in column(s) {shown}; open the file in Excel and save it, "
+            "so that the values are stored"
+        )
 
 
 def _read_spss(path: Path, *, sheet: object, decimal: str) -> tuple:
     import pyreadstat
 
     frame, meta = _pyreadstat(pyreadstat.read_sav, path, "SPSS")
+    frame = _trim_padding(frame, meta.readstat_variable_types or {})
     recoded = {}
     for column, ranges in (meta.missing_ranges or {}).items():
         values = frame[column]
@@ -311,11 +535,32 @@ def _read_stata(path: Path, *, sheet: object, decimal: str) -> tuple:
 
     frame, meta = _pyreadstat(pyreadstat.read_dta, path, "Stata")
     recoded = {}
-    for column, letters in (meta.missing_user_values or {}).items():
-        mask = frame[column].isin(letters).to_numpy()
-        frame[column] = pd.to_numeric(frame[column].mask(mask), errors="coerce")
+    kinds = meta.readstat_variable_types or {}
+    for column in frame.columns:
+        if kinds.get(column, "string") == "string" or frame[column].dtype.kind in "fiu":
+            continue
+        # a numeric Stata variable holding .a to .z: extended missing values
+        values = frame[column]
+        mask = values.map(_extended_missing, na_action="ignore").fillna(False)
+        mask = mask.astype(bool).to_numpy()
+        frame[column] = pd.to_numeric(values.mask(mask), errors="coerce")
         recoded[column] = int(mask.sum())
-    return frame, _labels(meta, "stata", recoded)
+    return _trim_padding(frame, kinds), _labels(meta, "stata", recoded)
+
+
+def _extended_missing(value: object) -> bool:
+    text = str(value).lstrip(".")
+    return len(text) == 1 and "a" <= text <= "z"
+
+
+def _trim_padding(frame: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
+    """SPSS and Stata store text in fixed widths: trailing spaces are padding."""
+    for column in frame.columns:
+        if kinds.get(column) == "string" and not is_numeric(frame[column]):
+            frame[column] = frame[column].map(
+                lambda v: v.rstrip(" ") if isinstance(v, str) else v
+            )
+    return frame
 
 
 def _read_parquet(path: Path, *, sheet: object, decimal: str) -> tuple:
@@ -326,9 +571,24 @@ def _read_parquet(path: Path, *, sheet: object, decimal: str) -> tuple:
             f"{path}: reading Parquet needs pyarrow: pip install 'cpeval[parquet]'"
         ) from None
     except Exception as exc:  # pyarrow raises many types for a corrupt file
-        raise DataError(f"{path}: cannot read the Parquet file: {exc}") from None
+        reason = one_line(str(exc), 300)
+        raise DataError(f"{path}: cannot read the Parquet file: {reason}") from None
+    if not _default_index(frame.index):  # pandas wrote its index, e.g. the ids
+        frame = frame.reset_index()
+    frame = frame.apply(_wall_time)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame, {"format": "parquet"}
+
+
+def _default_index(index: pd.Index) -> bool:
+    return isinstance(index, pd.RangeIndex) and index.name is None and index.start == 0
+
+
+def _wall_time(values: pd.Series) -> pd.Series:
+    """Time-zone-aware times as the local date and time they show."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_localize(None)
+    return values
 
 
 _READERS: dict[str, Callable[..., tuple[pd.DataFrame, dict]]] = {
@@ -348,7 +608,8 @@ def _pyreadstat(function: Callable, path: Path, program: str) -> tuple:
     try:
         frame, meta = function(str(path), user_missing=True)
     except Exception as exc:  # pyreadstat raises its own non-ValueError types
-        raise DataError(f"{path}: cannot read the {program} file: {exc}") from None
+        reason = one_line(str(exc), 300)
+        raise DataError(f"{path}: cannot read the {program} file: {reason}") from None
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return frame, meta
 
