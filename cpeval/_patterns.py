@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 _RANGE = re.compile(r"\{(\d+)\.\.(\d+)\}")
+MAX_NAMES = 10_000  # names one pattern may make
 
 
-def expand(pattern: str) -> list[str]:
+def expand(pattern: str, limit: int = MAX_NAMES) -> list[str]:
     """Expand one number range in a name: ``"wemwbs_{1..3}"`` -> three names.
 
-    A name without a range is returned alone.
+    A name without a range is returned alone. A range of more than ``limit``
+    names, or one that runs backwards, is a ``ValueError`` (before any name is
+    made).
 
     Examples
     --------
@@ -21,5 +24,12 @@ def expand(pattern: str) -> list[str]:
     if match is None:
         return [pattern]
     low, high = int(match.group(1)), int(match.group(2))
+    if high < low:
+        raise ValueError(f"range {{{low}..{high}}} runs backwards")
+    if high - low + 1 > limit:
+        raise ValueError(
+            f"range {{{low}..{high}}} names {high - low + 1:,} columns, more than "
+            f"{limit:,}"
+        )
     head, tail = pattern[: match.start()], pattern[match.end() :]
     return [f"{head}{i}{tail}" for i in range(low, high + 1)]

@@ -8,10 +8,13 @@ codebook and the key, so a typo never silently switches a check off.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
+
+import numpy as np
 
 from .._patterns import expand
 from .._toml import check_keys, read_toml
@@ -224,6 +227,8 @@ def load_codebook(path: str | Path) -> Codebook:
     check_keys(raw, dict.fromkeys(_TOP_KEYS, (dict, list)), path, "")
     study = _table(raw, "study", path)
     check_keys(study, _STUDY_KEYS, path, "study.")
+    _check_lists(study, _STUDY_LISTS, path, "study.")
+    _check_date_format(study.get("date_format"), path)
     for key in ("id", "waves"):
         if key not in study:
             raise DataError(f"{path}: [study] needs the key '{key}'")
@@ -247,7 +252,7 @@ def load_codebook(path: str | Path) -> Codebook:
         date_format=study.get("date_format"),
         covariates=_covariates(study, columns, path),
         missing_codes=tuple(float(c) for c in study.get("missing_codes", ())),
-        decimal=study.get("decimal", "."),
+        decimal=_decimal(study.get("decimal", "."), path),
         recruitment=_recruitment(raw, path),
         columns=columns,
         instruments=_instrument_items(columns),
@@ -335,10 +340,12 @@ def _columns(
     specs: dict[str, ColumnSpec] = {}
     for name, entry in _table(raw, "columns", path).items():
         check_keys(entry, _COLUMN_KEYS, path, f"columns.{name}.")
+        _check_lists(entry, _COLUMN_LISTS, path, f"columns.{name}.")
         specs[name] = _column(name, entry, path, waves, None)
     for instrument, entry in _table(raw, "instruments", path).items():
         where = f"instruments.{instrument}."
         check_keys(entry, _INSTRUMENT_KEYS, path, where)
+        _check_lists(entry, _COLUMN_LISTS, path, where)
         items = _expand_items(entry.get("items"), path, where)
         options = {
             "type": "integer",
@@ -383,11 +390,75 @@ def _expand_items(items: Any, path: Path, where: str) -> list[str]:
     if isinstance(items, list) and items and all(isinstance(i, str) for i in items):
         return list(items)
     if isinstance(items, str):
-        return expand(items)
+        try:
+            return expand(items)
+        except ValueError as exc:
+            raise DataError(f"{path}: '{where}items' {exc}") from None
     raise DataError(
         f"{path}: '{where}items' must be a list of column names or a pattern "
         'like "wemwbs_{1..14}"'
     )
+
+
+_NUMBER = (int, float)
+_CODE = (int, float, str)
+_STUDY_LISTS = {
+    "groups": _CODE,
+    "clusters": str,
+    "waves": _CODE,
+    "covariates": str,
+    "missing_codes": _NUMBER,
+}
+_COLUMN_LISTS = {"values": _CODE, "waves": _CODE, "missing_codes": _NUMBER}
+_LIST_WORDS = {str: "names (text)", _NUMBER: "numbers", _CODE: "numbers or text"}
+
+
+def _check_lists(table: Mapping[str, Any], kinds: Mapping, path: Path, where: str):
+    """Every element of a list key has the type the key needs."""
+    for key, kind in kinds.items():
+        for value in table.get(key, ()):
+            if isinstance(value, bool) or not isinstance(value, kind):
+                hint = ""
+                if key == "missing_codes" and isinstance(value, str):
+                    hint = (
+                        "; a text such as 'refused' in a numeric column is "
+                        "reported by validate: recode it, or declare the column text"
+                    )
+                raise DataError(
+                    f"{path}: '{where}{key}' must hold {_LIST_WORDS[kind]}; "
+                    f"{value!r} is {type(value).__name__}{hint}"
+                )
+            if isinstance(value, float) and not np.isfinite(value):
+                raise DataError(f"{path}: '{where}{key}' holds {value!r}")
+
+
+def _check_date_format(fmt: str | None, path: Path) -> None:
+    """A strptime format that can read back a date it wrote, with a year, month
+    and day."""
+    if fmt is None:
+        return
+    missing = [d for d in ("%d", ("%m", "%b", "%B"), ("%Y", "%y")) if not _has(fmt, d)]
+    sample = dt.datetime(2024, 3, 31)
+    try:
+        ok = dt.datetime.strptime(sample.strftime(fmt), fmt).date() == sample.date()
+    except ValueError:
+        ok = False
+    if missing or not ok:
+        raise DataError(
+            f"{path}: 'study.date_format' {fmt!r} is not a date format with a day, "
+            "month and year, e.g. \"%d/%m/%Y\" (codes as in Python's strptime)"
+        )
+
+
+def _has(fmt: str, directives: str | tuple[str, ...]) -> bool:
+    options = (directives,) if isinstance(directives, str) else directives
+    return any(d in fmt for d in options)
+
+
+def _decimal(mark: str, path: Path) -> str:
+    if mark not in (".", ","):
+        raise DataError(f"{path}: 'study.decimal' must be \".\" or \",\"; got {mark!r}")
+    return mark
 
 
 def _definitions(raw: Mapping[str, Any], path: Path) -> dict[str, str]:

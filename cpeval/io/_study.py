@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ._codebook import Codebook, code_text
-from ._validate import SOURCE_ROW, ValidationReport, check_and_link
+from ._validate import SOURCE_ROW, ValidationReport, check_and_link, parse_dates
 
 __all__ = ["ParticipantFlow", "Study", "load_study", "participant_flow"]
 
@@ -190,10 +190,7 @@ def _typed(data: pd.DataFrame, book: Codebook) -> pd.DataFrame:
 
 
 def _dates(values: pd.Series, book: Codebook) -> pd.Series:
-    if values.dtype.kind == "M":
-        return values
-    text = values.map(str, na_action="ignore")
-    return pd.to_datetime(text, format=book.date_format or "ISO8601", errors="coerce")
+    return parse_dates(values, book.date_format)
 
 
 def _fill_design_keys(data: pd.DataFrame, book: Codebook) -> pd.DataFrame:

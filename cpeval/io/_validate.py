@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -240,7 +241,11 @@ def _read(spec: FileSpec, book: Codebook, problems: list, reports: list):
             Problem("error", "unreadable_file", _name(spec), message, row=row)
         )
         return None
-    reports.append(ReadReport.of(frame))
+    report = ReadReport.of(frame)
+    reports.append(report)
+    problems += [
+        Problem("warning", "read_note", _name(spec), note) for note in report.notes
+    ]
     frame.attrs["cpeval_file"] = _name(spec)
     frame.attrs["cpeval_id"] = book.id
     return frame
@@ -319,9 +324,14 @@ def _value_problems(
 def _numeric_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
     numbers = pd.to_numeric(values, errors="coerce")
     rules = [(values.notna() & numbers.isna(), "not_numeric", "'{v}' is not a number")]
+    infinite = np.isinf(numbers.astype(float))
+    rules.append((infinite, "not_finite", "'{v}' is not a finite number"))
+    numbers = numbers.mask(infinite)
     if spec.type == "integer":
         fraction = numbers.notna() & (numbers != np.round(numbers))
         rules.append((fraction, "not_integer", "'{v}' is not a whole number"))
+        huge = numbers.abs() > _LARGEST_COUNT
+        rules.append((huge, "too_large", "'{v}' is too large to be a count"))
     if spec.values is not None:
         allowed = [float(v) for v in spec.values]
         codes = ", ".join(_show(v) for v in spec.values)
@@ -334,6 +344,9 @@ def _numeric_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
         span = f"{_show(float(low))} to {_show(float(high))}"
         rules.append((outside, "out_of_range", f"'{{v}}' is outside {span}"))
     return rules
+
+
+_LARGEST_COUNT = 1e9  # an integer column holds codes, counts, ages: not beyond this
 
 
 def _hint_second_header(problems: list[Problem], frame: pd.DataFrame) -> list:
@@ -368,7 +381,7 @@ def _label_hint(labels: Mapping[str, str] | None) -> str:
 
 
 def _date_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
-    parsed = _parse_dates(values, book.date_format)
+    parsed = parse_dates(values, book.date_format)
     return [(values.notna() & parsed.isna(), "not_a_date", _date_message(book))]
 
 
@@ -394,6 +407,10 @@ def _key_problems(frame: pd.DataFrame, book: Codebook) -> list:
             problems.append(
                 _at(frame, row, name, "error", "missing_key", "the value is missing")
             )
+        broken = frame[name].map(_has_control, na_action="ignore").fillna(False)
+        for row in frame.index[broken.astype(bool).to_numpy()]:
+            message = "the value holds a line break or control character"
+            problems.append(_at(frame, row, name, "error", "control_character", message))
     allowed = {
         book.wave: (book.waves, "wave"),
         book.group: (book.groups, "group"),
@@ -411,19 +428,52 @@ def _key_problems(frame: pd.DataFrame, book: Codebook) -> list:
     return problems
 
 
+def _has_control(value: object) -> bool:
+    return isinstance(value, str) and _CONTROL.search(value) is not None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_FAR_YEARS = 5  # an interview this far from the file's median date is suspect
+
+
 def _date_problems(frame: pd.DataFrame, name: str, book: Codebook) -> list:
     values = frame[name]
-    parsed = _parse_dates(values, book.date_format)
+    parsed = parse_dates(values, book.date_format)
     problems = [
         _at(frame, row, name, "error", "not_a_date", _date_message(book).format(v=v))
         for row, v in values[values.notna() & parsed.isna()].items()
     ]
+    problems += _implausible_dates(frame, name, parsed)
     problems += [
         _at(
             frame, row, name, "warning", "missing_date", "the interview date is missing"
         )
         for row in values.index[values.isna().to_numpy()]
     ]
+    return problems
+
+
+def _implausible_dates(frame: pd.DataFrame, name: str, parsed: pd.Series) -> list:
+    """Dates in the future, or years away from the file's other interviews (a
+    typed 2099 or 1900), are warned of: durations and QALYs depend on them."""
+    known = parsed.dropna()
+    if known.empty:
+        return []
+    today = pd.Timestamp.today().normalize()
+    median = known.sort_values().iloc[(len(known) - 1) // 2]
+    far = (known - median).abs() > pd.Timedelta(days=365.25 * _FAR_YEARS)
+    problems = []
+    for row, date in known.items():
+        if date > today:
+            message = f"the date {date.date()} is in the future"
+        elif far[row]:
+            message = (
+                f"the date {date.date()} is more than {_FAR_YEARS} years from the "
+                f"file's median date {median.date()}: check it"
+            )
+        else:
+            continue
+        problems.append(_at(frame, row, name, "warning", "implausible_date", message))
     return problems
 
 
@@ -592,22 +642,37 @@ def _nesting_problems(data: pd.DataFrame, book: Codebook) -> list:
 def _id_variant_problems(data: pd.DataFrame, book: Codebook) -> list:
     ids = data[[book.id, SOURCE_FILE, SOURCE_ROW]].dropna(subset=[book.id])
     ids = ids.drop_duplicates(subset=[book.id]).reset_index(drop=True)
-    norm = ids[book.id].map(lambda s: "".join(str(s).split()).casefold())
+    norm = ids[book.id].map(_id_key)
     problems = []
     for _, group in ids[norm.duplicated(keep=False)].groupby(norm, sort=True):
         variants = ", ".join(repr(v) for v in group[book.id])
+        same_text = group[book.id].map(_nfc).nunique() == 1
+        how = (
+            "in how their accented letters are encoded (Unicode NFC and NFD); "
+            "type them the same way"
+            if same_text
+            else "by case or white space"
+        )
         for _, row in group.iloc[1:].iterrows():
             problems.append(
                 _linked(
                     row,
                     book.id,
                     "id_variant",
-                    f"ids {variants} differ only by case or white space",
+                    f"ids {variants} differ only {how}",
                     book,
                     value=row[book.id],
                 )
             )
     return problems
+
+
+def _nfc(value: object) -> str:
+    return unicodedata.normalize("NFC", str(value))
+
+
+def _id_key(value: object) -> str:
+    return "".join(_nfc(value).split()).casefold()
 
 
 def _duplicate_problems(data: pd.DataFrame, keys: list[str]) -> list:
@@ -674,7 +739,7 @@ def _constant_key_problems(data: pd.DataFrame, book: Codebook) -> list:
 
 
 def _date_order_problems(data: pd.DataFrame, book: Codebook) -> list:
-    dated = data.assign(_date=_parse_dates(data[book.date], book.date_format))
+    dated = data.assign(_date=parse_dates(data[book.date], book.date_format))
     dated = dated.dropna(subset=["_date"])
     order = {w: i for i, w in enumerate(book.waves)}
     dated = dated.assign(_order=dated[book.wave].map(order))
@@ -754,11 +819,21 @@ def _present(frame: pd.DataFrame, names: Iterable[str | None]) -> list[str]:
     return [n for n in names if n is not None and n in frame.columns]
 
 
-def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    """Dates from text: ISO 8601 (a full date, with an optional time) or the
+    codebook's format. A time zone is dropped: the date is the one the
+    interviewer wrote. A year-month alone is not a date."""
     if values.dtype.kind == "M":
         return values
     text = values.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
+    if fmt is None:
+        text = text.str.replace(_ZONE, r"\1", regex=True)
+        text = text.where(text.str.match(_FULL_DATE, na=False))
     return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
+
+
+_ZONE = re.compile(r"(\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|[+-]\d\d:?\d\d)$")
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]|$)")
 
 
 def _date_message(book: Codebook) -> str:

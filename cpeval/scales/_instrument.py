@@ -432,7 +432,10 @@ def _conversions(tables: dict[str, Any], where: str) -> dict[str, dict[float, fl
 def _columns(pattern: str | None, n_items: int, where: str) -> tuple[str, ...]:
     if pattern is None:
         return tuple(f"item_{i}" for i in range(1, n_items + 1))
-    names = expand(pattern)
+    try:
+        names = expand(pattern)
+    except ValueError as exc:
+        raise DataError(f"{where}: 'instrument.columns' {exc}") from None
     if n_items and len(names) != n_items:
         raise DataError(
             f"{where}: 'instrument.columns' gives {len(names)} names, not {n_items}"

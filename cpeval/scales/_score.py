@@ -114,7 +114,10 @@ def item_columns(
     if items is None:
         columns = list(instrument.columns)
     elif isinstance(items, str):
-        columns = expand(items)
+        try:
+            columns = expand(items)
+        except ValueError as exc:
+            raise DataError(f"{instrument.name}: items {items!r}: {exc}") from None
     elif isinstance(items, Mapping):
         unknown = sorted(set(items) - set(instrument.labels))
         if unknown:
