@@ -6,8 +6,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .exceptions import DataError
@@ -83,3 +86,96 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+@contextmanager
+def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
+    """A fresh folder beside ``out`` to write a run into, moved into place whole.
+
+    The run writes into ``.<name>.tmp-*`` in the same parent folder. When the
+    ``with`` block ends normally, the previous ``out`` (if any) is renamed aside,
+    the new folder renamed to ``out`` and the old one deleted, so ``out`` holds
+    exactly one run's files. When the block fails (an error, a full disk,
+    Ctrl-C) the new folder is deleted and ``out`` is untouched. A run killed
+    outright (SIGKILL) leaves its ``.tmp-*`` folder, which the next run into the
+    same ``out`` deletes. A lock file ``.<name>.lock`` beside ``out`` keeps two
+    runs from writing into it at once: the second is refused.
+
+    Write errors are a :class:`DataError` naming ``out``.
+    """
+    target = Path(out).absolute()
+    if target.exists() and not target.is_dir():
+        raise DataError(f"{out}: the output path is a file, not a folder")
+    with _writing(out, "create the output folder"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target, out):
+        _recover(target)
+        with _writing(out, "write the outputs"):
+            stage = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        try:
+            os.chmod(stage, 0o777 & ~_umask())
+            with _writing(out, "write the outputs"):
+                yield stage
+                _swap(stage, target)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+
+
+@contextmanager
+def _writing(out: str | os.PathLike[str], what: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DataError(
+            f"{out}: cannot {what}: {reason}; earlier results there are unchanged"
+        ) from None
+
+
+@contextmanager
+def _locked(target: Path, out: str | os.PathLike[str]) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; runs are still staged
+        yield
+        return
+    with _writing(out, "create the lock file"):
+        handle = open(target.parent / f".{target.name}.lock", "a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DataError(
+                f"{out}: another cpeval run is writing to this folder; wait for it "
+                "to finish or choose another --out"
+            ) from None
+        yield
+    finally:
+        handle.close()
+
+
+def _leftovers(target: Path, kind: str) -> list[Path]:
+    return sorted(target.parent.glob(f".{target.name}.{kind}-*"))
+
+
+def _recover(target: Path) -> None:
+    """Clean up after a run that was killed: a swap cut short is completed
+    backwards (the previous results restored), staging folders are deleted."""
+    old = _leftovers(target, "old")
+    if old and not target.exists():
+        os.rename(old[-1], target)
+        old = old[:-1]
+    for path in [*old, *_leftovers(target, "tmp")]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _swap(stage: Path, target: Path) -> None:
+    aside = None
+    if target.exists():
+        aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        os.rmdir(aside)
+        os.rename(target, aside)
+    os.rename(stage, target)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)

@@ -1,15 +1,18 @@
 """The ``cpeval`` command. It only composes the package's stages.
 
 Exit codes: 0 clean, 1 warnings only, 2 errors (bad input ends with a one-line
-message, never a traceback).
+message, never a traceback), 3 an internal error (a bug in cpeval: one line and
+where to report it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from ._files import sha256, write_atomic
-from .exceptions import DataError
+from ._files import sha256, staged_folder, write_atomic
+from .exceptions import DataError, one_line
 from .io import ValidationReport, load_codebook, load_study
 from .io._validate import check_and_link
 
@@ -45,6 +48,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataError as exc:
         print(f"cpeval: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("cpeval: interrupted; earlier results are unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        where = _origin(exc)
+        print(
+            f"cpeval: internal error: {type(exc).__name__}: {one_line(str(exc), 300)}"
+            f"{where}. This is a bug in cpeval {__version__}, not in your data: "
+            "please report it with this line and the command you ran (README, "
+            "'Reporting a bug'); CPEVAL_TRACEBACK=1 prints the traceback",
+            file=sys.stderr,
+        )
+        if os.environ.get("CPEVAL_TRACEBACK"):
+            raise
+        return 3
+
+
+def _origin(exc: BaseException) -> str:
+    """' (at module.py:123)': the innermost cpeval frame of the traceback."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f"{os.sep}cpeval{os.sep}" in f.filename]
+    if not ours:
+        return ""
+    frame = ours[-1]
+    return f" (at {Path(frame.filename).name}:{frame.lineno})"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -144,7 +172,12 @@ def _verdict(report: ValidationReport) -> str:
     return "cpeval: no problems found"
 
 
-def _write_outputs(folder: Path, report: ValidationReport, study) -> None:
+def _write_outputs(out: Path, report: ValidationReport, study) -> None:
+    with staged_folder(out) as folder:
+        _write_files(folder, report, study)
+
+
+def _write_files(folder: Path, report: ValidationReport, study) -> None:
     write_atomic(folder / "problems.csv", _csv(report.to_frame()))
     files = pd.DataFrame(
         [

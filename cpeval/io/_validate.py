@@ -827,9 +827,13 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
         return values
     text = values.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
     if fmt is None:
-        text = text.str.replace(_ZONE, r"\1", regex=True)
-        text = text.where(text.str.match(_FULL_DATE, na=False))
+        text = text.map(_iso_date_text, na_action="ignore")
     return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
+
+
+def _iso_date_text(text: str) -> str | None:
+    text = _ZONE.sub(r"\1", text.strip())
+    return text if _FULL_DATE.match(text) else None
 
 
 _ZONE = re.compile(r"(\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|[+-]\d\d:?\d\d)$")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from .._files import sha256, write_atomic
+from .._files import sha256, staged_folder, write_atomic
 from ..io import load_study
 from ..report import write_report
 from ..scales import scale_directions, score_study
@@ -50,7 +50,11 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     ----------
     config : str, Path or AnalysisConfig
     out : str or Path
-        Output folder (created; files are replaced atomically).
+        Output folder. The run writes into a new folder beside it and moves it
+        into place when every file is written, so ``out`` holds one whole run:
+        a failed or interrupted run leaves the previous results as they were,
+        and outputs of an earlier config do not linger. Two runs into one
+        folder at once are refused.
     say : callable
         Progress messages (``print`` by default).
 
@@ -68,6 +72,14 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     """
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
     out = Path(out)
+    with staged_folder(out) as stage:
+        _run(cfg, stage, say)
+    report = out / "report.html"
+    say(f"wrote {report}")
+    return report
+
+
+def _run(cfg: AnalysisConfig, out: Path, say) -> None:
     say(f"reading and validating {cfg.codebook}")
     study = score_study(load_study(cfg.codebook))
     book = study.codebook
@@ -120,7 +132,7 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     )
     provenance = _provenance(cfg, study, analyses.score)
     write_atomic(out / "provenance.json", json.dumps(provenance, indent=2) + "\n")
-    report = write_report(
+    write_report(
         out / "report.html",
         cfg.name,
         tables,
@@ -137,8 +149,6 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
         methods=_methods(cfg, book, analyses.score, arms, wave),
         captions=CAPTIONS,
     )
-    say(f"wrote {report}")
-    return report
 
 
 def _methods(cfg, book, score, arms, wave) -> list[str]:
