@@ -111,7 +111,9 @@ def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
     with _locked(target, out):
         _recover(target)
         with _writing(out, "write the outputs"):
-            stage = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+            stage = Path(
+                tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-")
+            )
         try:
             os.chmod(stage, 0o777 & ~_umask())
             with _writing(out, "write the outputs"):
@@ -141,7 +143,7 @@ def _locked(target: Path, out: str | os.PathLike[str]) -> Iterator[None]:
         yield
         return
     with _writing(out, "create the lock file"):
-        handle = open(target.parent / f".{target.name}.lock", "a")
+        handle = open(target.parent / f".{target.name}.lock", "a")  # noqa: SIM115
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

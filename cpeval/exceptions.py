@@ -43,9 +43,9 @@ class DataError(CpevalError, ValueError):
     Parameters
     ----------
     message : str
-        One line (line breaks and control characters in quoted values are
-        shown escaped, a very long message is cut) naming the file, and where it applies the row, participant,
-        column and value.
+        One line naming the file, and where it applies the row, participant,
+        column and value. Line breaks and control characters in quoted values
+        are shown escaped, and a very long message is cut.
     problems : pandas.DataFrame, optional
         Every problem found, one row each, when several were found at once.
     """

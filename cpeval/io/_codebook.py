@@ -446,7 +446,7 @@ def _check_date_format(fmt: str | None, path: Path) -> None:
     if missing or not ok:
         raise DataError(
             f"{path}: 'study.date_format' {fmt!r} is not a date format with a day, "
-            "month and year, e.g. \"%d/%m/%Y\" (codes as in Python's strptime)"
+            'month and year, e.g. "%d/%m/%Y" (codes as in Python\'s strptime)'
         )
 
 
@@ -457,7 +457,7 @@ def _has(fmt: str, directives: str | tuple[str, ...]) -> bool:
 
 def _decimal(mark: str, path: Path) -> str:
     if mark not in (".", ","):
-        raise DataError(f"{path}: 'study.decimal' must be \".\" or \",\"; got {mark!r}")
+        raise DataError(f'{path}: \'study.decimal\' must be "." or ","; got {mark!r}')
     return mark
 
 

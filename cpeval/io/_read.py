@@ -416,13 +416,13 @@ def _check_workbook(path: Path) -> None:
             "file?); save the data sheet alone as CSV"
         )
     for part in parts:
-        if part.filename.lower().endswith("sharedstrings.xml"):
-            if part.file_size > _XLSX_MAX_STRINGS_BYTES:
-                raise DataError(
-                    f"{path}: the workbook's shared text table is "
-                    f"{part.file_size / 2**20:,.0f} MB, more than "
-                    f"{_XLSX_MAX_STRINGS_BYTES // 2**20} MB; save the sheet as CSV"
-                )
+        strings = part.filename.lower().endswith("sharedstrings.xml")
+        if strings and part.file_size > _XLSX_MAX_STRINGS_BYTES:
+            raise DataError(
+                f"{path}: the workbook's shared text table is "
+                f"{part.file_size / 2**20:,.0f} MB, more than "
+                f"{_XLSX_MAX_STRINGS_BYTES // 2**20} MB; save the sheet as CSV"
+            )
 
 
 def _open_workbook(path: Path, data_only: bool) -> Any:
@@ -443,7 +443,9 @@ def _sheet_name(book: Any, sheet: str | int | None, path: Path, notes: list) -> 
         return sheet
     if isinstance(sheet, int):
         if sheet >= len(names):
-            raise DataError(f"{path}: no sheet at position {sheet}; the sheets are {names}")
+            raise DataError(
+                f"{path}: no sheet at position {sheet}; the sheets are {names}"
+            )
         return names[sheet]
     visible = [n for n in names if book[n].sheet_state == "visible"]
     if not visible:

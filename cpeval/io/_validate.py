@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._format import show as _show
-from ..exceptions import DataError
+from ..exceptions import DataError, one_line
 from ._codebook import Codebook, ColumnSpec, FileSpec, code_text, load_codebook
 from ._read import ReadReport, read_data
 
@@ -71,7 +71,7 @@ class Problem:
             )
         if self.column is not None:
             where.append(f"column '{self.column}'")
-        return f"{', '.join(where)}: {self.message}"
+        return one_line(f"{', '.join(where)}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,8 +409,13 @@ def _key_problems(frame: pd.DataFrame, book: Codebook) -> list:
             )
         broken = frame[name].map(_has_control, na_action="ignore").fillna(False)
         for row in frame.index[broken.astype(bool).to_numpy()]:
-            message = "the value holds a line break or control character"
-            problems.append(_at(frame, row, name, "error", "control_character", message))
+            message = (
+                f"the value {frame.at[row, name]!r} holds a line break or control "
+                "character"
+            )
+            problems.append(
+                _at(frame, row, name, "error", "control_character", message)
+            )
     allowed = {
         book.wave: (book.waves, "wave"),
         book.group: (book.groups, "group"),

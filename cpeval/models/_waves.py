@@ -274,7 +274,8 @@ def _check_arms_seen(frame: pd.DataFrame, outcome: str, waves: list, names) -> N
             if seen.get((w, arm), 0) == 0:
                 raise DataError(
                     f"no participant in {names[arm]} has '{outcome}' at wave "
-                    f"'{w}': the arms cannot be compared there"
+                    f"'{w}': the arms cannot be compared there (check that "
+                    "wave's file, or analyse other waves)"
                 )
 
 

@@ -252,6 +252,17 @@ class _Spec:
     def fit(self, data: pd.DataFrame, column: str, kind: str):
         book = self.book
         cluster = book.clusters[-1] if book.clusters else None
+        try:
+            return self._fit(data, column, kind, cluster)
+        except DataError as exc:
+            method = "mixed model" if kind == "lmm" else "ANCOVA"
+            raise DataError(
+                f"{self.cfg.path}: outcome '{column}', {method}: {exc}",
+                problems=exc.problems,
+            ) from None
+
+    def _fit(self, data: pd.DataFrame, column: str, kind: str, cluster):
+        book = self.book
         return effect_by_wave(
             data,
             outcome=column,
