@@ -98,6 +98,19 @@ def test_a_full_disk_leaves_the_previous_results(study, monkeypatch, capsys):
     assert _leftovers(out) == []
 
 
+def test_a_read_only_file_system_is_a_data_error(study, monkeypatch, capsys):
+    config, out, reference, _ = study
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(_files.tempfile, "mkdtemp", read_only)
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "cannot write the outputs: Read-only file system" in error
+    assert tree_hashes(out) == reference
+
+
 def test_a_smaller_config_leaves_no_stale_files(study, tmp_path):
     config, _, _, _ = study
     out = tmp_path / "out"

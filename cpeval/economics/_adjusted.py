@@ -81,7 +81,9 @@ def adjusted_incremental(
     cost, effect, group : str
     cost_covariates, effect_covariates : sequence of str
         Covariates of each equation (e.g. baseline utility in the effect equation,
-        as Manca et al. 2005 recommend for QALYs); they may differ.
+        as Manca et al. 2005 recommend for QALYs); they may differ. They enter
+        formulas, which are code (patsy evaluates them as Python), so never
+        build them from untrusted text.
     method : {"sur", "ols"}
         Seemingly unrelated regression (feasible GLS, one step, residual
         covariance ``e'e/n``), or OLS per equation with the same cross-equation

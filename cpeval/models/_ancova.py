@@ -108,7 +108,9 @@ def ancova(
         The intervention's value of ``group`` when it holds labels; without it
         ``group`` must hold 0/1 (1 = intervention).
     covariates : sequence of str
-        Further terms, in patsy syntax (e.g. ``"C(site)"``, ``"age"``).
+        Further terms, in patsy syntax (e.g. ``"C(site)"``, ``"age"``). Terms are code:
+        patsy evaluates them as Python (as in statsmodels), so never build them
+        from untrusted text.
     cluster : str, optional
         Cluster column: CR2 cluster-robust covariance with Satterthwaite df.
         Without it, the model-based OLS covariance and residual df.

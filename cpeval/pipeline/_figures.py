@@ -5,6 +5,7 @@ two runs write the same bytes)."""
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,9 @@ def draw_figures(
         figures["ce_plane"], figures["ceac"] = plane.figure, curve.figure
     rendered = {}
     for name, fig in figures.items():
-        fig.tight_layout()
+        with warnings.catch_warnings():  # long labels: the figure is still drawn
+            warnings.filterwarnings("ignore", "Tight layout not applied")
+            fig.tight_layout()
         png = io.BytesIO()
         fig.savefig(png, format="png", dpi=100)
         write_atomic(out / "figures" / f"{name}.png", png.getvalue())

@@ -478,6 +478,18 @@ def _code_covariate(template: str) -> Callable[[Path], list[str]]:
     return make
 
 
+def _code_column(folder: Path) -> list[str]:
+    """A data column whose name is Python code, declared and used as a model
+    and propensity covariate: the run must treat it as a name and run nothing."""
+    code = f"__import__('os').system('touch {(folder / 'pwned').as_posix()}')"
+    return _zoo(folder, names={"age": code}, propensity=True)
+
+
+def _check_ran_nothing(folder: Path) -> None:
+    _no_marker(folder)
+    assert (folder / "out" / "report.html").exists()
+
+
 def _no_marker(folder: Path) -> None:
     assert not (folder / "pwned").exists()
 
@@ -819,6 +831,12 @@ CASES: list[Hostile] = [
         "error",
         r"not",
         check=_no_marker,
+    ),
+    Hostile(
+        "a data column whose name is Python code, used as a covariate",
+        _code_column,
+        "result",
+        check=_check_ran_nothing,
     ),
     Hostile(
         "--out names a file",
