@@ -74,9 +74,10 @@ def cluster_propensity_score(
     data : pandas.DataFrame
         One row per participant; the treatment is constant within clusters.
     formula : str
-        ``treated ~ covariates``; covariates are averaged within each cluster. A formula is code: patsy evaluates it as Python (as in statsmodels), so
-        never build one from untrusted text; write a column whose name is not
-        a Python name as ``Q("name")``.
+        ``treated ~ covariates``; covariates are averaged within each cluster.
+        A formula is code: patsy evaluates it as Python (as in statsmodels),
+        so never build one from untrusted text; write a column whose name is
+        not a Python name as ``Q("name")``.
     cluster : str
 
     Returns

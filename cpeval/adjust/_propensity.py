@@ -92,9 +92,10 @@ def propensity_score(
     data : pandas.DataFrame
         One row per participant (or per team for a cluster-level model).
     formula : str
-        Patsy formula with the treatment column on the left. A formula is code: patsy evaluates it as Python (as in statsmodels), so
-        never build one from untrusted text; write a column whose name is not
-        a Python name as ``Q("name")``.
+        Patsy formula with the treatment column on the left.
+        A formula is code: patsy evaluates it as Python (as in statsmodels),
+        so never build one from untrusted text; write a column whose name is
+        not a Python name as ``Q("name")``.
     treated : optional
         The treatment column's value for the intervention, when the column holds
         labels (``"CP"``/``"usual care"``); without it the column must hold 0/1.

@@ -266,9 +266,10 @@ def fit_lmm(
     data : pandas.DataFrame
         Long format, one row per observation.
     formula : str
-        Fixed effects in patsy syntax, e.g. ``"y ~ time * group"``. A formula is code: patsy evaluates it as Python (as in statsmodels), so
-        never build one from untrusted text; write a column whose name is not
-        a Python name as ``Q("name")``.
+        Fixed effects in patsy syntax, e.g. ``"y ~ time * group"``.
+        A formula is code: patsy evaluates it as Python (as in statsmodels),
+        so never build one from untrusted text; write a column whose name is
+        not a Python name as ``Q("name")``.
     groups : sequence of str
         Grouping columns, outermost first, e.g. ``["trust", "team", "id"]``; each
         level gets a random intercept and is nested in the one before (as lme4's
