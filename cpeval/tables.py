@@ -180,8 +180,10 @@ def _as_text(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _md(text: str) -> str:
-    """A Markdown table cell: bars escaped, line breaks as spaces."""
-    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """A Markdown table cell: bars escaped, line breaks as spaces, and ``&``,
+    ``<``, ``>`` as HTML entities (Markdown passes raw HTML through)."""
+    text = html.escape(str(text), quote=False)
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _formatted(table: pd.DataFrame, decimals: int) -> pd.DataFrame:
