@@ -75,3 +75,22 @@ def test_bad_codebook_is_one_line_on_stderr_without_traceback(tmp_path):
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "not valid TOML" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_an_internal_error_exits_3_with_one_line(monkeypatch, capsys):
+    """A bug (an exception that is not a DataError) is not blamed on the data:
+    exit 3, one line naming the exception and where to report it."""
+    import cpeval.cli
+
+    def broken(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cpeval.cli, "_validate", broken)
+    assert main(["validate", str(EXAMPLE / "codebook.toml")]) == 3
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("cpeval: internal error: ZeroDivisionError: division by zero")
+    assert "(at cli.py:" in err and "Reporting a bug" in err
+    monkeypatch.setenv("CPEVAL_TRACEBACK", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["validate", str(EXAMPLE / "codebook.toml")])

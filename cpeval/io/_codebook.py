@@ -234,6 +234,7 @@ def load_codebook(path: str | Path) -> Codebook:
             raise DataError(f"{path}: [study] needs the key '{key}'")
     waves = tuple(str(w) for w in study["waves"])
     _check_arms(study, path)
+    _check_distinct_keys(study, path)
     columns = _columns(raw, path, waves)
     return Codebook(
         path=path,
@@ -279,6 +280,24 @@ def _check_arms(study: Mapping[str, Any], path: Path) -> None:
             f"{path}: [study] 'comparator' and 'intervention' are both "
             f"'{study['intervention']}'"
         )
+
+
+def _check_distinct_keys(study: Mapping[str, Any], path: Path) -> None:
+    """The id, group, cluster, wave and date columns are different columns."""
+    roles: dict[str, str] = {}
+    named = [(k, study.get(k)) for k in ("id", "group", "wave", "date")]
+    named += [("clusters", c) for c in study.get("clusters", ())]
+    for role, column in named:
+        if column is None:
+            continue
+        if column in roles and role == roles[column]:
+            raise DataError(f"{path}: [study] {role} names the column '{column}' twice")
+        if column in roles:
+            raise DataError(
+                f"{path}: [study] {roles[column]} and {role} both name the column "
+                f"'{column}'; each needs a column of its own"
+            )
+        roles[column] = role
 
 
 def _group_labels(study: Mapping[str, Any], path: Path) -> dict[str, str]:

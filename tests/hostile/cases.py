@@ -424,6 +424,13 @@ def _data_fifo(folder: Path) -> list[str]:
     return _validate(path)
 
 
+def _sparse(folder: Path) -> list[str]:
+    path = _study(folder)
+    with open(folder / "baseline.csv", "r+b") as handle:
+        handle.truncate(600 * 2**20)
+    return _validate(path)
+
+
 def _huge_pattern(folder: Path) -> list[str]:
     return _codebook_edit('items = "q{1..3}"', 'items = "q_{1..50000000}"')(folder)
 
@@ -732,6 +739,19 @@ CASES: list[Hostile] = [
         ),
         "error",
         r"'study\.date_format' '%Q-%m-%d' is not a date format",
+    ),
+    Hostile(
+        "codebook id and group naming one column",
+        _codebook_edit('group = "arm"', 'group = "id"'),
+        "error",
+        r"\[study\] id and group both name the column 'id'",
+    ),
+    Hostile(
+        "a 600 MB data file (sparse: no disk used)",
+        _sparse,
+        "error",
+        r"baseline\.csv: the file is 600 MB, more than the 512 MB cpeval reads",
+        heavy=True,
     ),
     Hostile(
         'items = "q_{1..50000000}"',
