@@ -8,18 +8,13 @@ process that must finish within a time bound and under 1 GB of memory.
 
 from __future__ import annotations
 
-import os
 import re
-import resource
-import subprocess
-import sys
-import time
 
 import pytest
 
 from cpeval.cli import main
-from tests.conftest import ROOT, tree_hashes
-from tests.hostile.cases import CASES, by_name, first_error, warned
+from tests.conftest import tree_hashes
+from tests.hostile.cases import CASES, by_name, first_error, run_bounded, warned
 
 LIGHT = [c for c in CASES if not c.heavy]
 HEAVY = [c for c in CASES if c.heavy]
@@ -72,43 +67,14 @@ def test_hostile_input(case, tmp_path, capsys):
         assert {k: v for k, v in after.items() if k in before} == before
 
 
-def _bounded(argv: list[str]) -> tuple[int, str, str, float, int]:
-    """Run ``cpeval`` in a child: exit code, output, seconds, peak bytes."""
-    limit = 4 * MEMORY  # an address-space cap, so a regression cannot take the machine
-
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    start = time.monotonic()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "cpeval.cli", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=cap,
-        cwd=ROOT,
-        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
-    )
-    try:
-        out, err = child.communicate(timeout=SECONDS)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        pytest.fail(f"cpeval {' '.join(argv)} ran past {SECONDS} s")
-    seconds = time.monotonic() - start
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return child.returncode, out, err, seconds, usage.ru_maxrss * 1024
-
-
 @pytest.mark.parametrize("case", HEAVY, ids=lambda c: c.name)
 def test_hostile_input_fails_fast(case, tmp_path):
     folder = tmp_path / "study"
     argv = case.make(folder)
-    code, out, err, seconds, peak = _bounded(argv)
-    _assert_outcome(case, code, out, err, folder)
-    # ru_maxrss of children is the largest child so far: every heavy child is bounded
-    assert peak < MEMORY, f"{peak / 2**20:.0f} MB"
-    assert seconds < SECONDS
+    ran = run_bounded(argv, SECONDS, 4 * MEMORY)  # the cap keeps the machine safe
+    assert ran.code is not None, f"cpeval {' '.join(argv)} ran past {SECONDS} s"
+    _assert_outcome(case, ran.code, ran.stdout, ran.stderr, folder)
+    assert ran.peak_bytes < MEMORY, f"{ran.peak_bytes / 2**20:.0f} MB"
 
 
 def test_every_case_has_a_unique_name_and_an_expectation():

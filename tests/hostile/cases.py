@@ -23,6 +23,12 @@ from __future__ import annotations
 
 import os
 import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tests.conftest import DATA
+from tests.conftest import DATA, ROOT
 
 BAD = DATA / "bad"
 HOSTILE = DATA / "hostile"
@@ -897,3 +903,50 @@ def warned(stdout: str, pattern: str) -> bool:
         line.strip().startswith("warning:") and re.search(pattern, line)
         for line in stdout.splitlines()
     )
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """How a command ran in a child process."""
+
+    code: int | None  # None: killed at the time limit
+    stdout: str
+    stderr: str
+    seconds: float
+    peak_bytes: int  # the child's peak resident memory
+
+
+def run_bounded(argv: list[str], seconds: float, memory: int) -> Bounded:
+    """Run ``cpeval argv`` in a child with an address-space cap of ``memory``
+    bytes, killed after ``seconds``; measure its own peak memory (wait4)."""
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "cpeval.cli", *argv],
+            stdout=out,
+            stderr=err,
+            preexec_fn=cap,
+            cwd=ROOT,
+            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+        )
+        timer = threading.Timer(seconds, child.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            timer.cancel()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.monotonic() - start
+        out.seek(0), err.seek(0)
+        killed = elapsed >= seconds and child.returncode < 0
+        return Bounded(
+            None if killed else child.returncode,
+            out.read(),
+            err.read(),
+            elapsed,
+            usage.ru_maxrss * 1024,
+        )
