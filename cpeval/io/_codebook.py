@@ -287,8 +287,13 @@ def _check_distinct_keys(study: Mapping[str, Any], path: Path) -> None:
     roles: dict[str, str] = {}
     named = [(k, study.get(k)) for k in ("id", "group", "wave", "date")]
     named += [("clusters", c) for c in study.get("clusters", ())]
+    named += [("covariates", c) for c in study.get("covariates", ())]
     for role, column in named:
         if column is None:
+            continue
+        if not column.strip():
+            raise DataError(f"{path}: [study] {role} names no column (an empty name)")
+        if role == "covariates":
             continue
         if column in roles and role == roles[column]:
             raise DataError(f"{path}: [study] {role} names the column '{column}' twice")
@@ -386,6 +391,17 @@ def _column(
             f"{path}: column '{name}' has type '{kind}'; "
             f"the types are {', '.join(COLUMN_TYPES)}"
         )
+    values = entry.get("values")
+    if kind in ("numeric", "integer") and values is not None:
+        text = [v for v in values if not isinstance(v, int | float)]
+        if text:
+            raise DataError(
+                f"{path}: column '{name}' is {kind} but its values include "
+                f"{text[0]!r}; give numbers, or make the column categorical"
+            )
+    low, high = entry.get("min"), entry.get("max")
+    if low is not None and high is not None and low > high:
+        raise DataError(f"{path}: column '{name}' has min {low} above max {high}")
     on = _optional_tuple(entry.get("waves"), str)
     unknown = sorted(set(on or ()) - set(waves))
     if unknown:

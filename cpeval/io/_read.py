@@ -543,15 +543,16 @@ def _read_stata(path: Path, *, sheet: object, decimal: str) -> tuple:
             continue
         # a numeric Stata variable holding .a to .z: extended missing values
         values = frame[column]
-        mask = values.map(_extended_missing, na_action="ignore").fillna(False)
-        mask = mask.astype(bool).to_numpy()
+        mask = np.array([_extended_missing(v) for v in values], dtype=bool)
         frame[column] = pd.to_numeric(values.mask(mask), errors="coerce")
         recoded[column] = int(mask.sum())
     return _trim_padding(frame, kinds), _labels(meta, "stata", recoded)
 
 
 def _extended_missing(value: object) -> bool:
-    text = str(value).lstrip(".")
+    if not isinstance(value, str):
+        return False
+    text = value.lstrip(".")
     return len(text) == 1 and "a" <= text <= "z"
 
 

@@ -407,8 +407,8 @@ def _key_problems(frame: pd.DataFrame, book: Codebook) -> list:
             problems.append(
                 _at(frame, row, name, "error", "missing_key", "the value is missing")
             )
-        broken = frame[name].map(_has_control, na_action="ignore").fillna(False)
-        for row in frame.index[broken.astype(bool).to_numpy()]:
+        broken = np.array([_has_control(v) for v in frame[name]], dtype=bool)
+        for row in frame.index[broken]:
             message = (
                 f"the value {frame.at[row, name]!r} holds a line break or control "
                 "character"
