@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,6 +51,7 @@ _MAX_FIELD_CHARS = csv.field_size_limit()  # csv's own limit (131,072)
 # dimension spans the whole grid, millions of shared strings) and then streamed.
 _XLSX_MAX_UNZIPPED = 512 * 2**20  # all parts together, uncompressed
 _XLSX_MAX_STRINGS_BYTES = 64 * 2**20  # sharedStrings.xml is held in memory
+_XLSX_MAX_STRINGS = 2_000_000
 _XLSX_MAX_ROWS = 1_048_576
 _XLSX_MAX_COLUMNS = 4_000
 _XLSX_MAX_CELLS = 20_000_000
@@ -416,13 +418,28 @@ def _check_workbook(path: Path) -> None:
             "file?); save the data sheet alone as CSV"
         )
     for part in parts:
-        strings = part.filename.lower().endswith("sharedstrings.xml")
-        if strings and part.file_size > _XLSX_MAX_STRINGS_BYTES:
+        if not part.filename.lower().endswith("sharedstrings.xml"):
+            continue
+        count = _declared_strings(path, part)
+        if part.file_size > _XLSX_MAX_STRINGS_BYTES or count > _XLSX_MAX_STRINGS:
             raise DataError(
-                f"{path}: the workbook's shared text table is "
-                f"{part.file_size / 2**20:,.0f} MB, more than "
-                f"{_XLSX_MAX_STRINGS_BYTES // 2**20} MB; save the sheet as CSV"
+                f"{path}: the workbook's shared text table holds {count:,} texts "
+                f"in {part.file_size / 2**20:,.0f} MB, more than cpeval reads "
+                f"({_XLSX_MAX_STRINGS:,} texts, {_XLSX_MAX_STRINGS_BYTES // 2**20} MB);"
+                " save the sheet as CSV"
             )
+
+
+def _declared_strings(path: Path, part: zipfile.ZipInfo) -> int:
+    """The shared-string count the part declares (``uniqueCount``), read from
+    its first kilobyte only."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(part) as handle:
+            head = handle.read(1024).decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return 0  # openpyxl will say what is wrong with the part
+    match = re.search(r'uniqueCount="(\d+)"', head)
+    return int(match.group(1)) if match else 0
 
 
 def _open_workbook(path: Path, data_only: bool) -> Any:

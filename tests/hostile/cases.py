@@ -340,8 +340,8 @@ def _far_cell(folder: Path) -> list[str]:
     return _workbook(folder, fill)
 
 
-def _shared_strings(folder: Path) -> list[str]:
-    """A valid-looking workbook whose shared-string table has 60 million entries."""
+def _shared_strings(folder: Path, n: int = 60_000_000) -> list[str]:
+    """A valid-looking workbook whose shared-string table has ``n`` entries."""
     path = _study(folder, b"x", suffix=".xlsx")
     source = folder / "plain.xlsx"
 
@@ -361,11 +361,11 @@ def _shared_strings(folder: Path) -> list[str]:
             if not item.filename.endswith("sharedStrings.xml"):
                 bomb.writestr(item, plain.read(item))
         with bomb.open("xl/sharedStrings.xml", "w", force_zip64=True) as handle:
-            n = 60_000_000
             handle.write(f'<sst count="{n}" uniqueCount="{n}">'.encode())
             block = b"<si><t/></si>" * 1_000_000
             for _ in range(n // 1_000_000):
                 handle.write(block)
+            handle.write(b"<si><t/></si>" * (n % 1_000_000))
             handle.write(b"</sst>")
     source.unlink()
     return _validate(path)
@@ -674,6 +674,13 @@ CASES: list[Hostile] = [
         _shared_strings,
         "error",
         r"baseline\.xlsx: the workbook unpacks to .* MB, more than the 512 MB",
+        heavy=True,
+    ),
+    Hostile(
+        "xlsx with 3 million (tiny) shared strings",
+        lambda folder: _shared_strings(folder, 3_000_000),
+        "error",
+        r"baseline\.xlsx: the workbook's shared text table holds 3,000,000 texts",
         heavy=True,
     ),
     Hostile(
