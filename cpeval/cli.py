@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run an analysis config: tables, figures, report and provenance",
         description="Read, validate, score, model, cost and report, as the analysis "
-        "config says. Exit 0 on success, 2 on bad input.",
+        "config says. Exit 0 on success, 1 when the data had validation warnings "
+        "(printed, and listed in the report), 2 on bad input.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -119,8 +120,20 @@ def _run(args: argparse.Namespace) -> int:
     from .pipeline import run
 
     say = (lambda *_: None) if args.quiet else print
-    run(args.config, args.out, say=say)
-    return 0
+    warnings: list[str] = []
+
+    def warn(line: str) -> None:
+        if len(warnings) < _SHOWN:
+            print(f"cpeval: warning: {line}", file=sys.stderr)
+        warnings.append(line)
+
+    run(args.config, args.out, say=say, warn=warn)
+    if len(warnings) > _SHOWN:
+        print(
+            f"cpeval: ... and {len(warnings) - _SHOWN} more warnings (see the report)",
+            file=sys.stderr,
+        )
+    return 1 if warnings else 0
 
 
 def _validate(args: argparse.Namespace) -> int:

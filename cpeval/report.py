@@ -26,6 +26,24 @@ pre { background: #f4f4f4; padding: 1em; overflow-x: auto; font-size: 0.8em; }
 """
 
 
+_SHOWN = 20  # warnings listed before "and N more"
+
+
+def _warnings(warnings: Sequence[str]) -> list[str]:
+    if not warnings:
+        return []
+    n = len(warnings)
+    items = [f"<li>{html.escape(w)}</li>" for w in warnings[:_SHOWN]]
+    if n > _SHOWN:
+        items.append(f"<li>... and {n - _SHOWN} more (see the provenance)</li>")
+    return [
+        "<h2>Data warnings</h2>",
+        f"<p>Validation found {n} warning{'s' * (n > 1)}; the analyses used the data "
+        "as they are.</p>",
+        f"<ul>{''.join(items)}</ul>",
+    ]
+
+
 def write_report(
     path: str | Path,
     title: str,
@@ -36,6 +54,7 @@ def write_report(
     *,
     methods: Sequence[str] = (),
     captions: Mapping[str, str] | None = None,
+    warnings: Sequence[str] = (),
 ) -> Path:
     """Write one HTML page with no external resources.
 
@@ -53,6 +72,9 @@ def write_report(
         Paragraphs saying how the numbers were made.
     captions : mapping of name to str, optional
         Figure captions (the figure's name otherwise).
+    warnings : sequence of str
+        Validation warnings about the data, listed after the findings (the
+        first 20, and how many more).
 
     Returns
     -------
@@ -75,6 +97,7 @@ def write_report(
         f"<h1>{html.escape(title)}</h1>",
         "<h2>Key findings</h2>",
         *(f'<p class="finding">{html.escape(s)}</p>' for s in findings),
+        *_warnings(warnings),
         "<h2>Tables</h2>",
     ]
     for name, table in tables.items():

@@ -44,7 +44,7 @@ def _assert_outcome(case, code: int, stdout: str, stderr: str, folder) -> None:
         assert "\n" not in hit[0]
     elif case.outcome == "warning":
         assert code == 1, (code, stdout, stderr)
-        assert warned(stdout, case.says), stdout
+        assert warned(stdout + stderr, case.says), stdout + stderr
     else:
         assert code in (0, 1), (code, stdout, stderr)
         assert not _messages(stdout, stderr), stdout + stderr

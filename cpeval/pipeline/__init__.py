@@ -43,7 +43,9 @@ _PACKAGES = (
 )
 
 
-def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> Path:
+def run(
+    config: str | Path | AnalysisConfig, out: str | Path, *, say=print, warn=None
+) -> Path:
     """Run a whole analysis and write tables, figures, report and provenance.
 
     Parameters
@@ -57,6 +59,10 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
         folder at once are refused.
     say : callable
         Progress messages (``print`` by default).
+    warn : callable, optional
+        Called with each validation warning, as one line (by default they go
+        to ``say``). The data are used as they are; the report lists the
+        warnings under "Data warnings".
 
     Returns
     -------
@@ -72,16 +78,19 @@ def run(config: str | Path | AnalysisConfig, out: str | Path, *, say=print) -> P
     """
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
     out = Path(out)
+    warn = warn or (lambda line: say(f"warning: {line}"))
     with staged_folder(out) as stage:
-        _run(cfg, stage, say)
+        _run(cfg, stage, say, warn)
     report = out / "report.html"
     say(f"wrote {report}")
     return report
 
 
-def _run(cfg: AnalysisConfig, out: Path, say) -> None:
+def _run(cfg: AnalysisConfig, out: Path, say, warn) -> None:
     say(f"reading and validating {cfg.codebook}")
     study = score_study(load_study(cfg.codebook))
+    for problem in study.report.warnings:
+        warn(str(problem))
     book = study.codebook
     wave = cfg.wave(book)
     data = analysis_data(study)
@@ -148,6 +157,7 @@ def _run(cfg: AnalysisConfig, out: Path, say) -> None:
         ),
         methods=_methods(cfg, book, analyses.score, arms, wave),
         captions=CAPTIONS,
+        warnings=[str(p) for p in study.report.warnings],
     )
 
 

@@ -16,7 +16,8 @@ from tests.hostile.cases import CASES, first_error, run_bounded, warned
 
 def _message(ran, outcome: str, says: str) -> str:
     if outcome == "warning":
-        lines = [x.strip() for x in ran.stdout.splitlines() if re.search(says, x)]
+        output = ran.stdout + ran.stderr
+        lines = [x.strip() for x in output.splitlines() if re.search(says, x)]
     else:
         lines = [first_error(ran.stderr)] + [
             x.strip() for x in ran.stdout.splitlines() if x.strip().startswith("error:")
@@ -37,7 +38,7 @@ def main() -> None:
                 re.search(case.says, first_error(ran.stderr) + ran.stdout)
             )
         elif case.outcome == "warning":
-            ok = ran.code == 1 and warned(ran.stdout, case.says)
+            ok = ran.code == 1 and warned(ran.stdout + ran.stderr, case.says)
         else:
             ok = ran.code in (0, 1)
         message = _message(ran, case.outcome, case.says or "$^").replace("|", "\\|")

@@ -464,16 +464,18 @@ def _blank_outcome(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(wb=np.nan)
 
 
-def _dated(date: str) -> Callable[[Path], list[str]]:
-    def make(folder: Path) -> list[str]:
-        def edit(frame):
-            frame.loc[0, "date"] = date
-            return frame
+def _dated_run(folder: Path) -> list[str]:
+    def edit(frame):
+        frame.loc[0, "date"] = "2099-07-10"
+        return frame
 
-        _zoo(folder, edit_followup=edit)
-        return _validate(folder / "codebook.toml")
+    return _zoo(folder, edit_followup=edit)
 
-    return make
+
+def _check_report_warns(folder: Path) -> None:
+    page = (folder / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Data warnings</h2>" in page
+    assert "the date 2099-07-10 is in the future" in page
 
 
 def _code_covariate(template: str) -> Callable[[Path], list[str]]:
@@ -588,6 +590,13 @@ CASES: list[Hostile] = [
         _followup_edit(0, "P01,control,T1,2099-07-10,34,2,2,3"),
         "warning",
         r"row 2.*the date 2099-07-10 is in the future",
+    ),
+    Hostile(
+        "a follow-up dated 2099, through cpeval run",
+        _dated_run,
+        "warning",
+        r"wave1\.csv, row 2, .*the date 2099-07-10 is in the future",
+        check=_check_report_warns,
     ),
     Hostile(
         "a baseline dated 1900",
@@ -905,10 +914,12 @@ def first_error(stderr: str) -> str:
     return lines[0] if len(lines) == 1 else ""
 
 
-def warned(stdout: str, pattern: str) -> bool:
+def warned(output: str, pattern: str) -> bool:
+    """A warning line of ``validate`` (stdout) or ``run`` (stderr) matches."""
     return any(
-        line.strip().startswith("warning:") and re.search(pattern, line)
-        for line in stdout.splitlines()
+        line.strip().startswith(("warning:", "cpeval: warning:"))
+        and re.search(pattern, line)
+        for line in output.splitlines()
     )
 
 
