@@ -13,11 +13,15 @@ def show(value: object, missing: str = "") -> str:
     --------
     >>> show(3.0), show(2.5), show(float("nan"), "."), show(pd.Timestamp("2025-01-02"))
     ('3', '2.5', '.', '2025-01-02')
+    >>> show(1e308)
+    '1e+308'
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return missing
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if isinstance(value, float):
+        return str(float(value))
     if isinstance(value, pd.Timestamp):
         return str(value.date()) if value == value.normalize() else str(value)
     return str(value)

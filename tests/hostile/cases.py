@@ -620,7 +620,7 @@ CASES: list[Hostile] = [
         "service-use count 1e308",
         _inf_count("1e308"),
         "error",
-        r"row 4.*column 'visits'.*is too large to be a count",
+        r"row 4.*column 'visits': '1e\+308' is too large to be a count",
     ),
     Hostile(
         "ids equal but for Unicode normalisation (NFC vs NFD)",
