@@ -23,6 +23,8 @@ def expand(pattern: str, limit: int = MAX_NAMES) -> list[str]:
     match = _RANGE.search(pattern)
     if match is None:
         return [pattern]
+    if len(_RANGE.findall(pattern)) > 1:
+        raise ValueError(f"{pattern!r} has more than one range; list the names")
     low, high = int(match.group(1)), int(match.group(2))
     if high < low:
         raise ValueError(f"range {{{low}..{high}}} runs backwards")

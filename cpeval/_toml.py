@@ -18,6 +18,10 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: the {what} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise DataError(
+            f"{path}: the {what} nests its tables or lists too deeply"
+        ) from None
 
 
 def check_keys(table: Any, allowed: Mapping[str, Any], where: object, prefix: str):

@@ -22,7 +22,8 @@ import pandas as pd
 from . import __version__
 from ._files import sha256, staged_folder, write_atomic
 from .exceptions import DataError, one_line
-from .io import ValidationReport, load_codebook, load_study
+from .io import ValidationReport, load_codebook
+from .io._study import linked_study
 from .io._validate import check_and_link
 
 __all__ = ["main"]
@@ -138,8 +139,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     book = load_codebook(args.codebook)
-    report = check_and_link(book)[0]
-    study = None if report.errors else load_study(book)
+    linked = check_and_link(book)
+    report = linked[0]
+    study = None if report.errors else linked_study(*linked)
     say = (lambda *_: None) if args.quiet else print
     _print_report(report, say)
     if study is not None:

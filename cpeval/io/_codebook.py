@@ -233,9 +233,14 @@ def load_codebook(path: str | Path) -> Codebook:
         if key not in study:
             raise DataError(f"{path}: [study] needs the key '{key}'")
     waves = tuple(str(w) for w in study["waves"])
+    twice = sorted({w for w in waves if waves.count(w) > 1})
+    if twice or not waves:
+        what = f"list {twice} more than once" if twice else "are empty"
+        raise DataError(f"{path}: [study] waves {what}; list each wave once, in order")
     _check_arms(study, path)
     _check_distinct_keys(study, path)
     columns = _columns(raw, path, waves)
+    _check_keys_undeclared(study, columns, path)
     return Codebook(
         path=path,
         name=study.get("name", path.stem),
@@ -279,6 +284,30 @@ def _check_arms(study: Mapping[str, Any], path: Path) -> None:
         raise DataError(
             f"{path}: [study] 'comparator' and 'intervention' are both "
             f"'{study['intervention']}'"
+        )
+
+
+def _check_keys_undeclared(
+    study: Mapping[str, Any], columns: Mapping[str, ColumnSpec], path: Path
+) -> None:
+    """The id, group, wave and cluster columns are declared by [study] alone
+    (a [columns] entry would give them a type and rules of another kind)."""
+    keys = [study.get(k) for k in ("id", "group", "wave")] + list(
+        study.get("clusters", ())
+    )
+    for column in keys:
+        if column is not None and column in columns:
+            raise DataError(
+                f"{path}: column '{column}' is a key column of [study]; remove it "
+                "from [columns] (its values are checked as ids, arms, waves or "
+                "clusters)"
+            )
+    date = study.get("date")
+    if date in columns and columns[date].type != "date":
+        raise DataError(
+            f"{path}: column '{date}' is the interview date of [study] but "
+            f"[columns] declares it '{columns[date].type}'; remove it or make it "
+            'type = "date"'
         )
 
 
@@ -344,8 +373,24 @@ def _files(raw: Mapping[str, Any], path: Path, waves: tuple[str, ...]):
         wave = entry.get("wave")
         if wave is not None and wave not in waves:
             raise DataError(f"{path}: '{where}wave' is '{wave}', not one of {waves}")
-        specs.append(FileSpec(path.parent / entry["path"], wave, entry.get("sheet")))
+        spec = FileSpec(path.parent / entry["path"], wave, entry.get("sheet"))
+        same = [s for s in specs if _same_file(s, spec)]
+        if same:
+            raise DataError(
+                f"{path}: 'files[{number}]' is '{entry['path']}', listed already "
+                f"(for wave '{same[0].wave}'): give each wave its own file, or one "
+                "long file with a wave column"
+            )
+        specs.append(spec)
     return tuple(specs)
+
+
+def _same_file(a: FileSpec, b: FileSpec) -> bool:
+    try:
+        same = a.path.resolve() == b.path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: reading will name it
+        same = a.path == b.path
+    return same and a.sheet == b.sheet
 
 
 def _recruitment(raw: Mapping[str, Any], path: Path) -> FileSpec | None:
@@ -392,6 +437,8 @@ def _column(
             f"the types are {', '.join(COLUMN_TYPES)}"
         )
     values = entry.get("values")
+    if values is not None and not values:
+        raise DataError(f"{path}: column '{name}' has an empty list of values")
     if kind in ("numeric", "integer") and values is not None:
         text = [v for v in values if not isinstance(v, int | float)]
         if text:

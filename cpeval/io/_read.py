@@ -556,14 +556,25 @@ def _read_stata(path: Path, *, sheet: object, decimal: str) -> tuple:
     recoded = {}
     kinds = meta.readstat_variable_types or {}
     for column in frame.columns:
-        if kinds.get(column, "string") == "string" or frame[column].dtype.kind in "fiu":
+        values = frame[column]
+        if kinds.get(column, "string") == "string" or values.dtype.kind in "fiuM":
             continue
         # a numeric Stata variable holding .a to .z: extended missing values
-        values = frame[column]
         mask = np.array([_extended_missing(v) for v in values], dtype=bool)
+        if not mask.any():
+            frame[column] = _dates_or_numbers(values)
+            continue
         frame[column] = pd.to_numeric(values.mask(mask), errors="coerce")
         recoded[column] = int(mask.sum())
     return _trim_padding(frame, kinds), _labels(meta, "stata", recoded)
+
+
+def _dates_or_numbers(values: pd.Series) -> pd.Series:
+    """A Stata date (%td) column comes as date objects: keep them as dates."""
+    present = values.dropna()
+    if len(present) and all(isinstance(v, dt.date) for v in present):
+        return pd.to_datetime(values)
+    return values
 
 
 def _extended_missing(value: object) -> bool:

@@ -103,7 +103,13 @@ def load_study(path: str | Path | Codebook) -> Study:
     >>> study.flow.table.loc[0, "stage"]
     'recruited'
     """
-    report, data, recruits = check_and_link(path)
+    return linked_study(*check_and_link(path))
+
+
+def linked_study(report: ValidationReport, data: pd.DataFrame, recruits) -> Study:
+    """The study from :func:`~cpeval.io._validate.check_and_link`'s result
+    (raising its first error), so that a caller holding it does not validate
+    twice."""
     report.raise_for_errors()
     book = _with_comparator(report.codebook, data)
     data = _typed(data, book)

@@ -169,6 +169,7 @@ def check_and_link(
     labels = value_labels(reports, book)
     if book.group_labels:  # the codebook's labels for the group's codes
         labels[book.group] = {**labels.get(book.group, {}), **book.group_labels}
+    problems += _shared_label_problems(labels, book)
     book = book.relabelled(labels)
     parts = []
     for spec, frame in frames:
@@ -207,6 +208,31 @@ def value_labels(
                 for code, label in mapping.items():
                     known.setdefault(code_text(code), str(label))
     return labels
+
+
+def _shared_label_problems(labels: Mapping[str, Mapping[str, str]], book) -> list:
+    """Two codes of the group or a cluster under one label would merge two arms
+    or two teams once the labels replace the codes."""
+    problems = []
+    for column in [book.group, *book.clusters]:
+        codes: dict[str, list[str]] = {}
+        for code, label in labels.get(column, {}).items():
+            codes.setdefault(label, []).append(code)
+        for label, shared in codes.items():
+            if len(shared) > 1:
+                problems.append(
+                    Problem(
+                        "error",
+                        "shared_label",
+                        str(book.path),
+                        f"codes {', '.join(shared)} of '{column}' carry the same "
+                        f"label '{label}', so they would be merged: give each code "
+                        "its own label (in the file or in group_labels)",
+                        column=column,
+                        value=label,
+                    )
+                )
+    return problems
 
 
 def _apply_labels(frame: pd.DataFrame, labels: Mapping[str, Mapping[str, str]]):
@@ -682,9 +708,12 @@ def _id_key(value: object) -> str:
 
 def _duplicate_problems(data: pd.DataFrame, keys: list[str]) -> list:
     twice = data[data.duplicated(subset=keys, keep="first")]
+    if twice.empty:
+        return []
+    firsts = data.drop_duplicates(subset=keys, keep="first").set_index(keys)
     problems = []
     for _, row in twice.iterrows():
-        first = data[(data[keys] == row[keys]).all(axis=1)].iloc[0]
+        first = firsts.loc[tuple(row[keys]) if len(keys) > 1 else row[keys[0]]]
         where = f"{first[SOURCE_FILE]} row {first[SOURCE_ROW]}"
         what = "record" if len(keys) > 1 else "id"
         wave = f" at wave '{row[keys[1]]}'" if len(keys) > 1 else ""

@@ -16,6 +16,7 @@ from ..exceptions import DataError
 from ._cr2 import cr2
 from ._formula import QUOTE_HINT, formula_error
 from ._intervals import t_interval
+from ._lmm import check_rank
 
 __all__ = ["AncovaResult", "ancova"]
 
@@ -160,6 +161,8 @@ def ancova(
         raise formula_error(formula, exc, used.columns) from None
     except SyntaxError:
         raise DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}") from None
+    model = fit.model
+    check_rank(pd.DataFrame(model.exog, columns=model.exog_names), formula)
     names = list(fit.params.index)
     t_ols = float(fit.tvalues[group])
     if cluster is None:

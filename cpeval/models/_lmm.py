@@ -322,7 +322,8 @@ def fit_lmm(
         raise DataError(f"the grouping columns {absent} are not in the data")
     y, x, used = _design(data, formula, groups)
     check_nested(used, groups)
-    _check_rank(x, formula)
+    _check_levels(used, groups)
+    check_rank(x, formula)
     codes = _codes(used, groups)
     design = NestedDesign.build(x.to_numpy(float), y, codes)
     theta, converged = _optimise(design, len(groups), reml)
@@ -425,7 +426,22 @@ def check_nested(data: pd.DataFrame, groups: Sequence[str]) -> None:
             )
 
 
-def _check_rank(x: pd.DataFrame, formula: str) -> None:
+def _check_levels(used: pd.DataFrame, groups: list[str]) -> None:
+    """A random intercept needs two or more units (lme4: "grouping factors must
+    have > 1 sampled level")."""
+    for group in groups:
+        units = used[group].dropna().unique()
+        if len(units) < 2:
+            shown = f" ('{units[0]}')" if len(units) else ""
+            raise DataError(
+                f"the grouping level '{group}' has one unit{shown} among the rows "
+                "used: a random intercept needs two or more; leave it out of "
+                "groups (lme4 refuses it too: grouping factors must have > 1 "
+                "sampled level)"
+            )
+
+
+def check_rank(x: pd.DataFrame, formula: str) -> None:
     """Collinear fixed effects (a constant covariate, an arm with no rows at a
     wave) have no estimate: say which term, instead of a singular matrix."""
     matrix = x.to_numpy(float)

@@ -354,7 +354,7 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, effect_sizes, level)
         pairs = model.assign(_yk=model["_id"].map(pd.Series(yk.to_numpy(), later[id])))
         pairs = pairs.dropna(subset=["_y0", "_yk", *_columns(terms)])
         label = _label(w)
-        with _named_errors(_names(outcome, covariates, (), [])):
+        with _named_errors(_names(outcome, covariates, (), [], cluster)):
             fit = ancova(
                 pairs,
                 outcome="_yk",
@@ -396,10 +396,14 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, effect_sizes, level)
     )
 
 
-def _names(outcome, covariates, time_covariates, follow) -> dict[str, str]:
+def _names(
+    outcome, covariates, time_covariates, follow, cluster=None
+) -> dict[str, str]:
     """Safe model names -> the columns they stand for, for messages."""
     names = {"_y0": f"{outcome} at baseline", "_yk": outcome, "_y": outcome}
     names["_arm"] = "arm"
+    if cluster is not None:
+        names["_c"] = cluster
     names.update({f"_x{k}": c for k, c in enumerate(covariates, start=1)})
     names.update({f"_z{k}": c for k, c in enumerate(time_covariates, start=1)})
     names.update({f"_w{k}": f"wave {_label(w)}" for k, w in enumerate(follow, 1)})
@@ -422,7 +426,7 @@ def _named_errors(names: dict[str, str]):
 
 def _spoken(text: str, names: dict[str, str]) -> str:
     return re.sub(
-        r"(?<![A-Za-z0-9])_(?:y0|yk|y|arm|[xzw]\d+)(?![A-Za-z0-9])",
+        r"(?<![A-Za-z0-9])_(?:y0|yk|y|arm|c|[xzw]\d+)(?![A-Za-z0-9])",
         lambda m: names.get(m.group(0), m.group(0)),
         text,
     )

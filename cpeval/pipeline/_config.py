@@ -114,7 +114,9 @@ class _Analysis(_Section):
     name: StrictStr
     codebook: StrictStr
     seed: StrictInt = Field(ge=0)
-    formats: Names | None = None
+    formats: tuple[Literal["csv", "md", "html", "tex", "xlsx", "docx"], ...] | None = (
+        Field(None, min_length=1)
+    )
     allow_large: StrictBool = False
     primary_wave: StrictStr | StrictInt | None = None  # as the codebook's waves
 

@@ -186,6 +186,8 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
                 f"{cfg.path}: outcome '{label}': the scored data have no column "
                 f"'{column}'; the scored columns are {scored}"
             )
+    for label, column in cfg.outcomes.items():
+        _check_outcome(cfg, book, label, column)
     covariates = list(cfg.model.covariates)
     absent = [c for c in covariates if c not in data.columns]
     if absent:
@@ -240,6 +242,23 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
     return OutcomeAnalyses(tuple(rows), populations, score)
 
 
+def _check_outcome(cfg, book, label: str, column: str) -> None:
+    """An outcome is measured at follow-up: not a key column, and not a column
+    collected at baseline only (whose follow-up values are copies)."""
+    if column in book.keys or column in (book.wave, book.date):
+        raise DataError(
+            f"{cfg.path}: outcome '{label}' is '{column}', a key column of the "
+            "study (id, group, cluster, wave or date), not an outcome"
+        )
+    spec = book.columns.get(column)
+    baseline_only = spec is not None and spec.waves == (book.baseline,)
+    if column in book.covariates or baseline_only:
+        raise DataError(
+            f"{cfg.path}: outcome '{label}' is '{column}', collected at baseline "
+            "only (a covariate): an outcome must be measured at follow-up"
+        )
+
+
 @dataclass(frozen=True)
 class _Spec:
     """How every outcome is modelled: groups, cluster and covariates."""
@@ -254,6 +273,12 @@ class _Spec:
         cluster = book.clusters[-1] if book.clusters else None
         try:
             return self._fit(data, column, kind, cluster)
+        except np.linalg.LinAlgError as exc:  # a singular model the checks missed
+            raise DataError(
+                f"{self.cfg.path}: outcome '{column}': the model cannot be fitted "
+                f"({exc}): look for a constant covariate, or an arm or wave with "
+                "very few participants"
+            ) from None
         except DataError as exc:
             method = "mixed model" if kind == "lmm" else "ANCOVA"
             raise DataError(
