@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from ..io import read_data
 __all__ = ["cost_service_use", "load_price_index", "load_unit_costs"]
 
 Perspective = Literal["nhs_pss", "societal"]
+PERSPECTIVES: tuple[str, ...] = get_args(Perspective)
 UNIT_COST_COLUMNS = [
     "item",
     "unit",
@@ -64,9 +65,20 @@ def load_unit_costs(path: str | Path | None = None) -> pd.DataFrame:
             f"{path}: items listed twice: "
             f"{sorted(table['item'][table['item'].duplicated()])}"
         )
-    bad = table[table["unit_cost"].isna() | (table["unit_cost"] < 0)]
+    cost = table["unit_cost"]
+    bad = table[cost.isna() | (cost < 0) | ~np.isfinite(cost.fillna(0.0))]
     if len(bad):
-        raise DataError(f"{path}: item '{bad['item'].iloc[0]}' has no valid unit cost")
+        raise DataError(
+            f"{path}: item '{bad['item'].iloc[0]}' has no valid unit cost "
+            f"({bad['unit_cost'].iloc[0]}): give a finite amount of 0 or more"
+        )
+    odd = table[~table["perspective"].isin(PERSPECTIVES)]
+    if len(odd):
+        raise DataError(
+            f"{path}: item '{odd['item'].iloc[0]}' has perspective "
+            f"'{odd['perspective'].iloc[0]}'; the perspectives are "
+            f"{', '.join(PERSPECTIVES)}"
+        )
     return table.set_index("item")
 
 
@@ -176,7 +188,8 @@ def cost_service_use(
     if absent:
         raise DataError(f"the service-use data have no columns {absent}")
     amounts = pd.to_numeric(use[quantity], errors="coerce")
-    bad = use[(amounts.isna() & use[quantity].notna()) | (amounts < 0)]
+    infinite = np.isinf(amounts.astype(float))
+    bad = use[(amounts.isna() & use[quantity].notna()) | (amounts < 0) | infinite]
     if len(bad):
         row = bad.iloc[0]
         raise DataError(
@@ -193,7 +206,8 @@ def cost_service_use(
     if missing_years:
         raise DataError(
             f"price years {missing_years} are outside the price index "
-            f"({index.index[0]} to {index.index[-1]})"
+            f"({index.index[0]} to {index.index[-1]}; financial years are written "
+            "like '2022/23')"
         )
     inflated = table["unit_cost"] * index[price_year] / index.reindex(years).to_numpy()
     out = use.copy()

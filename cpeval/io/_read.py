@@ -288,7 +288,11 @@ def _read_text(path: Path, *, sheet: object, decimal: str) -> tuple[pd.DataFrame
         ) from None
     frame, blank = _frame_from_records(records, path)
     info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
-    return _with_decimal(frame, decimal), {**info, "blank_rows": blank, "notes": notes}
+    return _with_decimal(frame, decimal, path), {
+        **info,
+        "blank_rows": blank,
+        "notes": notes,
+    }
 
 
 def _check_header_length(raw: bytes, path: Path) -> None:
@@ -741,11 +745,22 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _with_decimal(frame: pd.DataFrame, decimal: str) -> pd.DataFrame:
+def _with_decimal(frame: pd.DataFrame, decimal: str, path: Path) -> pd.DataFrame:
+    """Decimal commas to points; a number with a point in a decimal-comma file
+    (a thousands separator, or a mixed export) is refused, never guessed."""
     if decimal == ".":
         return frame
     if decimal != ",":
         raise DataError(f"decimal must be '.' or ','; got {decimal!r}")
+    for column in frame.columns:
+        dotted = frame[column].str.match(r"^\s*-?\d+\.\d+\s*$", na=False)
+        if dotted.any():
+            row = dotted.index[dotted.to_numpy()][0]
+            raise DataError(
+                f"{path}, row {row}, column '{column}': '{frame.at[row, column]}' has "
+                "a decimal point, but the codebook says decimal = ',': a thousands "
+                "separator? write the number without it, or as 1,5"
+            )
     pattern = r"^\s*-?\d+,\d+\s*$"
     return frame.apply(
         lambda col: col.where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -154,9 +155,11 @@ def ancova(
     _check_group(used[group], group)
     formula = f"{outcome} ~ " + " + ".join([baseline, group, *covariates])
     try:
-        fit = smf.ols(
-            formula, data=used.assign(**{group: used[group].astype(float)})
-        ).fit()
+        with warnings.catch_warnings():  # check_rank below names the term
+            warnings.filterwarnings("ignore", "The design matrix is rank-deficient")
+            fit = smf.ols(
+                formula, data=used.assign(**{group: used[group].astype(float)})
+            ).fit()
     except PatsyError as exc:
         raise formula_error(formula, exc, used.columns) from None
     except SyntaxError:

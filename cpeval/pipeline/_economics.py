@@ -290,6 +290,25 @@ def eq5d_columns(cfg, book) -> list[str]:
     return items
 
 
+def _check_version(cfg, book, columns: list[str], dims: pd.DataFrame) -> None:
+    """The value set's version fits the data: 3L codes run 1 to 3, 5L codes 1
+    to 5 (a 3L value set would make every 4 or 5 a missing utility)."""
+    version = cfg.economics.value_set.version
+    highest = dims.max(numeric_only=True).max()
+    declared = [v for c in columns for v in (book.columns[c].values or ())]
+    if version == "3L" and pd.notna(highest) and highest > 3:
+        raise DataError(
+            f"{cfg.path}: [economics] value_set is EQ-5D-3L but the EQ-5D items hold "
+            f'codes up to {highest:g} (EQ-5D-5L data): give version = "5L" (or '
+            'type = "DSU" for the 3L crosswalk)'
+        )
+    if version == "5L" and declared and max(declared) == 3:
+        raise DataError(
+            f"{cfg.path}: [economics] value_set is EQ-5D-5L but the codebook codes "
+            'the EQ-5D items 1 to 3 (EQ-5D-3L data): give version = "3L"'
+        )
+
+
 def _people(cfg, data: pd.DataFrame, book) -> tuple[pd.DataFrame, list[str]]:
     """One row per baseline participant: arm, clusters, QALYs, costs by category
     from baseline to the primary wave (``cost`` is the total), baseline cost and
@@ -301,7 +320,9 @@ def _people(cfg, data: pd.DataFrame, book) -> tuple[pd.DataFrame, list[str]]:
         )
     last = list(book.waves).index(cfg.wave(book))
     data = data[data["time"] <= last]
-    dims = data[eq5d_columns(cfg, book)].set_axis(list(DIMENSIONS), axis=1)
+    columns = eq5d_columns(cfg, book)
+    dims = data[columns].set_axis(list(DIMENSIONS), axis=1)
+    _check_version(cfg, book, columns, dims)
     value_set = econ.value_set.model_dump()
     extra = {}
     if value_set["type"] == "DSU":
@@ -374,16 +395,32 @@ def _costs(cfg, rows: pd.DataFrame, book) -> pd.DataFrame:
         value_name="quantity",
     )
     use["item"] = use["column"].map(services)
-    unit_costs = econ.unit_costs
+    table = load_unit_costs(None if econ.unit_costs is None else Path(econ.unit_costs))
+    _check_perspective(cfg, table)
     index = econ.price_index
     costed = cost_service_use(
         use.rename(columns={book.id: "id"}),
         price_year=econ.price_year,
-        unit_costs=None if unit_costs is None else load_unit_costs(Path(unit_costs)),
+        unit_costs=table,
         index=load_price_index(index, econ.price_index_file),
         perspective=econ.perspective,
     )
     return cost_totals(costed).set_index("id").rename(columns={"total": "cost"})
+
+
+def _check_perspective(cfg, table: pd.DataFrame) -> None:
+    """Every service named is costed: an item outside the analysis perspective
+    would count as zero without a word."""
+    econ = cfg.economics
+    if econ.perspective == "societal":
+        return
+    for column, item in econ.services.items():
+        if item in table.index and table.loc[item, "perspective"] != "nhs_pss":
+            raise DataError(
+                f"{cfg.path}: '[economics] services' costs '{column}' as '{item}', "
+                f"a {table.loc[item, 'perspective']} cost, but the perspective is "
+                'nhs_pss: set perspective = "societal" or leave the service out'
+            )
 
 
 def _cost_table(

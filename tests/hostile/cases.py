@@ -253,6 +253,58 @@ def _check_stata_extended(folder: Path) -> None:
     assert np.isnan(base.loc["P02", "q2"]) and np.isnan(base.loc["P04", "q3"])
 
 
+def _stata_dates(kind: str) -> Callable[[Path], list[str]]:
+    def make(folder: Path) -> list[str]:
+        frame = _parquet_frame()
+        frame["interview_date"] = pd.to_datetime(frame["interview_date"])
+        path = _study(folder, b"x", suffix=".dta")
+        frame.to_stata(
+            folder / "baseline.dta",
+            write_index=False,
+            convert_dates={"interview_date": kind},
+        )
+        return _validate(path)
+
+    return make
+
+
+def _repeated_rows(folder: Path) -> list[str]:
+    rows = [f"X{i:05d},control,T1,2025-01-10,34,1,2,3" for i in range(10_000)]
+    return _validate(_study(folder, _csv(_good_rows() + rows + rows)))
+
+
+def _same_label(folder: Path) -> list[str]:
+    base = (BAD / "good_baseline.csv").read_text().replace(",control,", ",0,")
+    follow = (BAD / "good_followup.csv").read_text().replace(",control,", ",0,")
+    base, follow = (t.replace(",intervention,", ",1,") for t in (base, follow))
+
+    def edit(text: str) -> str:
+        text = _replace(text, 'groups = ["control", "intervention"]\n', "")
+        text = _replace(text, 'intervention = "intervention"', 'intervention = "1"')
+        labels = 'group_labels = { "0" = "control", "1" = "control" }\n\n'
+        return text.replace("[[files]]", labels + "[[files]]", 1)
+
+    path = _study(folder, base.encode(), follow.encode(), codebook=edit)
+    return _validate(path)
+
+
+def _deep_toml(folder: Path) -> list[str]:
+    nested = "[" * 500 + "]" * 500
+    return _codebook_edit("values = [1, 2, 3, 4, 5]", f"values = {nested}")(folder)
+
+
+def _decimal_point(folder: Path) -> list[str]:
+    rows = [r.replace(",", ";") for r in _good_rows()]
+    rows[1] = rows[1].replace(";45;", ";45.5;")
+    data = _csv(rows, HEADER.replace(",", ";"))
+    return _validate(_study(folder, data, codebook=_decimal_comma))
+
+
+def _decimal_comma(text: str) -> str:
+    date = 'date = "interview_date"'
+    return _replace(text, date, date + '\ndecimal = ","')
+
+
 def _parquet(frame: pd.DataFrame, folder: Path, *, index: bool) -> list[str]:
     path = _study(folder, b"x", suffix=".parquet")
     frame.to_parquet(folder / "baseline.parquet", index=index)
@@ -507,6 +559,34 @@ def _check_ran_nothing(folder: Path) -> None:
 
 def _no_marker(folder: Path) -> None:
     assert not (folder / "pwned").exists()
+
+
+def _constant_age(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(age=40.0)
+
+
+def _zoo_baseline(folder: Path, edit, **layout) -> list[str]:
+    argv = _zoo(folder, **layout)
+    path = folder / "wave0.csv"
+    path.write_text(edit(pd.read_csv(path)).to_csv(index=False))
+    return argv
+
+
+def _one_team(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(site="S0", team="T00")
+
+
+def _unit_costs(old: str, new: str) -> Callable[[Path], list[str]]:
+    def make(folder: Path) -> list[str]:
+        argv = _zoo(folder)
+        path = folder / "unit_costs.csv"
+        path.write_text(_replace(path.read_text(), old, new))
+        return argv
+
+    return make
+
+
+_UK_3L = '{ version = "3L", type = "TTO", country = "UK" }'
 
 
 def _out_is_file(folder: Path) -> list[str]:
@@ -885,6 +965,119 @@ CASES: list[Hostile] = [
         _out_is_file,
         "error",
         r"out: the output path is a file, not a folder",
+    ),
+    # found by a new-user probe
+    Hostile(
+        "Stata %td dates",
+        _stata_dates("td"),
+        "result",
+        check=_check_dates,
+    ),
+    Hostile(
+        "Stata %tc date-times",
+        _stata_dates("tc"),
+        "result",
+        check=_check_dates,
+    ),
+    Hostile(
+        "20,000 repeated rows (an export appended twice)",
+        _repeated_rows,
+        "error",
+        r"participant X00000, column 'id': a second record for this participant",
+        heavy=True,
+    ),
+    Hostile(
+        "two codes of the arm under one label",
+        _same_label,
+        "error",
+        r"codes 0, 1 of 'arm' carry the same label 'control'",
+    ),
+    Hostile(
+        "the same file for two waves",
+        _codebook_edit('path = "followup.csv"', 'path = "baseline.csv"'),
+        "error",
+        r"'files\[2\]' is 'baseline\.csv', listed already \(for wave 'baseline'\)",
+    ),
+    Hostile(
+        "a wave listed twice",
+        _codebook_edit(
+            'waves = ["baseline", "followup"]',
+            'waves = ["baseline", "followup", "followup"]',
+        ),
+        "error",
+        r"\[study\] waves list \['followup'\] more than once",
+    ),
+    Hostile(
+        "TOML nested 500 deep",
+        _deep_toml,
+        "error",
+        r"codebook\.toml: the codebook nests its tables or lists too deeply",
+    ),
+    Hostile(
+        "an empty list of values",
+        _codebook_edit("values = [1, 2, 3, 4, 5]", "values = []"),
+        "error",
+        r"column 'q1' has an empty list of values",
+    ),
+    Hostile(
+        "a point in a decimal-comma file",
+        _decimal_point,
+        "error",
+        r"baseline\.csv, row 3, column 'age': '45\.5' has a decimal point",
+    ),
+    Hostile(
+        "a constant covariate, ANCOVA",
+        lambda folder: _zoo_baseline(folder, _constant_age, kind="ancova"),
+        "error",
+        r"the term 'age' is constant or a combination",
+    ),
+    Hostile(
+        "one site and team for the whole trial, mixed model",
+        lambda folder: _zoo_baseline(folder, _one_team),
+        "error",
+        r"the grouping level 'site' has one unit \('S0'\)",
+    ),
+    Hostile(
+        "an outcome collected at baseline only",
+        _config('"wellbeing" = "wellbeing_total"', '"wellbeing" = "age"'),
+        "error",
+        r"outcome 'wellbeing' is 'age', collected at baseline only",
+    ),
+    Hostile(
+        "an outcome that is the arm column",
+        _config('"wellbeing" = "wellbeing_total"', '"wellbeing" = "arm"'),
+        "error",
+        r"outcome 'wellbeing' is 'arm', a key column",
+    ),
+    Hostile(
+        'config formats = ["exe"]',
+        _config('formats = ["csv"]', 'formats = ["exe"]'),
+        "error",
+        r"analysis\.formats",
+    ),
+    Hostile(
+        "a unit cost of inf",
+        _unit_costs(",50.0,", ",inf,"),
+        "error",
+        r"unit_costs\.csv: item 'zoo_gp' has no valid unit cost \(inf\)",
+    ),
+    Hostile(
+        "a unit-cost perspective typed 'NHS'",
+        _unit_costs(",nhs_pss,", ",NHS,"),
+        "error",
+        r"item 'zoo_gp' has perspective 'NHS'; the perspectives are nhs_pss, societal",
+    ),
+    Hostile(
+        "a societal service under the NHS perspective",
+        _unit_costs(",nhs_pss,", ",societal,"),
+        "error",
+        r"costs 'gp' as 'zoo_gp', a societal cost, but the perspective is nhs_pss",
+    ),
+    Hostile(
+        "an EQ-5D-3L value set on 5L data",
+        _config("[economics]\n", f"[economics]\nvalue_set = {_UK_3L}\n"),
+        "error",
+        r"value_set is EQ-5D-3L but the EQ-5D items hold codes up to 5",
     ),
     # messages
     Hostile(
