@@ -807,8 +807,16 @@ def _clean(values: pd.Series, *, keep_text: bool) -> pd.Series:
     if keep_text:
         kept = values.map(_text_raw, na_action="ignore").astype(object)
         return kept.mask(kept.map(lambda v: isinstance(v, str) and not v.strip()))
-    stripped = values.map(_text, na_action="ignore")
-    return stripped.mask(stripped.isin(MISSING_TOKENS)).astype(object)
+    cells = [_cell(v) for v in values.tolist()]  # plain Python: fast on wide files
+    return pd.Series(cells, index=values.index, dtype=object, name=values.name)
+
+
+def _cell(value: object) -> object:
+    """One text cell trimmed; missing tokens (and missing values) as NaN."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    text = _text(value)
+    return np.nan if isinstance(text, str) and text in MISSING_TOKENS else text
 
 
 def _text_raw(value: object) -> object:
@@ -832,15 +840,19 @@ def _number_text(value: float) -> str:
 def _maybe_numeric(values: pd.Series) -> pd.Series:
     if values.dtype.kind in "fiub" or values.dtype.kind == "M":
         return values
-    present = values.dropna()
-    if present.empty:
+    present = [v for v in values.tolist() if not _is_missing(v)]
+    if not present:
         return values.astype(float)
     if not all(isinstance(v, str | int | float) for v in present):
         return values  # dates and other objects stay as they are
-    numbers = pd.to_numeric(present, errors="coerce")
-    if numbers.notna().all():
-        return pd.to_numeric(values, errors="coerce").astype(float)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if int(numbers.notna().sum()) == len(present):
+        return numbers.astype(float)
     return values
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _codes_for(

@@ -268,6 +268,27 @@ def _stata_dates(kind: str) -> Callable[[Path], list[str]]:
     return make
 
 
+def _wide(folder: Path, n: int = 10_000) -> list[str]:
+    """Every item of a 10,000-item instrument, in both files."""
+    items = ",".join(f"q{i}" for i in range(1, n + 1))
+    ones = ",".join("1" * n)
+
+    def widen(wave: str) -> bytes:
+        rows = [",".join(r.split(",")[:5]) + "," + ones for r in _good_rows(wave)]
+        return _csv(rows, ",".join(HEADER.split(",")[:5]) + "," + items)
+
+    def edit(text: str) -> str:
+        return _replace(text, 'items = "q{1..3}"', f'items = "q{{1..{n}}}"')
+
+    return _validate(
+        _study(folder, widen("baseline"), widen("followup"), codebook=edit)
+    )
+
+
+def _check_wide(folder: Path) -> None:
+    assert (folder / "baseline.csv").stat().st_size > 100_000
+
+
 def _repeated_rows(folder: Path) -> list[str]:
     rows = [f"X{i:05d},control,T1,2025-01-10,34,1,2,3" for i in range(10_000)]
     return _validate(_study(folder, _csv(_good_rows() + rows + rows)))
@@ -984,6 +1005,13 @@ CASES: list[Hostile] = [
         _repeated_rows,
         "error",
         r"participant X00000, column 'id': a second record for this participant",
+        heavy=True,
+    ),
+    Hostile(
+        "10,000 item columns",
+        _wide,
+        "result",
+        check=_check_wide,
         heavy=True,
     ),
     Hostile(
