@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from .._files import MAX_TEXT_CONFIG_BYTES, check_input
 from .._patterns import expand
 from .._toml import check_keys, read_toml
 from ..exceptions import DataError
@@ -548,8 +549,12 @@ def _definitions(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
     out = {}
     for instrument, entry in _table(raw, "instruments", path).items():
         ref = entry.get("definition")
-        if ref is not None:
-            out[instrument] = str(path.parent / ref) if ref.endswith(".toml") else ref
+        if ref is not None and ref.endswith(".toml"):
+            definition = path.parent / ref
+            check_input(definition, "instrument definition", MAX_TEXT_CONFIG_BYTES)
+            out[instrument] = str(definition)
+        elif ref is not None:
+            out[instrument] = ref
     return out
 
 

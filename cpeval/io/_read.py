@@ -401,10 +401,23 @@ def _read_excel(path: Path, *, sheet: str | int | None, decimal: str) -> tuple:
     finally:
         values.close()
         formulas.close()
+    if not any(any(c.strip() for c in fields) for _, fields in records):
+        raise DataError(
+            f"{path}: sheet '{name}' is empty (the sheets are {_sheets(path)}); name "
+            "the data's sheet with sheet = ... in the codebook"
+        )
     records = _fit_to_header(records, path)
     frame, blank = _frame_from_records(records, path)
     info = {"format": "excel", "sheet": name, "blank_rows": blank}
     return frame, {**info, "notes": tuple(notes)}
+
+
+def _sheets(path: Path) -> list[str]:
+    book = _open_workbook(path, True)
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
 
 
 def _check_workbook(path: Path) -> None:

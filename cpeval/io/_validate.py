@@ -418,7 +418,27 @@ def _label_hint(labels: Mapping[str, str] | None) -> str:
 
 def _date_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
     parsed = parse_dates(values, book.date_format)
-    return [(values.notna() & parsed.isna(), "not_a_date", _date_message(book))]
+    bad = values.notna() & parsed.isna()
+    serial = bad & values.map(_looks_serial)
+    return [
+        (bad & ~serial, "not_a_date", _date_message(book)),
+        (serial, "not_a_date", _date_message(book) + _SERIAL_HINT),
+    ]
+
+
+def _looks_serial(value: object) -> bool:
+    """An Excel date stored as its serial number (days since 1899-12-30)."""
+    try:
+        number = float(str(value))
+    except ValueError:
+        return False
+    return 1 <= number < 2_958_466  # Excel's dates run to 9999-12-31
+
+
+_SERIAL_HINT = (
+    " (a number: an Excel date stored as its serial number? format the column "
+    "as dates in Excel before saving)"
+)
 
 
 def _no_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
@@ -481,7 +501,14 @@ def _date_problems(frame: pd.DataFrame, name: str, book: Codebook) -> list:
     values = frame[name]
     parsed = parse_dates(values, book.date_format)
     problems = [
-        _at(frame, row, name, "error", "not_a_date", _date_message(book).format(v=v))
+        _at(
+            frame,
+            row,
+            name,
+            "error",
+            "not_a_date",
+            _date_message(book).format(v=v) + (_SERIAL_HINT * _looks_serial(v)),
+        )
         for row, v in values[values.notna() & parsed.isna()].items()
     ]
     problems += _implausible_dates(frame, name, parsed)
@@ -628,6 +655,19 @@ def _arm_problems(data: pd.DataFrame, book: Codebook) -> list:
     if book.comparator is None and len(arms) == 2:
         compared = arms
     at_baseline = set(arm_of)
+    problems += [
+        Problem(
+            "warning",
+            "arm_absent",
+            where,
+            f"no participant of the arm '{arm}' was interviewed at "
+            f"'{book.baseline}': the arms cannot be compared",
+            column=book.group,
+            value=str(arm),
+        )
+        for arm in compared
+        if arm is not None and arm in arms and arm not in at_baseline
+    ]
     for wave in book.waves[1:]:
         present = set(arm_of.reindex(data.loc[data[book.wave] == wave, book.id]))
         for arm in compared:

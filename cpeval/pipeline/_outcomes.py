@@ -97,6 +97,12 @@ def propensity(
     if absent:
         raise DataError(f"propensity covariates the data do not have: {absent}")
     base = data[data["time"] == 0].set_index(id)
+    constant = [c for c in covariates if base[c].nunique(dropna=True) < 2]
+    if constant:
+        raise DataError(
+            f"propensity covariate '{constant[0]}' has one value at baseline, so it "
+            "cannot predict the arm: leave it out of [propensity] covariates"
+        )
     design = _indicators(base[covariates])
     frame = design.assign(treated=base["treated"])
     safe = {name: f"_p{k}" for k, name in enumerate(design.columns, start=1)}
@@ -199,11 +205,14 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
             "so the score's logit is a combination of terms the model has already "
             "and adds nothing: leave them out of one of the two lists"
         )
-    score = (
-        propensity(data, book.id, ps_covariates, also=list(cfg.outcomes.values()))
-        if ps_covariates
-        else None
-    )
+    score = None
+    if ps_covariates:
+        try:
+            score = propensity(
+                data, book.id, ps_covariates, also=list(cfg.outcomes.values())
+            )
+        except DataError as exc:
+            raise DataError(f"{cfg.path}: {exc}", problems=exc.problems) from None
     changes: list[str] = []
     if score is not None:
         data = data.assign(**{PS: data[book.id].map(score.logit)})

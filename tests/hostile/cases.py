@@ -444,6 +444,22 @@ def _shared_strings(folder: Path, n: int = 60_000_000) -> list[str]:
     return _validate(path)
 
 
+def _empty_first_sheet(folder: Path) -> list[str]:
+    def fill(book):
+        book.active.title = "notes"
+        _rows_into(book.create_sheet("data"), _good_rows())
+
+    return _workbook(folder, fill)
+
+
+def _serial_dates(folder: Path) -> list[str]:
+    def fill(book):
+        _rows_into(book.active, _good_rows())
+        book.active["D2"] = 45667  # 2025-01-10 as Excel stores it, unformatted
+
+    return _workbook(folder, fill)
+
+
 def _encrypted(folder: Path) -> list[str]:
     return _validate(
         _study(folder, (HOSTILE / "encrypted.xlsx").read_bytes(), suffix=".xlsx")
@@ -605,6 +621,18 @@ def _unit_costs(old: str, new: str) -> Callable[[Path], list[str]]:
         return argv
 
     return make
+
+
+def _no_definition(folder: Path) -> list[str]:
+    _zoo(folder)
+    (folder / "wellbeing.toml").unlink()
+    return _validate(folder / "codebook.toml")
+
+
+def _one_arm(folder: Path) -> list[str]:
+    base = (BAD / "good_baseline.csv").read_text().replace("intervention", "control")
+    follow = (BAD / "good_followup.csv").read_text().replace("intervention", "control")
+    return _validate(_study(folder, base.encode(), follow.encode()))
 
 
 _UK_3L = '{ version = "3L", type = "TTO", country = "UK" }'
@@ -792,6 +820,18 @@ CASES: list[Hostile] = [
         "error",
         r"baseline\.xlsx: the workbook's shared text table holds 3,000,000 texts",
         heavy=True,
+    ),
+    Hostile(
+        "xlsx whose first sheet is empty, the data on the second",
+        _empty_first_sheet,
+        "error",
+        r"baseline\.xlsx: sheet 'notes' is empty \(the sheets are \['notes', 'data'",
+    ),
+    Hostile(
+        "xlsx dates stored as serial numbers",
+        _serial_dates,
+        "error",
+        r"'45667' is not a date .*an Excel date stored as its serial number",
     ),
     Hostile(
         "a password-protected xlsx",
@@ -1076,6 +1116,26 @@ CASES: list[Hostile] = [
         _config('"wellbeing" = "wellbeing_total"', '"wellbeing" = "arm"'),
         "error",
         r"outcome 'wellbeing' is 'arm', a key column",
+    ),
+    Hostile(
+        "a constant [propensity] covariate",
+        lambda folder: _zoo_baseline(
+            folder, lambda f: f.assign(sex="female"), propensity=True
+        ),
+        "error",
+        r"propensity covariate 'sex' has one value at baseline",
+    ),
+    Hostile(
+        "an instrument definition file that does not exist",
+        _no_definition,
+        "error",
+        r"wellbeing\.toml: no such instrument definition",
+    ),
+    Hostile(
+        "every participant in one arm",
+        _one_arm,
+        "warning",
+        r"no participant of the arm 'intervention' was interviewed at 'baseline'",
     ),
     Hostile(
         'config formats = ["exe"]',
