@@ -88,6 +88,9 @@ def _umask() -> int:
     return current
 
 
+MARK = "provenance.json"  # every cpeval output folder has one
+
+
 @contextmanager
 def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
     """A fresh folder beside ``out`` to write a run into, moved into place whole.
@@ -95,7 +98,9 @@ def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
     The run writes into ``.<name>.tmp-*`` in the same parent folder. When the
     ``with`` block ends normally, the previous ``out`` (if any) is renamed aside,
     the new folder renamed to ``out`` and the old one deleted, so ``out`` holds
-    exactly one run's files. When the block fails (an error, a full disk,
+    exactly one run's files. An existing ``out`` is replaced only when it is
+    empty or a cpeval output folder (it holds ``provenance.json``), so that a
+    mistyped ``--out`` never deletes someone's files. When the block fails (an error, a full disk,
     Ctrl-C) the new folder is deleted and ``out`` is untouched. A run killed
     outright (SIGKILL) leaves its ``.tmp-*`` folder, which the next run into the
     same ``out`` deletes. A lock file ``.<name>.lock`` beside ``out`` keeps two
@@ -106,6 +111,12 @@ def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(out).absolute()
     if target.exists() and not target.is_dir():
         raise DataError(f"{out}: the output path is a file, not a folder")
+    if target.is_dir() and any(target.iterdir()) and not (target / MARK).is_file():
+        raise DataError(
+            f"{out}: the folder exists and holds files that are not a cpeval run's "
+            f"(no {MARK}); a run replaces its whole output folder, so give a new "
+            "or empty folder"
+        )
     with _writing(out, "create the output folder"):
         target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target, out):

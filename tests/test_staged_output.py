@@ -155,3 +155,14 @@ def test_out_that_is_a_file_is_refused(tmp_path):
     with refused, _files.staged_folder(path):
         pass
     assert path.read_text() == "x"
+
+
+def test_a_folder_that_is_not_a_cpeval_run_is_never_replaced(study, tmp_path):
+    config, _, _, _ = study
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.docx").write_text("years of work")
+    assert main(["run", str(config), "--out", str(home), "--quiet"]) == 2
+    assert (home / "thesis.docx").read_text() == "years of work"
+    assert sorted(p.name for p in home.iterdir()) == ["thesis.docx"]
+    assert _leftovers(home) == []
