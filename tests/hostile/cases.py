@@ -413,6 +413,22 @@ def _far_cell(folder: Path) -> list[str]:
     return _workbook(folder, fill)
 
 
+def _far_cell_hidden(folder: Path) -> list[str]:
+    """The far cell, with a sheet dimension that lies (says A1:H5)."""
+    argv = _far_cell(folder)
+    path = folder / "baseline.xlsx"
+    with zipfile.ZipFile(path) as plain:
+        parts = {item.filename: plain.read(item) for item in plain.infolist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = re.sub(
+        rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:H5"/>', parts[sheet]
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as lying:
+        for name, data in parts.items():
+            lying.writestr(name, data)
+    return argv
+
+
 def _shared_strings(folder: Path, n: int = 60_000_000) -> list[str]:
     """A valid-looking workbook whose shared-string table has ``n`` entries."""
     path = _study(folder, b"x", suffix=".xlsx")
@@ -805,6 +821,13 @@ CASES: list[Hostile] = [
         _far_cell,
         "error",
         r"baseline\.xlsx: sheet 'Sheet' spans 1,048,576 rows by 16,384 columns",
+        heavy=True,
+    ),
+    Hostile(
+        "xlsx with one cell at XFD1048576 and a dimension that says A1:H5",
+        _far_cell_hidden,
+        "error",
+        r"baseline\.xlsx: sheet 'Sheet' spans .* by 16,384 columns",
         heavy=True,
     ),
     Hostile(
