@@ -100,8 +100,9 @@ def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
     the new folder renamed to ``out`` and the old one deleted, so ``out`` holds
     exactly one run's files. An existing ``out`` is replaced only when it is
     empty or a cpeval output folder (it holds ``provenance.json``), so that a
-    mistyped ``--out`` never deletes someone's files. When the block fails (an error, a full disk,
-    Ctrl-C) the new folder is deleted and ``out`` is untouched. A run killed
+    mistyped ``--out`` never deletes someone's files. When the block fails (an
+    error, a full disk, Ctrl-C) the new folder is deleted and ``out`` is
+    untouched. A run killed
     outright (SIGKILL) leaves its ``.tmp-*`` folder, which the next run into the
     same ``out`` deletes. A lock file ``.<name>.lock`` beside ``out`` keeps two
     runs from writing into it at once: the second is refused.

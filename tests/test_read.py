@@ -135,7 +135,7 @@ def test_excel_cell_right_of_header_is_an_error(tmp_path):
     book.active.append(["A1", 1, "stray"])
     path = tmp_path / "a.xlsx"
     book.save(path)
-    with pytest.raises(cpeval.DataError, match=r"row 2, column 3: value 'stray'"):
+    with pytest.raises(cpeval.DataError, match=r"row 2: column 3 holds 'stray'"):
         read_data(path)
 
 

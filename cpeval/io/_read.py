@@ -633,9 +633,14 @@ def _default_index(index: pd.Index) -> bool:
 
 
 def _wall_time(values: pd.Series) -> pd.Series:
-    """Time-zone-aware times as the local date and time they show."""
+    """Time-zone-aware times as the local date and time they show; binary
+    (bytes) columns as UTF-8 text."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_localize(None)
+    if values.dtype == object and any(isinstance(v, bytes) for v in values):
+        return values.map(
+            lambda v: v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v
+        )
     return values
 
 
@@ -740,8 +745,9 @@ def _fit_to_header(
         extra = [i for i, f in enumerate(fields[width:], width) if f.strip()]
         if extra:
             raise DataError(
-                f"{path}, row {row}, column {extra[0] + 1}: value "
-                f"'{fields[extra[0]]}' lies right of the last named column"
+                f"{path}, row {row}: column {extra[0] + 1} holds "
+                f"'{fields[extra[0]]}' but the header names {width} columns (a "
+                "merged or empty header cell? give every column its own name)"
             )
         fitted.append((row, (fields + [""] * width)[:width]))
     return fitted

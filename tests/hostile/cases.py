@@ -476,6 +476,20 @@ def _serial_dates(folder: Path) -> list[str]:
     return _workbook(folder, fill)
 
 
+def _merged_header(folder: Path) -> list[str]:
+    def fill(book):
+        _rows_into(book.active, _good_rows())
+        book.active.merge_cells("F1:H1")
+
+    return _workbook(folder, fill)
+
+
+def _parquet_bytes(folder: Path) -> list[str]:
+    frame = _parquet_frame()
+    frame["arm"] = frame["arm"].str.encode("utf-8")
+    return _parquet(frame, folder, index=False)
+
+
 def _encrypted(folder: Path) -> list[str]:
     return _validate(
         _study(folder, (HOSTILE / "encrypted.xlsx").read_bytes(), suffix=".xlsx")
@@ -855,6 +869,19 @@ CASES: list[Hostile] = [
         _serial_dates,
         "error",
         r"'45667' is not a date .*an Excel date stored as its serial number",
+    ),
+    Hostile(
+        "xlsx with a merged header cell",
+        _merged_header,
+        "error",
+        r"baseline\.xlsx, row 2: column 7 holds '2' but the header names 6 columns "
+        r"\(a merged or empty header cell",
+    ),
+    Hostile(
+        "a Parquet file whose arm column is binary (bytes)",
+        _parquet_bytes,
+        "result",
+        check=_check_linked,
     ),
     Hostile(
         "a password-protected xlsx",
