@@ -319,18 +319,31 @@ def _column_problems(frame: pd.DataFrame, spec: FileSpec, book: Codebook) -> lis
         for c in expected
         if c not in frame.columns and c not in optional
     ]
+    forms = {_nfc(c).casefold(): c for c in declared if c}
     problems += [
         Problem(
             "error",
             "unknown_column",
             file,
-            "the column is not declared in the codebook",
+            "the column is not declared in the codebook" + _near(c, forms),
             column=c,
         )
         for c in frame.columns
         if c not in declared
     ]
     return problems
+
+
+def _near(column: str, forms: Mapping[str, str]) -> str:
+    """A hint when an undeclared column differs from a declared one only in case
+    or in how its accented letters are encoded."""
+    twin = forms.get(_nfc(column).casefold())
+    if twin is None:
+        return ""
+    return (
+        f" (the codebook has '{twin}', which differs only in case or in how "
+        "accented letters are encoded: spell them the same way)"
+    )
 
 
 def _value_problems(

@@ -188,6 +188,18 @@ def _nfc_nfd(folder: Path) -> list[str]:
     return _validate(_study(folder, base, follow))
 
 
+def _nfd_column(folder: Path) -> list[str]:
+    base, follow = (
+        (BAD / f"good_{w}.csv").read_text().replace(",age,", ",\u00e1ge,").encode()
+        for w in ("baseline", "followup")
+    )
+
+    def edit(text: str) -> str:
+        return _replace(text, "age = {", '"a\u0301ge" = {')
+
+    return _validate(_study(folder, base, follow, codebook=edit))
+
+
 def _inf_count(value: str) -> Callable[[Path], list[str]]:
     def make(folder: Path) -> list[str]:
         rows = [r + ",1" for r in _good_rows()]
@@ -786,6 +798,13 @@ CASES: list[Hostile] = [
         _nfc_nfd,
         "error",
         r"differ only in how their accented letters are encoded",
+    ),
+    Hostile(
+        "a codebook column name in NFD, the file's in NFC",
+        _nfd_column,
+        "error",
+        r"the codebook has 'a\u0301ge', which differs only in case or in how "
+        r"accented letters are encoded",
     ),
     Hostile(
         "SPSS string ids padded with spaces, CSV ids not",
