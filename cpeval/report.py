@@ -22,6 +22,8 @@ caption { font-weight: bold; text-align: left; margin-bottom: 0.3em; }
 .finding { margin: 0.4em 0; }
 .wide { overflow-x: auto; }
 figcaption { font-size: 0.9em; color: #444; margin-bottom: 1.5em; }
+figure { margin: 1em 0; }
+figure svg { max-width: 100%; height: auto; }
 pre { background: #f4f4f4; padding: 1em; overflow-x: auto; font-size: 0.8em; }
 """
 
@@ -93,6 +95,7 @@ def write_report(
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         "<h2>Key findings</h2>",

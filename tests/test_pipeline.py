@@ -55,6 +55,20 @@ def test_outputs_and_report_content(two_runs):
     assert provenance["df_method"].startswith("Satterthwaite")
 
 
+def test_report_is_small_and_scales_to_the_screen(two_runs):
+    """Issue 14 (in part): the bootstrap scatter is one raster image inside the
+    vector figure, so the page stays small; figures scale to narrow screens."""
+    out = two_runs[0]
+    page = (out / "report.html").read_text()
+    assert (out / "report.html").stat().st_size < 1.5 * 2**20
+    assert all(
+        (out / "figures" / f).stat().st_size < 500_000
+        for f in [p.name for p in (out / "figures").iterdir()]
+    )
+    assert '<meta name="viewport" content="width=device-width' in page
+    assert "figure svg { max-width: 100%; height: auto; }" in page
+
+
 def test_config_errors_are_data_errors(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(

@@ -43,8 +43,13 @@ def plot_ce_plane(result: BootstrapCEA, *, wtp: float = 20_000, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     reps = result.replicates
-    ax.scatter(
-        reps["delta_effect"], reps["delta_cost"], s=4, alpha=0.3, label="replicates"
+    ax.scatter(  # thousands of points: drawn as one image inside a vector figure
+        reps["delta_effect"],
+        reps["delta_cost"],
+        s=4,
+        alpha=0.3,
+        label="replicates",
+        rasterized=True,
     )
     ax.scatter(
         [result.delta_effect],

@@ -79,7 +79,7 @@ def draw_figures(
         fig.savefig(png, format="png", dpi=100)
         write_atomic(out / "figures" / f"{name}.png", png.getvalue())
         svg = io.StringIO()
-        fig.savefig(svg, format="svg", metadata={"Date": None})
+        fig.savefig(svg, format="svg", dpi=100, metadata={"Date": None})
         rendered[name] = svg.getvalue()
         write_atomic(out / "figures" / f"{name}.svg", rendered[name])
         plt.close(fig)
