@@ -77,6 +77,31 @@ class Study:
             return None
         return book.intervention, book.comparator
 
+    def __repr__(self) -> str:
+        """One line for a notebook: what the study is, not its data.
+
+        Examples
+        --------
+        >>> from cpeval.io import load_study
+        >>> study = load_study("data/synthetic/example/codebook.toml")
+        >>> study  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+        Study('Example study: ...': 55 participants interviewed, 102 records, waves
+        baseline, 6 months; intervention vs control; clusters trust, team; 0
+        validation warnings)
+        """
+        book = self.codebook
+        people = self.data[book.id].nunique()
+        arms = self.arms
+        compared = f"; {arms[0]} vs {arms[1]}" if arms else ""
+        clusters = f"; clusters {', '.join(book.clusters)}" if book.clusters else ""
+        warnings = len(self.report.warnings)
+        return (
+            f"Study({book.name!r}: {people} participants interviewed, "
+            f"{len(self.data)} records, "
+            f"waves {', '.join(book.waves)}{compared}{clusters}; "
+            f"{warnings} validation warning{'s' * (warnings != 1)})"
+        )
+
 
 def load_study(path: str | Path | Codebook) -> Study:
     """Read, validate and link every file of a study.
