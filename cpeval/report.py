@@ -57,6 +57,7 @@ def write_report(
     methods: Sequence[str] = (),
     captions: Mapping[str, str] | None = None,
     warnings: Sequence[str] = (),
+    formats: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Path:
     """Write one HTML page with no external resources.
 
@@ -77,6 +78,8 @@ def write_report(
     warnings : sequence of str
         Validation warnings about the data, listed after the findings (the
         first 20, and how many more).
+    formats : mapping, optional
+        Table name -> column -> format (:func:`cpeval.tables.render_table`).
 
     Returns
     -------
@@ -104,7 +107,12 @@ def write_report(
         "<h2>Tables</h2>",
     ]
     for name, table in tables.items():
-        rendered = render_table(table, "html", title=name.replace("_", " ")).decode()
+        rendered = render_table(
+            table,
+            "html",
+            title=name.replace("_", " "),
+            formats=(formats or {}).get(name),
+        ).decode()
         parts.append(f'<div class="wide">{rendered}</div>')
     if figures:
         parts.append("<h2>Figures</h2>")

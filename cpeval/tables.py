@@ -8,16 +8,32 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from .exceptions import DataError
 
-__all__ = ["baseline_table", "render_table"]
+__all__ = ["COLUMN_FORMATS", "baseline_table", "format_value", "render_table"]
 
 FORMATS = ("csv", "md", "html", "tex", "xlsx", "docx")
+
+#: How a column's numbers are shown: ``number`` (the table's decimals), ``p``
+#: (3 decimals, "<0.001"), ``percent`` (a proportion as a whole percentage,
+#: "under 1%"/"over 99%" at the extremes), ``money`` (£, thousands separated,
+#: whole pounds), ``qaly`` (3 decimals) and ``count`` (a whole number).
+ColumnFormat = Literal["number", "p", "percent", "money", "qaly", "count"]
+COLUMN_FORMATS: tuple[str, ...] = ("number", "p", "percent", "money", "qaly", "count")
+# Excel number formats with the same meaning (XLSX cells keep the full number)
+_EXCEL = {
+    "p": "0.000",
+    "percent": "0%",
+    "money": '"£"#,##0;-"£"#,##0',
+    "qaly": "0.000",
+    "count": "0",
+}
 
 
 def baseline_table(
@@ -114,7 +130,12 @@ def baseline_table(
 
 
 def render_table(
-    table: pd.DataFrame, fmt: str, *, decimals: int = 2, title: str = ""
+    table: pd.DataFrame,
+    fmt: str,
+    *,
+    decimals: int = 2,
+    title: str = "",
+    formats: Mapping[str, ColumnFormat] | None = None,
 ) -> bytes:
     """Render a table to CSV, Markdown, HTML, LaTeX or XLSX (numbers rounded here).
 
@@ -127,6 +148,10 @@ def render_table(
     decimals : int
     title : str
         Caption (HTML, LaTeX) or sheet name (XLSX).
+    formats : mapping of column to format, optional
+        How each named column is shown (see :data:`COLUMN_FORMATS`); other
+        columns round to ``decimals``. XLSX cells keep the full number with the
+        matching Excel number format; CSV is never formatted.
 
     Returns
     -------
@@ -138,12 +163,20 @@ def render_table(
     >>> from cpeval.tables import render_table
     >>> render_table(pd.DataFrame({"x": [1.23456]}), "md").decode().splitlines()[2]
     '| 1.23 |'
+    >>> t = pd.DataFrame({"p": [0.0516, 0.0004], "cost": [1234.5, -20.0]})
+    >>> md = render_table(t, "md", formats={"p": "p", "cost": "money"}).decode()
+    >>> md.splitlines()[2:]
+    ['| 0.052 | £1,234 |', '| <0.001 | -£20 |']
     """
     if fmt not in FORMATS:
         raise DataError(f"fmt must be one of {FORMATS}; got {fmt!r}")
     if fmt == "csv":
         return _as_text(table).to_csv(index=False, lineterminator="\n").encode()
-    shown = _formatted(table, decimals)
+    formats = dict(formats or {})
+    unknown = sorted(set(formats.values()) - set(COLUMN_FORMATS))
+    if unknown:
+        raise DataError(f"column formats {unknown} are not among {COLUMN_FORMATS}")
+    shown = _formatted(table, decimals, formats)
     if fmt == "md":
         cells = shown.rename(columns=_md).apply(lambda col: col.map(_md))
         head = "| " + " | ".join(cells.columns) + " |"
@@ -156,7 +189,7 @@ def render_table(
         return _latex(shown, title).encode()
     if fmt == "docx":
         return _docx(shown, title)
-    return _xlsx(table, title or "table")
+    return _xlsx(table, title or "table", formats)
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets may evaluate
@@ -180,21 +213,62 @@ def _as_text(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _md(text: str) -> str:
-    """A Markdown table cell: bars escaped, line breaks as spaces, and ``&``,
-    ``<``, ``>`` as HTML entities (Markdown passes raw HTML through)."""
-    text = html.escape(str(text), quote=False)
+    """A Markdown table cell: bars escaped, line breaks as spaces, and anything
+    that would start an HTML tag or entity escaped (Markdown passes raw HTML
+    through); "<0.001" stays as it is."""
+    text = re.sub(r"&(?=#?\w+;)", "&amp;", str(text))
+    text = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
-def _formatted(table: pd.DataFrame, decimals: int) -> pd.DataFrame:
-    def cell(value):
-        if _missing(value):
-            return ""
-        if isinstance(value, float | np.floating):
-            return f"{value:,.{decimals}f}"
-        return str(value)
+def _formatted(
+    table: pd.DataFrame, decimals: int, formats: Mapping[str, str]
+) -> pd.DataFrame:
+    shown = {
+        name: [
+            format_value(v, formats.get(str(name), "number"), decimals)
+            for v in table[name].tolist()
+        ]
+        for name in table.columns
+    }
+    return pd.DataFrame(shown, index=table.index, columns=table.columns).astype(str)
 
-    return table.apply(lambda col: col.map(cell)).astype(str)
+
+def format_value(value: object, kind: str = "number", decimals: int = 2) -> str:
+    """One cell as a reader sees it (see :data:`COLUMN_FORMATS`).
+
+    Examples
+    --------
+    >>> from cpeval.tables import format_value
+    >>> format_value(0.0004, "p"), format_value(0.995, "percent")
+    ('<0.001', 'over 99%')
+    >>> format_value(-1234.5, "money"), format_value(12.0, "count")
+    ('-£1,234', '12')
+    """
+    if _missing(value):
+        return ""
+    if not isinstance(value, int | float | np.integer | np.floating) or isinstance(
+        value, bool
+    ):
+        return str(value)
+    number = float(value)
+    if kind == "p":
+        return "<0.001" if number < 0.001 else f"{number:.3f}"
+    if kind == "percent":
+        if number < 0.01:
+            return "under 1%" if number > 0 else "0%"
+        if number > 0.99:
+            return "over 99%" if number < 1 else "100%"
+        return f"{100 * number:.0f}%"
+    if kind == "money":
+        return f"{'-' if number < 0 else ''}£{abs(number):,.0f}"
+    if kind == "qaly":
+        return f"{number:.3f}"
+    if kind == "count":
+        return f"{number:,.0f}"
+    if isinstance(value, int | np.integer):
+        return str(value)
+    return f"{number:,.{decimals}f}"
 
 
 def _missing(value) -> bool:
@@ -251,7 +325,7 @@ def _latex(shown: pd.DataFrame, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _xlsx(table: pd.DataFrame, title: str) -> bytes:
+def _xlsx(table: pd.DataFrame, title: str, formats: Mapping[str, str]) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -265,10 +339,15 @@ def _xlsx(table: pd.DataFrame, title: str) -> bytes:
                 for v in row
             ]
         )
-    for cells in sheet.iter_rows():
+    columns = [str(c) for c in table.columns]
+    for cells in sheet.iter_rows(min_row=1):
         for cell in cells:  # text, never a live formula
             if isinstance(cell.value, str):
                 cell.data_type = "s"
+            elif cell.row > 1:
+                kind = formats.get(columns[cell.column - 1])
+                if kind in _EXCEL:
+                    cell.number_format = _EXCEL[kind]
     book.properties.created = book.properties.modified = dt.datetime(2000, 1, 1)
     buffer = io.BytesIO()
     book.save(buffer)

@@ -152,7 +152,7 @@ def test_hostile_labels_reach_latex_and_markdown_escaped(hostile_run):
     for path in _files(hostile_run / "tables", ".md"):
         text = path.read_text(encoding="utf-8")
         assert "<script" not in text and "<svg" not in text, path
-        hits += "&lt;script&gt;" in text
+        hits += "&lt;script" in text
     assert hits  # the labels are there, as text
 
 

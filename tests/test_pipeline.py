@@ -429,3 +429,29 @@ def test_names_the_config_gives_are_checked_before_anything_is_fitted(tmp_path):
     ):
         run(bad, tmp_path / "out", say=lambda *_: None)
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_tables_show_declared_formats(two_runs):
+    """Issue 14 (in part): p-values to 3 decimals or "<0.001", counts whole,
+    costs in pounds; XLSX keeps the numbers with matching number formats."""
+    from openpyxl import load_workbook
+
+    tables = two_runs[0] / "tables"
+    md = (tables / "costs.md").read_text(encoding="utf-8")
+    assert "£" in md and "| hospital |" in md
+    outcomes = (tables / "outcomes.md").read_text(encoding="utf-8").splitlines()
+    header = [c.strip() for c in outcomes[0].strip("|").split("|")]
+    p = header.index("p_val")
+    for line in outcomes[2:]:
+        cell = [c.strip() for c in line.strip("|").split("|")][p]
+        assert cell == "<0.001" or len(cell.split(".")[-1]) == 3, cell
+    for name, column, number_format in [
+        ("outcomes", "p_val", "0.000"),
+        ("outcomes", "n", "0"),
+        ("costs", "mean (intervention)", '"£"#,##0;-"£"#,##0'),
+    ]:
+        sheet = load_workbook(tables / f"{name}.xlsx").active
+        names = [c.value for c in sheet[1]]
+        cell = sheet.cell(row=2, column=names.index(column) + 1)
+        assert cell.number_format == number_format, (name, column)
+        assert isinstance(cell.value, int | float)  # the number, unrounded

@@ -21,7 +21,7 @@ from ..scales import scale_directions, score_study
 from ..tables import baseline_table, render_table
 from ._config import AnalysisConfig, load_config
 from ._diagnostics import diagnostics
-from ._display import outcome_display
+from ._display import outcome_display, table_formats
 from ._economics import economic_evaluation
 from ._figures import CAPTIONS, draw_figures
 from ._findings import findings, share
@@ -134,7 +134,12 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> None:
         for fmt in cfg.formats:
             write_atomic(
                 out / "tables" / f"{name}.{fmt}",
-                render_table(table, fmt, title=name.replace("_", " ")),
+                render_table(
+                    table,
+                    fmt,
+                    title=name.replace("_", " "),
+                    formats=table_formats(name, table),
+                ),
             )
     write_atomic(
         out / "tables" / "exclusions.csv", render_table(flow.exclusions, "csv")
@@ -158,6 +163,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> None:
         methods=_methods(cfg, book, analyses.score, arms, wave),
         captions=CAPTIONS,
         warnings=[str(p) for p in study.report.warnings],
+        formats={name: table_formats(name, t) for name, t in tables.items()},
     )
 
 

@@ -5,7 +5,30 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["outcome_display"]
+__all__ = ["outcome_display", "table_formats"]
+
+_COUNTS = ("n", "n_obs", "count", "missing", "total")
+
+
+def table_formats(name: str, table: pd.DataFrame) -> dict[str, str]:
+    """How each column of the run's table ``name`` is shown: counts as whole
+    numbers, p-values to 3 decimals ("<0.001"), costs in pounds. The tables'
+    data stay unrounded (CSV); XLSX gets the matching number formats."""
+    formats = {}
+    for column in map(str, table.columns):
+        if column in _COUNTS or column.startswith("n ("):
+            formats[column] = "count"
+        elif column == "p_val":
+            formats[column] = "p"
+        elif name == "costs" and column.startswith(("mean", "sd", "difference")):
+            formats[column] = "money"
+        elif name == "participant_flow" and column not in (
+            "stage",
+            "outcome",
+            "analysis",
+        ):
+            formats[column] = "count"
+    return formats
 
 
 def outcome_display(analyses, arms: tuple[str, str], book) -> pd.DataFrame:
