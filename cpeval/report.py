@@ -58,6 +58,7 @@ def write_report(
     captions: Mapping[str, str] | None = None,
     warnings: Sequence[str] = (),
     formats: Mapping[str, Mapping[str, str]] | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Path:
     """Write one HTML page with no external resources.
 
@@ -78,8 +79,9 @@ def write_report(
     warnings : sequence of str
         Validation warnings about the data, listed after the findings (the
         first 20, and how many more).
-    formats : mapping, optional
-        Table name -> column -> format (:func:`cpeval.tables.render_table`).
+    formats, labels : mapping, optional
+        Table name -> column -> format or heading
+        (:func:`cpeval.tables.render_table`).
 
     Returns
     -------
@@ -112,6 +114,7 @@ def write_report(
             "html",
             title=name.replace("_", " "),
             formats=(formats or {}).get(name),
+            labels=(labels or {}).get(name),
         ).decode()
         parts.append(f'<div class="wide">{rendered}</div>')
     if figures:

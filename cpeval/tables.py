@@ -136,6 +136,7 @@ def render_table(
     decimals: int = 2,
     title: str = "",
     formats: Mapping[str, ColumnFormat] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> bytes:
     """Render a table to CSV, Markdown, HTML, LaTeX or XLSX (numbers rounded here).
 
@@ -152,6 +153,9 @@ def render_table(
         How each named column is shown (see :data:`COLUMN_FORMATS`); other
         columns round to ``decimals``. XLSX cells keep the full number with the
         matching Excel number format; CSV is never formatted.
+    labels : mapping of column to str, optional
+        Column headings for readers (every format but CSV, which keeps the
+        table's own names, for scripts).
 
     Returns
     -------
@@ -177,6 +181,8 @@ def render_table(
     if unknown:
         raise DataError(f"column formats {unknown} are not among {COLUMN_FORMATS}")
     shown = _formatted(table, decimals, formats)
+    headings = {c: (labels or {}).get(str(c), str(c)) for c in table.columns}
+    shown = shown.rename(columns=headings)
     if fmt == "md":
         cells = shown.rename(columns=_md).apply(lambda col: col.map(_md))
         head = "| " + " | ".join(cells.columns) + " |"
@@ -189,7 +195,7 @@ def render_table(
         return _latex(shown, title).encode()
     if fmt == "docx":
         return _docx(shown, title)
-    return _xlsx(table, title or "table", formats)
+    return _xlsx(table, title or "table", formats, headings)
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets may evaluate
@@ -325,13 +331,18 @@ def _latex(shown: pd.DataFrame, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _xlsx(table: pd.DataFrame, title: str, formats: Mapping[str, str]) -> bytes:
+def _xlsx(
+    table: pd.DataFrame,
+    title: str,
+    formats: Mapping[str, str],
+    headings: Mapping[object, str],
+) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    sheet.append([str(c) for c in table.columns])
+    sheet.append([headings[c] for c in table.columns])
     for row in table.itertuples(index=False):
         sheet.append(
             [

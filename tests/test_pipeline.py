@@ -441,12 +441,16 @@ def test_tables_show_declared_formats(two_runs):
     assert "£" in md and "| hospital |" in md
     outcomes = (tables / "outcomes.md").read_text(encoding="utf-8").splitlines()
     header = [c.strip() for c in outcomes[0].strip("|").split("|")]
-    p = header.index("p_val")
+    p = header.index("p")  # the heading of the column p_val
     for line in outcomes[2:]:
         cell = [c.strip() for c in line.strip("|").split("|")][p]
         assert cell == "<0.001" or len(cell.split(".")[-1]) == 3, cell
+    csv_header = (tables / "outcomes.csv").read_text().splitlines()[0].split(",")
+    assert "p_val" in csv_header and "ci_low" in csv_header  # CSV keeps identifiers
+    html = (tables / "outcomes.html").read_text(encoding="utf-8")
+    assert "<th>95% CI from</th>" in html and "<th>p_val</th>" not in html
     for name, column, number_format in [
-        ("outcomes", "p_val", "0.000"),
+        ("outcomes", "p", "0.000"),
         ("outcomes", "n", "0"),
         ("costs", "mean (intervention)", '"£"#,##0;-"£"#,##0'),
     ]:

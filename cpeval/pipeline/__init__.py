@@ -21,7 +21,7 @@ from ..scales import scale_directions, score_study
 from ..tables import baseline_table, render_table
 from ._config import AnalysisConfig, load_config
 from ._diagnostics import diagnostics
-from ._display import outcome_display, table_formats
+from ._display import outcome_display, table_formats, table_labels
 from ._economics import economic_evaluation
 from ._figures import CAPTIONS, draw_figures
 from ._findings import findings, share
@@ -139,6 +139,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> None:
                     fmt,
                     title=name.replace("_", " "),
                     formats=table_formats(name, table),
+                    labels=table_labels(name, table, arms),
                 ),
             )
     write_atomic(
@@ -164,6 +165,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> None:
         captions=CAPTIONS,
         warnings=[str(p) for p in study.report.warnings],
         formats={name: table_formats(name, t) for name, t in tables.items()},
+        labels={name: table_labels(name, t, arms) for name, t in tables.items()},
     )
 
 

@@ -5,7 +5,44 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["outcome_display", "table_formats"]
+__all__ = ["outcome_display", "table_formats", "table_labels"]
+
+# Column headings for readers; the CSV tables keep these identifiers for scripts.
+_LABELS = {
+    "p_val": "p",
+    "se": "SE",
+    "ci_low": "95% CI from",
+    "ci_high": "95% CI to",
+    "df_method": "df method",
+    "n_obs": "observations",
+    "hedges_g": "Hedges' g",
+    "partial_eta2": "partial eta squared",
+    "fmi": "fraction of missing information",
+    "diff": "standardised difference",
+    "var_ratio": "variance ratio",
+    "ks": "Kolmogorov-Smirnov",
+    "diff_adj": "standardised difference (weighted)",
+    "var_ratio_adj": "variance ratio (weighted)",
+    "ks_adj": "Kolmogorov-Smirnov (weighted)",
+    "sd": "SD",
+    "q1": "lower quartile",
+    "q3": "upper quartile",
+    "smd": "standardised mean difference",
+}
+
+
+def table_labels(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> dict:
+    """Readable headings of the run's table ``name``; the balance table's
+    treated/control columns named by the arms."""
+    i, c = arms
+    labels = {k: v for k, v in _LABELS.items() if k in table.columns}
+    for suffix, words in (("", ""), ("_adj", " (weighted)")):
+        for key, arm in (("treated", i), ("control", c)):
+            column = f"mean_{key}{suffix}"
+            if column in table.columns:
+                labels[column] = f"mean ({arm}){words}"
+    return labels
+
 
 _COUNTS = ("n", "n_obs", "count", "missing", "total")
 
