@@ -25,6 +25,9 @@ figcaption { font-size: 0.9em; color: #444; margin-bottom: 1.5em; }
 figure { margin: 1em 0; }
 figure svg { max-width: 100%; height: auto; }
 pre { background: #f4f4f4; padding: 1em; overflow-x: auto; font-size: 0.8em; }
+table.provenance th { font-weight: normal; color: #444; }
+table.provenance td { word-break: break-all; }
+summary { cursor: pointer; margin: 0.5em 0; }
 """
 
 
@@ -44,6 +47,43 @@ def _warnings(warnings: Sequence[str]) -> list[str]:
         "as they are.</p>",
         f"<ul>{''.join(items)}</ul>",
     ]
+
+
+def _provenance(provenance: Mapping) -> list[str]:
+    """Provenance as a two-column table (nested keys joined by dots), folded
+    away under a summary line; the full record is provenance.json."""
+    rows = "".join(
+        f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>"
+        for key, value in _flat(provenance)
+    )
+    return [
+        "<details><summary>Inputs, versions and settings of this run "
+        f"({len(provenance)} groups; also in provenance.json)</summary>",
+        f'<div class="wide"><table class="provenance">{rows}</table></div>',
+        "</details>",
+    ]
+
+
+def _flat(value: object, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted key, text) pairs of a nested record; lists of plain values are
+    joined, lists of records numbered."""
+    if isinstance(value, Mapping):
+        if not value:
+            return [(prefix, "none")]
+        return [
+            pair
+            for key, item in value.items()
+            for pair in _flat(item, f"{prefix}.{key}" if prefix else str(key))
+        ]
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, str | int | float) for v in value):
+            return [(prefix, ", ".join(map(str, value)) or "none")]
+        return [
+            pair for k, v in enumerate(value, 1) for pair in _flat(v, f"{prefix}[{k}]")
+        ]
+    if value is None:
+        return [(prefix, "none")]
+    return [(prefix, json.dumps(value) if isinstance(value, bool) else str(value))]
 
 
 def write_report(
@@ -130,7 +170,7 @@ def write_report(
         "<h2>Methods</h2>",
         *(f"<p>{html.escape(s)}</p>" for s in methods),
         "<h2>Provenance</h2>",
-        f"<pre>{html.escape(json.dumps(provenance, indent=2))}</pre>",
+        *_provenance(provenance),
         "</body></html>",
     ]
     return write_atomic(path, "\n".join(parts) + "\n")

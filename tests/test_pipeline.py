@@ -66,6 +66,9 @@ def test_report_is_small_and_scales_to_the_screen(two_runs):
         for f in [p.name for p in (out / "figures").iterdir()]
     )
     assert '<meta name="viewport" content="width=device-width' in page
+    # provenance: a folded, readable table (the full record is provenance.json)
+    assert "<details><summary>Inputs, versions and settings of this run" in page
+    assert "<tr><th>seed</th><td>20261122</td></tr>" in page
     assert "figure svg { max-width: 100%; height: auto; }" in page
 
 
