@@ -6,6 +6,21 @@ import numpy as np
 import pandas as pd
 
 
+def is_missing(value: object) -> bool:
+    """None, NaN (float or numpy) or pandas' NA: one cell with no value.
+
+    Examples
+    --------
+    >>> is_missing(None), is_missing(float("nan")), is_missing(pd.NA), is_missing(0)
+    (True, True, True, False)
+    """
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float | np.floating) and bool(np.isnan(value)))
+    )
+
+
 def show(value: object, missing: str = "") -> str:
     """Text of a value for an error message or report.
 
@@ -16,7 +31,7 @@ def show(value: object, missing: str = "") -> str:
     >>> show(1e308)
     '1e+308'
     """
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if is_missing(value):
         return missing
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))

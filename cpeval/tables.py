@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._format import is_missing as _missing
 from .exceptions import DataError
 
 __all__ = ["COLUMN_FORMATS", "baseline_table", "format_value", "render_table"]
@@ -275,15 +276,6 @@ def format_value(value: object, kind: str = "number", decimals: int = 2) -> str:
     if isinstance(value, int | np.integer):
         return str(value)
     return f"{number:,.{decimals}f}"
-
-
-def _missing(value) -> bool:
-    """None, NaN or pandas' NA (nullable integer columns)."""
-    return (
-        value is None
-        or value is pd.NA
-        or (isinstance(value, float | np.floating) and np.isnan(value))
-    )
 
 
 def _html(shown: pd.DataFrame, title: str) -> str:

@@ -24,6 +24,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype as is_numeric
 
 from .._files import MAX_DATA_BYTES, check_input, sha256
+from .._format import is_missing
 from ..exceptions import DataError, one_line
 
 __all__ = ["MISSING_TOKENS", "ReadReport", "read_data"]
@@ -832,7 +833,7 @@ def _clean(values: pd.Series, *, keep_text: bool) -> pd.Series:
 
 def _cell(value: object) -> object:
     """One text cell trimmed; missing tokens (and missing values) as NaN."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if is_missing(value):
         return np.nan
     text = _text(value)
     return np.nan if isinstance(text, str) and text in MISSING_TOKENS else text
@@ -859,7 +860,7 @@ def _number_text(value: float) -> str:
 def _maybe_numeric(values: pd.Series) -> pd.Series:
     if values.dtype.kind in "fiub" or values.dtype.kind == "M":
         return values
-    present = [v for v in values.tolist() if not _is_missing(v)]
+    present = [v for v in values.tolist() if not is_missing(v)]
     if not present:
         return values.astype(float)
     if not all(isinstance(v, str | int | float) for v in present):
@@ -868,10 +869,6 @@ def _maybe_numeric(values: pd.Series) -> pd.Series:
     if int(numbers.notna().sum()) == len(present):
         return numbers.astype(float)
     return values
-
-
-def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _codes_for(
