@@ -106,12 +106,25 @@ def plot_ceac(
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     curve = result.ceac(wtp)
+    # drawn over the frame, so a curve at 0 or 1 stays visible
     ax.plot(
-        curve["wtp"], curve["p_cost_effective"], label="intervention cost-effective"
+        curve["wtp"],
+        curve["p_cost_effective"],
+        label="intervention cost-effective",
+        linewidth=2,
+        clip_on=False,
+        zorder=3,
     )
     if frontier:
         front = result.ceaf(wtp)
-        ax.plot(front["wtp"], front["p_optimal"], linestyle=":", label="frontier")
+        ax.plot(
+            front["wtp"],
+            front["p_optimal"],
+            linestyle=":",
+            label="frontier",
+            clip_on=False,
+            zorder=4,
+        )
     ax.set_ylim(0.0, 1.0)
     ax.set_xlabel("willingness to pay per unit of effect")
     ax.set_ylabel("probability cost-effective")

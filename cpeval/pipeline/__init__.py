@@ -16,17 +16,18 @@ import pandas as pd
 from .. import __version__
 from .._files import sha256, staged_folder, write_atomic
 from ..io import load_study
-from ..report import write_report
+from ..report import Report, Table, write_report
 from ..scales import scale_directions, score_study
 from ..tables import baseline_table, render_table
 from ._config import AnalysisConfig, load_config
 from ._diagnostics import diagnostics
 from ._display import outcome_display, table_formats, table_labels
 from ._economics import economic_evaluation
-from ._figures import CAPTIONS, draw_figures
+from ._figures import draw_figures
 from ._findings import findings, share
 from ._flow import analysis_flow
 from ._outcomes import analysis_data, model_groups, outcome_analyses
+from ._summary import summary
 
 __all__ = ["AnalysisConfig", "load_config", "run", "share"]
 
@@ -40,6 +41,9 @@ _PACKAGES = (
     "pyreadstat",
     "openpyxl",
     "python-docx",
+    "jinja2",
+    "great-tables",
+    "weasyprint",
 )
 
 
@@ -67,7 +71,7 @@ def run(
     Returns
     -------
     Path
-        The report.
+        The report (HTML, or the first of the config's ``report_formats``).
 
     Examples
     --------
@@ -80,13 +84,13 @@ def run(
     out = Path(out)
     warn = warn or (lambda line: say(f"warning: {line}"))
     with staged_folder(out) as stage:
-        _run(cfg, stage, say, warn)
-    report = out / "report.html"
+        written = _run(cfg, stage, say, warn)
+    report = out / written.get("html", next(iter(written.values()))).name
     say(f"wrote {report}")
     return report
 
 
-def _run(cfg: AnalysisConfig, out: Path, say, warn) -> None:
+def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     say(f"reading and validating {cfg.codebook}")
     study = score_study(load_study(cfg.codebook))
     for problem in study.report.warnings:
@@ -130,16 +134,26 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> None:
         balance=None if analyses.score is None else analyses.score.balance,
         cea=cea,
     )
-    for name, table in tables.items():
+    shown = [
+        Table(
+            name,
+            table,
+            name.replace("_", " "),
+            formats=table_formats(name, table),
+            labels=table_labels(name, table, arms),
+        )
+        for name, table in tables.items()
+    ]
+    for item in shown:
         for fmt in cfg.formats:
             write_atomic(
-                out / "tables" / f"{name}.{fmt}",
+                out / "tables" / f"{item.name}.{fmt}",
                 render_table(
-                    table,
+                    item.frame,
                     fmt,
-                    title=name.replace("_", " "),
-                    formats=table_formats(name, table),
-                    labels=table_labels(name, table, arms),
+                    title=item.title,
+                    formats=item.formats,
+                    labels=item.labels,
                 ),
             )
     write_atomic(
@@ -147,26 +161,21 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> None:
     )
     provenance = _provenance(cfg, study, analyses.score)
     write_atomic(out / "provenance.json", json.dumps(provenance, indent=2) + "\n")
-    write_report(
-        out / "report.html",
-        cfg.name,
-        tables,
-        figures,
-        provenance,
-        findings(
-            study,
-            analyses,
-            scale_directions(study),
-            wave,
-            economics=economics,
-            diagnostics=diagnostics(analyses, data, book),
+    directions = scale_directions(study)
+    report = Report(
+        title=cfg.name,
+        summary=summary(cfg, study, data, analyses, directions, economics),
+        findings=tuple(
+            findings(study, analyses, directions, wave, economics=economics)
         ),
-        methods=_methods(cfg, book, analyses.score, arms, wave),
-        captions=CAPTIONS,
-        warnings=[str(p) for p in study.report.warnings],
-        formats={name: table_formats(name, t) for name, t in tables.items()},
-        labels={name: table_labels(name, t, arms) for name, t in tables.items()},
+        tables=tuple(shown),
+        figures=tuple(figures),
+        methods=tuple(_methods(cfg, book, analyses.score, arms, wave)),
+        diagnostics=tuple(diagnostics(analyses, data, book)),
+        warnings=tuple(str(p) for p in study.report.warnings),
+        provenance=provenance,
     )
+    return write_report(report, out, formats=cfg.report_formats)
 
 
 def _methods(cfg, book, score, arms, wave) -> list[str]:
@@ -275,6 +284,8 @@ def _provenance(cfg: AnalysisConfig, study, score) -> dict:
     return {
         "analysis": cfg.name,
         "formats": list(cfg.formats),
+        "report_formats": list(cfg.report_formats),
+        "design": cfg.design or "not declared",
         "config": {"path": str(cfg.path), "sha256": sha256(cfg.path)},
         "codebook": {"path": str(cfg.codebook), "sha256": sha256(cfg.codebook)},
         "inputs": inputs,

@@ -6,7 +6,6 @@ default lives here, in one place.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +22,7 @@ from pydantic import (
 )
 
 from .._toml import read_toml
+from ..report import REPORT_FORMATS
 from ..exceptions import DataError
 
 __all__ = [
@@ -44,6 +44,8 @@ LIMITS = {
     "imputation.iterations": 200,
 }
 Names = tuple[StrictStr, ...]
+#: Whether (and how) the groups were randomised, as ``[analysis] design`` declares.
+Design = Literal["randomised", "cluster-randomised", "non-randomised"]
 
 
 class _Section(BaseModel):
@@ -119,6 +121,11 @@ class _Analysis(_Section):
     )
     allow_large: StrictBool = False
     primary_wave: StrictStr | StrictInt | None = None  # as the codebook's waves
+    question: StrictStr | None = Field(None, min_length=1)
+    design: Design | None = None
+    report_formats: tuple[Literal["html", "docx", "pdf"], ...] = Field(
+        REPORT_FORMATS, min_length=1
+    )
 
 
 class AnalysisConfig(_Section):
@@ -140,6 +147,14 @@ class AnalysisConfig(_Section):
     primary_wave : str, optional
         The follow-up wave the findings and the economic evaluation use; the
         codebook's last wave when not given.
+    question : str, optional
+        The question the report opens with (one is written from the outcomes,
+        arms and primary wave when not given).
+    design : {"randomised", "cluster-randomised", "non-randomised"}, optional
+        Whether the groups were randomised; never guessed: without it the
+        report says it was not declared and fills in no outcome checklist.
+    report_formats : tuple of str
+        The report's formats: "html", "docx", "pdf" (all by default).
     """
 
     path: Path
@@ -153,6 +168,9 @@ class AnalysisConfig(_Section):
     economics: EconomicsConfig | None = None
     formats: tuple[str, ...] = FORMATS
     primary_wave: str | None = None
+    question: str | None = None
+    design: Design | None = None
+    report_formats: tuple[str, ...] = REPORT_FORMATS
 
     def wave(self, book) -> str:
         """The primary follow-up wave, checked against the codebook's waves."""
@@ -270,6 +288,9 @@ def load_config(path: str | Path) -> AnalysisConfig:
         economics=economics,
         formats=head.formats or _default_formats(),
         primary_wave=None if head.primary_wave is None else str(head.primary_wave),
+        question=head.question,
+        design=head.design,
+        report_formats=tuple(dict.fromkeys(head.report_formats)),
     )
 
 
@@ -325,6 +346,5 @@ def _lower(message: str) -> str:
 
 
 def _default_formats() -> tuple[str, ...]:
-    """Every format; DOCX only when python-docx is installed (the 'docx' extra)."""
-    extra = ("docx",) if importlib.util.find_spec("docx") else ()
-    return (*FORMATS, *extra)
+    """Every table format."""
+    return (*FORMATS, "docx")

@@ -12,8 +12,12 @@ import numpy as np
 import pandas as pd
 
 from .._files import write_atomic
+from ..report import Figure
 
-__all__ = ["CAPTIONS", "draw_figures"]
+__all__ = ["ALT", "CAPTIONS", "PALETTE", "draw_figures"]
+
+#: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
 CAPTIONS = {
     "trajectories": "Observed mean of each outcome by arm at every wave, with "
@@ -32,6 +36,26 @@ CAPTIONS = {
 }
 
 
+#: Text alternatives: what each figure shows, and where its numbers are.
+ALT = {
+    "trajectories": "Line charts, one per outcome, of the observed mean score of "
+    "each arm at each wave with 95% confidence intervals. The means are in the "
+    "outcomes table.",
+    "forest_plot": "Forest plot: each outcome's adjusted difference between arms "
+    "with its 95% confidence interval, one row per analysis and wave, against a "
+    "line at no difference. The numbers are in the outcomes table.",
+    "love_plot": "Love plot: the absolute standardised difference of each "
+    "baseline characteristic before and after propensity weighting, against a "
+    "line at 0.1. The numbers are in the balance table.",
+    "ce_plane": "Cost-effectiveness plane: a cloud of bootstrap replicates of the "
+    "difference in QALYs (across) and in cost (up), with the willingness-to-pay "
+    "line. The estimates and intervals are in the economics table.",
+    "ceac": "Cost-effectiveness acceptability curve: the probability that the "
+    "intervention is cost-effective, from £0 to £50,000 per QALY. The "
+    "probabilities at the thresholds are in the economics table.",
+}
+
+
 def draw_figures(
     cfg,
     outcomes: pd.DataFrame,
@@ -41,14 +65,19 @@ def draw_figures(
     *,
     balance: pd.DataFrame | None = None,
     cea=None,
-) -> dict[str, str]:
-    """Draw every figure, save each as PNG and SVG, and return the SVG texts."""
+) -> list[Figure]:
+    """Draw every figure, save each as PNG and SVG, and return them as report
+    figures (with captions and text alternatives)."""
     import matplotlib
 
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "cpeval"
-    import matplotlib.pyplot as plt
+    with matplotlib.rc_context({"axes.prop_cycle": matplotlib.cycler(color=PALETTE)}):
+        figures = _draw(cfg, outcomes, data, book, balance=balance, cea=cea)
+    return [_save(name, fig, out) for name, fig in figures.items()]
 
+
+def _draw(cfg, outcomes, data, book, *, balance, cea) -> dict:
     from ..adjust import love_plot
     from ..economics import plot_ce_plane, plot_ceac
 
@@ -70,20 +99,23 @@ def draw_figures(
         curve = plot_ceac(cea, np.linspace(0, 50_000, 51))
         curve.set_xlabel("willingness to pay per QALY (£)")
         figures["ce_plane"], figures["ceac"] = plane.figure, curve.figure
-    rendered = {}
-    for name, fig in figures.items():
-        with warnings.catch_warnings():  # long labels: the figure is still drawn
-            warnings.filterwarnings("ignore", "Tight layout not applied")
-            fig.tight_layout()
-        png = io.BytesIO()
-        fig.savefig(png, format="png", dpi=100)
-        write_atomic(out / "figures" / f"{name}.png", png.getvalue())
-        svg = io.StringIO()
-        fig.savefig(svg, format="svg", dpi=100, metadata={"Date": None})
-        rendered[name] = svg.getvalue()
-        write_atomic(out / "figures" / f"{name}.svg", rendered[name])
-        plt.close(fig)
-    return rendered
+    return figures
+
+
+def _save(name: str, fig, out: Path) -> Figure:
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():  # long labels: the figure is still drawn
+        warnings.filterwarnings("ignore", "Tight layout not applied")
+        fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=150)
+    write_atomic(out / "figures" / f"{name}.png", png.getvalue())
+    svg = io.StringIO()
+    fig.savefig(svg, format="svg", dpi=100, metadata={"Date": None})
+    write_atomic(out / "figures" / f"{name}.svg", svg.getvalue())
+    plt.close(fig)
+    return Figure(name, svg.getvalue(), png.getvalue(), CAPTIONS[name], ALT[name])
 
 
 def _trajectories(cfg, data: pd.DataFrame, book):

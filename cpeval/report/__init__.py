@@ -1,0 +1,85 @@
+"""The report for commissioners: one content object (:class:`Report`), rendered
+as a self-contained HTML page, a Word document and a PDF.
+
+The page opens with the question, the design in one sentence and the answers in
+plain words; then the findings, the participant flow, the tables and figures, the
+methods, the diagnostics, a glossary of the technical terms the report uses, the
+reporting checklists and the provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .._files import write_atomic
+from ..exceptions import DataError
+from ._content import SECTIONS, Figure, Report, Summary, Table
+from ._glossary import glossary, used_terms
+from ._html import render_html
+from ._word import render_docx, render_pdf
+
+__all__ = [
+    "REPORT_FORMATS",
+    "SECTIONS",
+    "Figure",
+    "Report",
+    "Summary",
+    "Table",
+    "glossary",
+    "render_docx",
+    "render_html",
+    "render_pdf",
+    "used_terms",
+    "write_report",
+]
+
+#: The report's formats, all written by default.
+REPORT_FORMATS: tuple[str, ...] = ("html", "docx", "pdf")
+_RENDER = {
+    "html": lambda report: render_html(report).encode(),
+    "docx": render_docx,
+    "pdf": render_pdf,
+}
+
+
+def write_report(
+    report: Report,
+    folder: str | Path,
+    *,
+    formats: Iterable[str] = REPORT_FORMATS,
+    stem: str = "report",
+) -> dict[str, Path]:
+    """Write the report in each format into ``folder`` (each file atomically).
+
+    Parameters
+    ----------
+    report : Report
+    folder : str or Path
+    formats : iterable of {"html", "docx", "pdf"}
+    stem : str
+        File name without extension.
+
+    Returns
+    -------
+    dict
+        Format -> path written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cpeval.report import Report, Summary, write_report
+    >>> paths = write_report(Report("T", Summary("Q?", "D.", ("A.",))),
+    ...                      tempfile.mkdtemp(), formats=["html"])
+    >>> "A." in paths["html"].read_text()
+    True
+    """
+    formats = tuple(formats)
+    unknown = [f for f in formats if f not in _RENDER]
+    if unknown:
+        raise DataError(f"report formats {unknown} are not among {REPORT_FORMATS}")
+    folder = Path(folder)
+    return {
+        fmt: write_atomic(folder / f"{stem}.{fmt}", _RENDER[fmt](report))
+        for fmt in formats
+    }
