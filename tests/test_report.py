@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -44,7 +45,7 @@ def _report(**changes) -> Report:
         "summary": Summary(
             question=f"Does {HOSTILE} help?",
             design="A non-randomised comparison of 10 people in A and 12 in B.",
-            answers=(f"wellbeing: 2.00 points higher in {HOSTILE} (95% CI ...).",),
+            answers=(("wellbeing", f"2.00 points higher in {HOSTILE} (95% CI ...)."),),
             cost_effectiveness="The chance that A is cost-effective is 80%.",
         ),
         "findings": ("The ICER is £3,000 per QALY gained.", f"arm {HOSTILE}"),
@@ -58,7 +59,9 @@ def _report(**changes) -> Report:
                 labels={"p_val": "p"},
             ),
         ),
-        "figures": (Figure("forest_plot", SVG, PNG, f"cap {HOSTILE}", f"alt {HOSTILE}"),),
+        "figures": (
+            Figure("forest_plot", SVG, PNG, f"cap {HOSTILE}", f"alt {HOSTILE}"),
+        ),
         "methods": ("Mixed model fitted by REML with Satterthwaite df.",),
         "warnings": (f"row 3: {HOSTILE}",),
         "provenance": {"seed": 1, "arms": {"intervention": HOSTILE}},
@@ -141,6 +144,7 @@ def test_docx_report_reads_back():
     document = docx.Document(io.BytesIO(render_docx(_report())))
     text = [p.text for p in document.paragraphs]
     assert text[0].startswith("Study <script>")  # Word text, not markup
+    assert f"wellbeing: 2.00 points higher in {HOSTILE} (95% CI ...)." in text
     for heading in ("Summary", "Key findings", "Participant flow", "Glossary"):
         assert heading in text
     assert "Figure 1. cap " + HOSTILE in text
@@ -172,24 +176,51 @@ ROW = {"outcome": "wellbeing", "n_participants": 120}
 @pytest.mark.parametrize(
     ("d", "low", "high", "higher", "design", "expected"),
     [
-        (3.0, 1.0, 5.0, "better", "randomised", "This favours A: the difference "
-         "could be as small as 1.00 or as large as 5.00 points."),
+        (
+            3.0,
+            1.0,
+            5.0,
+            "better",
+            "randomised",
+            "This favours A: the difference "
+            "could be as small as 1.00 or as large as 5.00 points.",
+        ),
         (3.0, 1.0, 5.0, "worse", "randomised", "This favours B"),
-        (3.0, 1.0, 5.0, "better", "non-randomised", "part of it may come from how "
-         "the groups differed"),
+        (
+            3.0,
+            1.0,
+            5.0,
+            "better",
+            "non-randomised",
+            "part of it may come from how the groups differed",
+        ),
         (3.0, 1.0, 5.0, None, None, "does not say whether higher is better"),
-        (1.0, -2.0, 4.0, "better", None, "No clear difference: the data fit A "
-         "scoring up to 2.00 points lower or up to 4.00 points higher than B "
-         "(higher is better)"),
-        (1.0, -2.0, 4.0, "worse", None, "up to 4.00 points higher or up to 2.00 "
-         "points lower than B (lower is better)"),
+        (
+            1.0,
+            -2.0,
+            4.0,
+            "better",
+            None,
+            "No clear difference: the data fit A "
+            "scoring up to 2.00 points lower or up to 4.00 points higher than B "
+            "(higher is better)",
+        ),
+        (
+            1.0,
+            -2.0,
+            4.0,
+            "worse",
+            None,
+            "up to 4.00 points higher or up to 2.00 "
+            "points lower than B (lower is better)",
+        ),
     ],
 )
 def test_answers_say_what_a_difference_means(d, low, high, higher, design, expected):
     row = {**ROW, "difference": d, "ci_low": low, "ci_high": high}
     text = _answer(row, "A", "B", higher, design)
     assert expected in text
-    assert text.startswith(f"wellbeing: {abs(d):.2f} points higher in A than in B")
+    assert text.startswith(f"{abs(d):.2f} points higher in A than in B")
 
 
 def test_cost_effectiveness_answer():
@@ -198,7 +229,7 @@ def test_cost_effectiveness_answer():
         n_intervention, n_comparator = 50, 60
         delta_cost, cost_ci = 500.0, (-100.0, 1100.0)
         delta_qalys, qalys_ci = 0.02, (-0.01, 0.05)
-        p_cost_effective = {20000.0: 0.45, 30000.0: 0.62}
+        p_cost_effective: ClassVar = {20000.0: 0.45, 30000.0: 0.62}
 
     text = _cost_effectiveness(Analysis(), "A", "B")
     assert "45% at £20,000 per QALY and 62% at £30,000 per QALY" in text

@@ -22,8 +22,8 @@ from pydantic import (
 )
 
 from .._toml import read_toml
-from ..report import REPORT_FORMATS
 from ..exceptions import DataError
+from ..report import REPORT_FORMATS
 
 __all__ = [
     "AnalysisConfig",

@@ -36,7 +36,7 @@ def summary(cfg, study, data: pd.DataFrame, analyses, directions, economics=None
         f"in {c}, allowing for where they started?"
     )
     answers = tuple(
-        _answer(row, i, c, directions.get(row["column"]), cfg.design)
+        (row["outcome"], _answer(row, i, c, directions.get(row["column"]), cfg.design))
         for row in analyses.primary()
     )
     return Summary(
@@ -79,7 +79,7 @@ def _plural(noun: str, n: int) -> str:
 def _answer(row: Mapping, i: str, c: str, higher: str | None, design) -> str:
     d, low, high = row["difference"], row["ci_low"], row["ci_high"]
     head = (
-        f"{row['outcome']}: {_points(d)} in {i} than in {c} (95% CI from "
+        f"{_points(d)} in {i} than in {c} (95% CI from "
         f"{_points(low)} to {_points(high)}; n = {row['n_participants']})."
     )
     clear = low > 0 or high < 0
@@ -126,9 +126,13 @@ def _cost_effectiveness(a, i: str, c: str) -> str:
     chances = _join(
         [f"{share(p)} at £{w:,.0f} per QALY" for w, p in a.p_cost_effective.items()]
     )
-    likely = [p for p in a.p_cost_effective.values()]
-    if min(likely) >= 0.5:
+    likely = list(a.p_cost_effective.values())
+    if min(likely) >= 0.95:
+        verdict = f"{i} is very likely to be good value for money"
+    elif min(likely) >= 0.5:
         verdict = f"{i} is more likely than not to be good value for money"
+    elif max(likely) < 0.05:
+        verdict = f"{i} is very unlikely to be good value for money"
     elif max(likely) < 0.5:
         verdict = f"{i} is more likely than not to be poor value for money"
     else:

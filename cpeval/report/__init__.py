@@ -69,7 +69,7 @@ def write_report(
     --------
     >>> import tempfile
     >>> from cpeval.report import Report, Summary, write_report
-    >>> paths = write_report(Report("T", Summary("Q?", "D.", ("A.",))),
+    >>> paths = write_report(Report("T", Summary("Q?", "D.", (("x", "A."),))),
     ...                      tempfile.mkdtemp(), formats=["html"])
     >>> "A." in paths["html"].read_text()
     True

@@ -90,16 +90,16 @@ class Summary:
     question : str
     design : str
         One sentence: randomised or not, what is compared, clusters, follow-up.
-    answers : tuple of str
-        One plain sentence for each primary outcome, with its interval and what
-        it means for a service.
+    answers : tuple of (str, str)
+        For each primary outcome, its name and the answer in plain words, with
+        its interval and what it means for a service.
     cost_effectiveness : str or None
         The cost-effectiveness answer, when the run had an economic evaluation.
     """
 
     question: str
     design: str
-    answers: tuple[str, ...]
+    answers: tuple[tuple[str, str], ...]
     cost_effectiveness: str | None = None
 
 

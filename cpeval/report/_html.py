@@ -54,7 +54,7 @@ def render_html(report: Report, *, for_print: bool = False) -> str:
     Examples
     --------
     >>> from cpeval.report import Report, Summary, render_html
-    >>> page = render_html(Report("T", Summary("Q?", "D.", ("A <b>.",))))
+    >>> page = render_html(Report("T", Summary("Q?", "D.", (("x", "A <b>."),))))
     >>> "A &lt;b&gt;." in page and "<h2 id=\\"glossary-h\\">Glossary</h2>" in page
     True
     """

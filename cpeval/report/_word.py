@@ -27,7 +27,7 @@ def render_docx(report: Report) -> bytes:
     >>> import io, docx
     >>> from cpeval.report import Report, Summary, render_docx
     >>> doc = docx.Document(io.BytesIO(render_docx(Report("T", Summary("Q?", "D.",
-    ...     ("A.",))))))
+    ...     (("x", "A."),))))))
     >>> [p.text for p in doc.paragraphs][:3]
     ['T', 'Summary', 'The question']
     """
@@ -86,17 +86,20 @@ def render_docx(report: Report) -> bytes:
 def _summary(document, report: Report, heading: str) -> None:
     document.add_heading(heading, level=1)
     summary = report.summary
-    parts = [
-        ("The question", [summary.question]),
-        ("The design", [summary.design]),
-        ("The answer" + "s" * (len(summary.answers) > 1), list(summary.answers)),
-    ]
-    if summary.cost_effectiveness:
-        parts.append(("Cost-effectiveness", [summary.cost_effectiveness]))
-    for title, lines in parts:
+    for title, line in (
+        ("The question", summary.question),
+        ("The design", summary.design),
+    ):
         document.add_heading(title, level=3)
-        for line in lines:
-            document.add_paragraph(line)
+        document.add_paragraph(line)
+    document.add_heading("The answer" + "s" * (len(summary.answers) > 1), level=3)
+    for outcome, answer in summary.answers:
+        paragraph = document.add_paragraph()
+        paragraph.add_run(f"{outcome}: ").bold = True
+        paragraph.add_run(answer)
+    if summary.cost_effectiveness:
+        document.add_heading("Cost-effectiveness", level=3)
+        document.add_paragraph(summary.cost_effectiveness)
 
 
 def _paragraphs(document, heading: str, lines) -> None:
