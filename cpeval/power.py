@@ -194,14 +194,14 @@ def _analyse(trial: pd.DataFrame, model: Model, wtp: float | None) -> dict:
         nmb = trial.assign(nmb=wtp * trial["qaly"] - trial["cost"]).dropna(
             subset=["nmb"]
         )
-        effect = fit_lmm(nmb, "nmb ~ treated", ["cluster"]).tidy().set_index("term")
-        inmb = effect.loc["treated"]
+        effect = fit_lmm(nmb, "nmb ~ treated", ["cluster"]).to_frame()
+        inmb = effect.set_index("term").loc["treated"]
         row.update(
             {
-                "inmb": inmb["estimate"],
+                "inmb": inmb["params"],
                 "inmb_ci_low": inmb["ci_low"],
                 "p_cost_effective": stats.t.cdf(
-                    inmb["estimate"] / inmb["se"], inmb["df"]
+                    inmb["params"] / inmb["se"], inmb["df"]
                 ),
             }
         )
@@ -230,15 +230,16 @@ def _effect(trial: pd.DataFrame, model: Model) -> dict:
             cluster="cluster",
             effect_sizes=False,
         ).to_frame()
-        return fit.iloc[0][["estimate", "se", "df", "p_val"]].to_dict()
-    follow = trial.dropna(subset=["followup"])
-    effect = fit_lmm(follow, "followup ~ treated", ["cluster"]).tidy()
-    effect = effect.set_index("term").loc["treated"]
+        row = fit.iloc[0]
+    else:
+        follow = trial.dropna(subset=["followup"])
+        effect = fit_lmm(follow, "followup ~ treated", ["cluster"]).to_frame()
+        row = effect.set_index("term").loc["treated"]
     return {
-        "estimate": effect["estimate"],
-        "se": effect["se"],
-        "df": effect["df"],
-        "p_val": effect["p_val"],
+        "estimate": row["params"],
+        "se": row["se"],
+        "df": row["df"],
+        "p_val": row["pvalues"],
     }
 
 

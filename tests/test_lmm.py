@@ -42,9 +42,9 @@ def test_fit_equals_lme4_and_lmertest(lme4, dataset, groups, reml):
     data = pd.read_csv(REF / f"{dataset}.csv")
     fit = fit_lmm(data, "y ~ time * group", groups, reml=reml)
     est = _ref(lme4, dataset, reml, "estimate")
-    np.testing.assert_allclose(fit.fe_params[est.index], est, rtol=1e-4)
+    np.testing.assert_allclose(fit.params[est.index], est, rtol=1e-4)
     se = _ref(lme4, dataset, reml, "se")
-    np.testing.assert_allclose(fit.bse[se.index], se, rtol=1e-3)
+    np.testing.assert_allclose(fit.se[se.index], se, rtol=1e-3)
     df = _ref(lme4, dataset, reml, "df")
     np.testing.assert_allclose(fit.df[df.index], df, rtol=1e-2)
     variance = _ref(lme4, dataset, reml, "variance")
@@ -70,22 +70,22 @@ def test_result_tables_and_wald(lme4):
     data = pd.read_csv(REF / "unbalanced.csv")
     fit = fit_lmm(data, "y ~ time * group", ["team", "id"], df_method="wald")
     assert np.isinf(fit.df).all()
-    tidy = fit.tidy()
+    tidy = fit.to_frame()
     assert list(tidy.columns) == [
         "term",
-        "estimate",
+        "params",
         "se",
         "df",
         "statistic",
-        "p_val",
+        "pvalues",
         "ci_low",
         "ci_high",
         "df_method",
     ]
     assert tidy["df_method"].eq("wald").all()
-    z = fit.fe_params / fit.bse
+    z = fit.params / fit.se
     np.testing.assert_allclose(
-        fit.conf_int()["ci_low"], fit.fe_params - 1.959963984540054 * fit.bse
+        fit.conf_int()["ci_low"], fit.params - 1.959963984540054 * fit.se
     )
     assert (fit.pvalues > 0).all() and z.notna().all()
     assert fit.n_groups == {"team": 12, "id": 157} and fit.n_obs == len(data)
@@ -184,12 +184,12 @@ def test_fidelity_dose_response_within_the_intervention_arm(lme4):
     data["fidelity"] = data["team"].str.split("-").str[-1].astype(int) % 5 + 1
     fit = fit_lmm(data[data["group"] == 1], "y ~ time * fidelity", ["team", "id"])
     for quantity, column, rel in [
-        ("estimate", "estimate", 1e-4),
+        ("estimate", "params", 1e-4),
         ("se", "se", 1e-3),
         ("df", "df", 1e-2),
     ]:
         ref = _ref(lme4, "fidelity_dose", True, quantity)
-        ours = fit.tidy().set_index("term")[column]
+        ours = fit.to_frame().set_index("term")[column]
         np.testing.assert_allclose(ours[ref.index], ref, rtol=rel)
 
 
@@ -230,8 +230,8 @@ def test_repeated_index_labels_fit_as_a_fresh_index():
     stacked = pd.concat(  # same rows, same order, labels 0.. twice
         [d.iloc[:half].reset_index(drop=True), d.iloc[half:].reset_index(drop=True)]
     )
-    a = fit_lmm(d, "y ~ time * group", ["team", "id"]).tidy()
-    b = fit_lmm(stacked, "y ~ time * group", ["team", "id"]).tidy()
+    a = fit_lmm(d, "y ~ time * group", ["team", "id"]).to_frame()
+    b = fit_lmm(stacked, "y ~ time * group", ["team", "id"]).to_frame()
     pd.testing.assert_frame_equal(a, b, rtol=1e-6)
 
 
@@ -244,9 +244,9 @@ def test_flat_criterion_reaches_lme4s_optimum():
     ref = {q: part.set_index("term")["value"] for q, part in ref.groupby("quantity")}
     fit = fit_lmm(data, "y ~ time * group + x + time:x", ["trust", "team", "id"])
     np.testing.assert_allclose(
-        fit.fe_params[ref["estimate"].index], ref["estimate"], rtol=1e-4
+        fit.params[ref["estimate"].index], ref["estimate"], rtol=1e-4
     )
-    np.testing.assert_allclose(fit.bse[ref["se"].index], ref["se"], rtol=1e-3)
+    np.testing.assert_allclose(fit.se[ref["se"].index], ref["se"], rtol=1e-3)
     np.testing.assert_allclose(fit.df[ref["df"].index], ref["df"], rtol=1e-2)
     for name, value in ref["variance"].items():
         ours = fit.vcomp[name]
@@ -266,7 +266,7 @@ def test_lme4_bar_syntax_and_crossed_factors_are_refused():
     with pytest.raises(cpeval.DataError, match=r"random-effects term.*groups="):
         fit_lmm(sleep, "Reaction ~ Days + (1 | Subject)", ["Subject"])
     fit = fit_lmm(sleep, "Reaction ~ Days", ["Subject"])
-    assert 230 < fit.fe_params["Intercept"] < 270
+    assert 230 < fit.params["Intercept"] < 270
     penicillin = pd.DataFrame(
         {
             "plate": np.repeat([chr(97 + i) for i in range(24)], 6),

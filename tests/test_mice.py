@@ -38,7 +38,7 @@ def test_mi_recovers_the_mar_effect_where_complete_cases_are_biased(mar_data):
     imp = impute(mar_data, ["y"], predictors=["x"], by="arm", m=20, seed=7)
     pooled = imp.analyse(_arm_effect, df_complete=len(mar_data) - 2)
     # seed 7, m = 20: within 2.5 pooled standard errors of the truth
-    assert abs(pooled.estimate[0] - TRUE_EFFECT) < 2.5 * pooled.se[0]
+    assert abs(pooled.params[0] - TRUE_EFFECT) < 2.5 * pooled.se[0]
     assert pooled.m == 20 and 0 < pooled.fmi[0] < 1
 
 
@@ -96,10 +96,10 @@ def test_delta_and_tipping_point_by_hand(mar_data):
         var = (data.groupby("arm")["y"].var() / data.groupby("arm").size()).sum()
         return diff, var
 
-    base = imp.analyse(difference).estimate[0]
+    base = imp.analyse(difference).params[0]
     shifted = delta_adjust(imp, "y", -1.5, where=treated)
     share = (imp.imputed["y"] & treated).sum() / treated.sum()
-    assert shifted.analyse(difference).estimate[0] == pytest.approx(base - 1.5 * share)
+    assert shifted.analyse(difference).params[0] == pytest.approx(base - 1.5 * share)
     observed = mar_data["y"].notna()
     pd.testing.assert_series_equal(
         shifted.datasets[0]["y"][observed], mar_data["y"][observed]
@@ -122,11 +122,11 @@ def test_outcome_model_fitted_on_each_imputation_and_pooled(mar_data):
         fit = ancova(
             completed, outcome="y", baseline="baseline", group="arm", cluster="team"
         )
-        return fit.params[["arm"]], fit.bse[["arm"]] ** 2
+        return fit.params[["arm"]], fit.se[["arm"]] ** 2
 
     pooled = imp.analyse(model)
     per = [model(d)[0]["arm"] for d in imp.datasets]
-    assert pooled.estimate[0] == pytest.approx(np.mean(per))
+    assert pooled.params[0] == pytest.approx(np.mean(per))
     assert pooled.names == ("arm",) and pooled.m == 5
 
 

@@ -33,11 +33,11 @@ def test_ancova_cr2_equals_clubsandwich(club, dataset):
     )
     ref = club[club["dataset"] == dataset].set_index("term")
     ref.index = ref.index.str.replace("(Intercept)", "Intercept", regex=False)
-    ours = fit.tidy().set_index("term").loc[ref.index]
-    np.testing.assert_allclose(ours["estimate"], ref["estimate"], rtol=1e-10)
+    ours = fit.to_frame().set_index("term").loc[ref.index]
+    np.testing.assert_allclose(ours["params"], ref["estimate"], rtol=1e-10)
     np.testing.assert_allclose(ours["se"], ref["se_cr2"], rtol=1e-8)
     np.testing.assert_allclose(ours["df"], ref["df_satt"], rtol=1e-8)
-    np.testing.assert_allclose(ours["p_val"], ref["p_satt"], rtol=1e-8)
+    np.testing.assert_allclose(ours["pvalues"], ref["p_satt"], rtol=1e-8)
     np.testing.assert_allclose(ours["ci_low"], ref["ci_low"], rtol=1e-8)
     np.testing.assert_allclose(ours["ci_high"], ref["ci_high"], rtol=1e-8)
     assert fit.cov_type == "CR2" and fit.n_clusters == data["cluster"].nunique()
@@ -49,7 +49,7 @@ def test_ancova_without_clusters_is_ols(club):
         data, outcome="followup", baseline="baseline", group="arm", covariates=["age"]
     )
     ref = club[club["dataset"] == "pilot_like"]
-    np.testing.assert_allclose(fit.bse.to_numpy(), ref["se_ols"], rtol=1e-10)
+    np.testing.assert_allclose(fit.se.to_numpy(), ref["se_ols"], rtol=1e-10)
     assert (fit.df == ref["df_resid"].iloc[0]).all() and fit.cov_type == "OLS"
 
 
@@ -89,7 +89,7 @@ def test_missing_rows_are_left_out_and_counted():
     data = pd.read_csv(REF / "ancova" / "pilot_like.csv")
     data.loc[[0, 5], "followup"] = np.nan
     fit = ancova(data, outcome="followup", baseline="baseline", group="arm")
-    assert fit.n == len(data) - 2
+    assert fit.n_obs == len(data) - 2
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ def test_did_by_hand():
     change = wide[1] - wide[0]
     first = data.groupby("id")[["group", "team"]].first()
     treated = first["group"].to_numpy(float)
-    assert res.estimate == pytest.approx(
+    assert res.params == pytest.approx(
         change[treated == 1].mean() - change[treated == 0].mean(), rel=1e-12
     )
     x = np.column_stack([np.ones(len(change)), treated])

@@ -182,11 +182,11 @@ def test_propensity_adjusted_model_is_the_direct_fit(implementation):
         "wemwbs_total ~ time * treated + age + ps + time:ps",
         ["site", "team", "id"],
     )
-    expected = fit.tidy().set_index("term").loc["time:treated"]
+    expected = fit.to_frame().set_index("term").loc["time:treated"]
     row = table.set_index(["outcome", "analysis"]).loc[
         ("wellbeing (WEMWBS)", "available data")
     ]
-    assert row["difference"] == pytest.approx(expected["estimate"], abs=1e-10)
+    assert row["difference"] == pytest.approx(expected["params"], abs=1e-10)
     assert row["ci_low"] == pytest.approx(expected["ci_low"], abs=1e-8)
     assert row["df"] == pytest.approx(expected["df"], rel=1e-8)
     assert score.balance.loc["age", "diff_adj"] == pytest.approx(0, abs=0.05)
@@ -261,8 +261,8 @@ def test_imputed_rows_pool_the_refitted_models(implementation):
             "wemwbs_total ~ time * treated + age + ps + time:ps",
             ["site", "team", "id"],
         )
-        effect = fit.tidy().set_index("term").loc["time:treated"]
-        q.append(effect["estimate"])
+        effect = fit.to_frame().set_index("term").loc["time:treated"]
+        q.append(effect["params"])
         u.append(effect["se"] ** 2)
     total = np.mean(u) + 1.5 * np.var(q, ddof=1)
     assert row["difference"] == pytest.approx(np.mean(q), abs=1e-10)
@@ -405,7 +405,7 @@ def test_ancova_sensitivity_rows_are_the_direct_fit(implementation):
         cluster="team",
     )
     assert row["difference"] == pytest.approx(fit.params["treated"], rel=1e-10)
-    assert row["se"] == pytest.approx(fit.bse["treated"], rel=1e-10)
+    assert row["se"] == pytest.approx(fit.se["treated"], rel=1e-10)
     assert row["df"] == pytest.approx(fit.df["treated"], rel=1e-10)
     assert row["n_obs"] == 127
 

@@ -20,10 +20,10 @@ def test_vector_pool_equals_mice_pool():
     variances = per.pivot(index="imputation", columns="term", values="variance")
     ref = pd.read_csv(REF / "mice_pool.csv").set_index("term")
     ours = pool(estimates, variances, df_complete=ref["dfcom"].iloc[0]).to_frame()
-    ours = ours.loc[ref.index]
+    ours = ours.set_index("term").loc[ref.index]
     assert (ours["m"] == ref["m"]).all()
     for mine, theirs in [
-        ("estimate", "estimate"),
+        ("params", "estimate"),
         ("within", "ubar"),
         ("between", "b"),
         ("total", "t"),
@@ -43,7 +43,7 @@ def test_scalar_pool_equals_mice_pool_scalar():
         dfcom = None if np.isinf(row.dfcom) else row.dfcom
         res = pool(q, u, df_complete=dfcom)
         for mine, theirs in [
-            (res.estimate, row.qbar),
+            (res.params, row.qbar),
             (res.within, row.ubar),
             (res.between, row.b),
             (res.total, row.t),

@@ -7,21 +7,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
-from ..models._intervals import t_interval, t_pvalue
+from ..models._intervals import t_pvalue
 
 __all__ = ["PooledEstimate", "pool"]
 
 LAMBDA_FLOOR = 1e-4  # as mice::barnard.rubin
 
 
-@dataclass(frozen=True)
-class PooledEstimate:
+@dataclass(frozen=True, repr=False)
+class PooledEstimate(EstimateResults):
     """Estimates pooled over m imputations (one entry per parameter).
 
     Parameters
     ----------
-    estimate : ndarray
+    params : ndarray
         Mean of the m estimates (``qbar``).
     within, between, total : ndarray
         ``ubar``; ``b``; ``t = ubar + (1 + 1/m) b``.
@@ -34,9 +35,20 @@ class PooledEstimate:
         Imputations, read from the inputs.
     names : tuple of str
         Parameter names.
+    n_obs : int or None
+        Rows of each completed data set, when given to :func:`pool`.
+
+    Notes
+    -----
+    ``se = sqrt(total)``; ``conf_int(level)`` and ``pvalues`` are Rubin's
+    rules: ``params -/+ t se`` with ``t`` on the Barnard-Rubin df (Rubin's
+    large-sample df without ``df_complete``), as ``mice::pool``. ``cov`` is
+    diagonal (the total variances: only variances are pooled).
+    ``estimate`` is a deprecated alias of ``params`` (it warns; it goes in the
+    next release).
     """
 
-    estimate: np.ndarray
+    params: np.ndarray
     within: np.ndarray
     between: np.ndarray
     total: np.ndarray
@@ -46,6 +58,15 @@ class PooledEstimate:
     fmi: np.ndarray
     m: int
     names: tuple[str, ...]
+    n_obs: int | None = None
+
+    estimate = deprecated_alias("params", "estimate")
+    _title = "Pooled estimate (Rubin's rules)"
+    cov_type = "Rubin's rules (total variance)"
+    df_method = "Barnard-Rubin"
+
+    def _terms(self) -> pd.Index:
+        return pd.Index(self.names)
 
     @property
     def se(self) -> np.ndarray:
@@ -55,29 +76,28 @@ class PooledEstimate:
     @property
     def pvalues(self) -> np.ndarray:
         """Two-sided p-values on the pooled df."""
-        return t_pvalue(self.estimate, self.se, self.df)
+        return t_pvalue(self.params, self.se, self.df)
 
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """t limits on the pooled df, one row per parameter."""
-        frame = t_interval(self.estimate, self.se, self.df, level)
-        return frame.set_axis(pd.Index(self.names, name="term"))
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Diagonal: the total variances (covariances are not pooled)."""
+        return pd.DataFrame(np.diag(self.total), index=self.names, columns=self.names)
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per parameter with every pooled quantity."""
-        return pd.DataFrame(
-            {
-                "estimate": self.estimate,
-                "se": self.se,
-                "within": self.within,
-                "between": self.between,
-                "total": self.total,
-                "df": self.df,
-                "riv": self.riv,
-                "lambda": self.lambda_,
-                "fmi": self.fmi,
-                "m": self.m,
-            },
-            index=pd.Index(self.names, name="term"),
+    def _header(self) -> list[tuple[str, object]]:
+        return [*super()._header(), ("imputations", self.m)]
+
+    def _interval_note(self) -> str:
+        return "Intervals: Rubin's rules, params -/+ t(Barnard-Rubin df) * sqrt(total)"
+
+    def _extend_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(
+            within=self.within,
+            between=self.between,
+            total=self.total,
+            riv=self.riv,
+            **{"lambda": self.lambda_},
+            fmi=self.fmi,
+            m=self.m,
         )
 
 
@@ -113,7 +133,7 @@ def pool(estimates, variances, *, df_complete: float | None = None) -> PooledEst
     >>> from cpeval.missing import pool
     >>> res = pool([1.0, 1.2, 0.9, 1.1, 1.0], [0.04, 0.05, 0.04, 0.05, 0.045],
     ...            df_complete=98)
-    >>> round(float(res.estimate[0]), 3), res.m
+    >>> round(float(res.params[0]), 3), res.m
     (1.04, 5)
     """
     names, q = _matrix(estimates, "estimates")

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import pandas as pd
-from scipy import stats
 
 from ..exceptions import DataError
 from ._mice import Imputations
@@ -182,20 +181,20 @@ def tipping_point(
         shifted = delta_adjust(imputations, column, float(delta), where=where)
         pooled = shifted.analyse(analysis, df_complete=df_complete)
         est, se, df = (
-            float(pooled.estimate[0]),
+            float(pooled.params[0]),
             float(pooled.se[0]),
             float(pooled.df[0]),
         )
-        q = stats.t.ppf(0.5 + level / 2, df)
-        p = float(2 * stats.t.sf(abs(est / se), df))
+        limits = pooled.conf_int(level).iloc[0]
+        p = float(pooled.pvalues[0])
         rows.append(
             {
                 "delta": float(delta),
                 "estimate": est,
                 "se": se,
                 "df": df,
-                "ci_low": est - q * se,
-                "ci_high": est + q * se,
+                "ci_low": float(limits["ci_low"]),
+                "ci_high": float(limits["ci_high"]),
                 "p_val": p,
                 "significant": p < 1 - level,
             }

@@ -10,35 +10,35 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 from patsy import PatsyError
-from scipy import stats
 
 from .._checks import treatment
+from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
 from ._cr2 import cr2
 from ._formula import QUOTE_HINT, formula_error
-from ._intervals import t_interval
-from ._lmm import check_rank
+from ._intervals import t_pvalue
+from ._lmm import _OLD_COLUMNS, check_rank
 
 __all__ = ["AncovaResult", "ancova"]
 
 
-@dataclass(frozen=True, slots=True)
-class AncovaResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class AncovaResult(EstimateResults):
     """A fitted ANCOVA.
 
     Parameters
     ----------
-    params, bse, df, pvalues : pandas.Series
+    params, se, df, pvalues : pandas.Series
         Coefficients, standard errors, degrees of freedom and two-sided p-values,
         indexed by term (patsy names, e.g. ``"Intercept"``, ``"arm"``).
-    vcov : pandas.DataFrame
+    cov : pandas.DataFrame
         Covariance of the coefficients.
     cov_type : {"CR2", "OLS"}
         CR2 cluster-robust with Satterthwaite df, or the model-based OLS
         covariance with the residual df.
     effect_term : str
         The term holding the treatment effect (adjusted mean difference).
-    n, n_clusters : int
+    n_obs, n_clusters : int
         Rows used and clusters (0 without clusters).
     df_resid : float
         Residual degrees of freedom of the OLS fit.
@@ -46,42 +46,60 @@ class AncovaResult:
         The effect's t statistic with the model-based OLS standard error (the
         ANOVA F = t^2 behind the partial eta squared).
     level : float
-        Confidence level of ``conf_int()``.
+        Default confidence level of ``conf_int()``.
+
+    Notes
+    -----
+    ``bse``, ``vcov`` and ``n`` are deprecated aliases of ``se``, ``cov`` and
+    ``n_obs`` (they warn; they go in the next release); ``tidy()`` is the old
+    table, with ``estimate`` and ``p_val`` columns. ``conf_int(level)`` is
+    ``params -/+ t se`` on each coefficient's df (CR2 Satterthwaite, or the
+    residual df).
     """
 
     params: pd.Series
-    bse: pd.Series
+    se: pd.Series
     df: pd.Series
     pvalues: pd.Series
-    vcov: pd.DataFrame
+    cov: pd.DataFrame
     cov_type: str
     effect_term: str
-    n: int
+    n_obs: int
     n_clusters: int
     df_resid: float
     t_ols: float
     level: float
 
-    def conf_int(self) -> pd.DataFrame:
-        """Confidence limits with t quantiles on each coefficient's df."""
-        return t_interval(self.params, self.bse, self.df, self.level)
+    bse = deprecated_alias("se", "bse")
+    vcov = deprecated_alias("cov", "vcov")
+    n = deprecated_alias("n_obs", "n")
+    _title = "ANCOVA"
+
+    @property
+    def df_method(self) -> str:
+        """``"CR2 Satterthwaite"`` with clusters, ``"residual"`` without."""
+        return "CR2 Satterthwaite" if self.cov_type == "CR2" else "residual"
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [  # no zero-argument super() in a slots dataclass
+            *EstimateResults._header(self),
+            ("effect term", self.effect_term),
+            ("clusters", self.n_clusters),
+        ]
+
+    def _extend_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(cov_type=self.cov_type)
 
     def tidy(self) -> pd.DataFrame:
-        """One row per term: estimate, se, df, p_val, ci_low, ci_high, cov_type."""
-        frame = pd.DataFrame(
-            {
-                "estimate": self.params,
-                "se": self.bse,
-                "df": self.df,
-                "p_val": self.pvalues,
-            }
-        ).join(self.conf_int())
-        frame["cov_type"] = self.cov_type
-        return frame.rename_axis("term").reset_index()
-
-    def to_frame(self) -> pd.DataFrame:
-        """Same as :meth:`tidy`."""
-        return self.tidy()
+        """Deprecated: :meth:`to_frame` with the old column names (``estimate``,
+        ``p_val``). Warns; goes in the next release."""
+        warnings.warn(
+            "AncovaResult.tidy is deprecated; use to_frame (columns params and "
+            "pvalues for estimate and p_val); the alias goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.to_frame().rename(columns=_OLD_COLUMNS)
 
 
 def ancova(
@@ -130,7 +148,7 @@ def ancova(
 
     Notes
     -----
-    Rows missing any model column are left out and counted in ``n`` (report them
+    Rows missing any model column are left out and counted in ``n_obs`` (report them
     in the participant flow). CR2 and its Satterthwaite df equal R
     ``clubSandwich::coef_test(fit, vcov = "CR2", test = "Satterthwaite")``
     (``tests/reference/ancova``).
@@ -181,16 +199,15 @@ def ancova(
             )
         vcov, df = cr2(fit.model.exog, fit.resid.to_numpy(), clusters)
     bse = np.sqrt(np.diag(vcov))
-    t = fit.params.to_numpy() / bse
     return AncovaResult(
         params=fit.params,
-        bse=pd.Series(bse, index=names),
+        se=pd.Series(bse, index=names),
         df=pd.Series(df, index=names),
-        pvalues=pd.Series(2 * stats.t.sf(np.abs(t), df), index=names),
-        vcov=pd.DataFrame(vcov, index=names, columns=names),
+        pvalues=pd.Series(t_pvalue(fit.params.to_numpy(), bse, df), index=names),
+        cov=pd.DataFrame(vcov, index=names, columns=names),
         cov_type="OLS" if cluster is None else "CR2",
         effect_term=group,
-        n=int(fit.nobs),
+        n_obs=int(fit.nobs),
         n_clusters=n_clusters,
         df_resid=float(fit.df_resid),
         t_ols=t_ols,

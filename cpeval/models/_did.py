@@ -4,44 +4,73 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from linearmodels.panel import PanelOLS
-from scipy import stats
 
+from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
+from ._intervals import t_interval, t_pvalue
 
 __all__ = ["DidResult", "did"]
 
 
-@dataclass(frozen=True, slots=True)
-class DidResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class DidResult(EstimateResults):
     """A difference-in-differences estimate.
 
     Parameters
     ----------
-    estimate, se, ci_low, ci_high, p_val : float
-        The treated-after effect, its clustered standard error, interval and
-        p-value (t on ``df`` = clusters - 1).
+    params, se, ci_low, ci_high, pvalues : float
+        The treated-after effect (term ``"did"``), its clustered standard
+        error, interval at ``level`` and p-value (t on ``df`` = clusters - 1).
     df : float
     n_obs, n_entities, n_clusters : int
     cov_type : str
         How the errors were clustered.
+    level : float
+        Level of ``ci_low``/``ci_high`` and default of ``conf_int()``.
+
+    Notes
+    -----
+    ``estimate`` and ``p_val`` are deprecated aliases of ``params`` and
+    ``pvalues`` (they warn; they go in the next release). ``conf_int(level)``
+    is ``params -/+ t se`` on ``df``.
     """
 
-    estimate: float
+    params: float
     se: float
     ci_low: float
     ci_high: float
-    p_val: float
+    pvalues: float
     df: float
     n_obs: int
     n_entities: int
     n_clusters: int
     cov_type: str
+    level: float = 0.95
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row with every field."""
-        return pd.DataFrame([{f: getattr(self, f) for f in self.__slots__}])
+    estimate = deprecated_alias("params", "estimate")
+    p_val = deprecated_alias("pvalues", "p_val")
+    _title = "Difference-in-differences (two-way fixed effects)"
+
+    def _terms(self) -> pd.Index:
+        return pd.Index(["did"])
+
+    def _df_description(self) -> str:
+        return "t, clusters - 1"
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """The 1 x 1 covariance of the estimate."""
+        return pd.DataFrame([[self.se**2]], index=["did"], columns=["did"])
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            *EstimateResults._header(self),  # no zero-argument super() with slots
+            ("entities", self.n_entities),
+            ("clusters", self.n_clusters),
+        ]
 
 
 def did(
@@ -126,16 +155,17 @@ def did(
         raise DataError("difference-in-differences needs two or more clusters")
     estimate, se = float(fit.params["did"]), float(fit.std_errors["did"])
     df = n_clusters - 1.0
-    q = float(stats.t.ppf(0.5 + level / 2, df))
+    limits = t_interval(np.array([estimate]), np.array([se]), df, level).iloc[0]
     return DidResult(
-        estimate=estimate,
+        params=estimate,
         se=se,
-        ci_low=estimate - q * se,
-        ci_high=estimate + q * se,
-        p_val=float(2 * stats.t.sf(abs(estimate / se), df)),
+        ci_low=float(limits["ci_low"]),
+        ci_high=float(limits["ci_high"]),
+        pvalues=float(t_pvalue(estimate, se, df)),
         df=df,
         n_obs=int(fit.nobs),
         n_entities=int(used[entity].nunique()),
         n_clusters=n_clusters,
         cov_type=f"clustered by {cluster or entity} (CR1, absorbed effects counted)",
+        level=level,
     )

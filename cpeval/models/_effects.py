@@ -9,15 +9,20 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .._results import DescriptiveResults, percent
 from ..exceptions import DataError
 from ._ancova import AncovaResult
 
 __all__ = ["EffectSize", "partial_eta_squared", "treatment_effect"]
 
 
-@dataclass(frozen=True, slots=True)
-class EffectSize:
+@dataclass(frozen=True, slots=True, repr=False)
+class EffectSize(DescriptiveResults):
     """An effect size with its confidence interval.
+
+    A descriptive result: no standard error, so no ``conf_int(level)``; the
+    interval is the one computed at ``level`` (for partial eta squared, by
+    inverting the noncentral F).
 
     Parameters
     ----------
@@ -29,6 +34,25 @@ class EffectSize:
     ci_low: float
     ci_high: float
     level: float
+
+    _title = "Effect size"
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            ("estimate", self.estimate),
+            ("ci_low", self.ci_low),
+            ("ci_high", self.ci_high),
+            ("level", percent(self.level)),
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``estimate``, ``ci_low``, ``ci_high``, ``level``."""
+        return pd.DataFrame(
+            [{f: getattr(self, f) for f in ("estimate", "ci_low", "ci_high", "level")}]
+        )
+
+    def _tables(self) -> list[tuple[str, pd.DataFrame]]:
+        return []
 
 
 def partial_eta_squared(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -12,28 +13,30 @@ import pandas as pd
 from patsy import PatsyError, dmatrices
 from scipy import optimize, stats
 
+from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
 from ._formula import QUOTE_HINT, formula_error
-from ._intervals import t_interval
+from ._intervals import t_interval, t_pvalue
 from ._nested import NestedDesign, criterion, deviance_at, solve
 
 __all__ = ["LmmResult", "fit_lmm"]
 
 DfMethod = Literal["satterthwaite", "wald"]
+_OLD_COLUMNS = {"params": "estimate", "pvalues": "p_val"}
 SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on theta
 THETA_MAX = 1e3  # a level's SD at most 1000 residual SDs: keeps X'V^-1 X invertible
 
 
-@dataclass(frozen=True)
-class LmmResult:
+@dataclass(frozen=True, repr=False)
+class LmmResult(EstimateResults):
     """A fitted linear mixed model.
 
     Parameters
     ----------
-    fe_params, bse, df, pvalues : pandas.Series
+    params, se, df, pvalues : pandas.Series
         Fixed effects (patsy term names), standard errors, degrees of freedom
         (Satterthwaite, or infinite for Wald z) and two-sided p-values.
-    cov_fe : pandas.DataFrame
+    cov : pandas.DataFrame
         Covariance of the fixed effects.
     vcomp : mapping of str to float
         Variance of each random intercept (by group name) and ``"Residual"``.
@@ -53,14 +56,32 @@ class LmmResult:
     messages : tuple of str
         Diagnostics in words.
     level : float
-        Confidence level of ``conf_int()``.
+        Default confidence level of ``conf_int()``.
+
+    Notes
+    -----
+    ``fe_params``, ``bse`` and ``cov_fe`` are deprecated aliases of ``params``,
+    ``se`` and ``cov`` (they warn; they go in the next release); ``tidy()`` is
+    the old table, with ``estimate`` and ``p_val`` columns.
+    ``conf_int(level)`` is ``params -/+ t se`` on each term's Satterthwaite df
+    (normal for Wald fits).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.models import fit_lmm
+    >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
+    >>> fit = fit_lmm(d, "y ~ time * group", ["team", "id"])
+    >>> text = str(fit.summary())  # print(fit.summary()) shows the table
+    >>> text.splitlines()[1].strip(), "time:group" in text
+    ('Linear mixed model (REML)', True)
     """
 
-    fe_params: pd.Series
-    bse: pd.Series
+    params: pd.Series
+    se: pd.Series
     df: pd.Series
     pvalues: pd.Series
-    cov_fe: pd.DataFrame
+    cov: pd.DataFrame
     vcomp: Mapping[str, float]
     theta: tuple[float, ...]
     llf: float
@@ -76,6 +97,35 @@ class LmmResult:
     varpar_cov: np.ndarray | None = field(default=None, repr=False)
     cov_grad: np.ndarray | None = field(default=None, repr=False)
     design_info: object = field(default=None, repr=False)
+
+    fe_params = deprecated_alias("params", "fe_params")
+    bse = deprecated_alias("se", "bse")
+    cov_fe = deprecated_alias("cov", "cov_fe")
+
+    @property
+    def _title(self) -> str:  # type: ignore[override]
+        return f"Linear mixed model ({'REML' if self.reml else 'ML'})"
+
+    @property
+    def cov_type(self) -> str:
+        """``"model-based"``: the REML/ML covariance of the fixed effects."""
+        return "model-based"
+
+    def _header(self) -> list[tuple[str, object]]:
+        groups = ", ".join(f"{g} ({n})" for g, n in self.n_groups.items())
+        return [
+            *super()._header(),
+            ("groups", groups),
+            ("log-likelihood", self.llf),
+            ("converged", self.converged),
+            ("singular", self.singular),
+        ]
+
+    def _notes(self) -> list[str]:
+        return [*super()._notes(), *self.messages]
+
+    def _extend_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(df_method=self.df_method)
 
     @property
     def icc(self) -> dict[str, float]:
@@ -124,27 +174,19 @@ class LmmResult:
             )
         return pd.DataFrame(rows)
 
-    def conf_int(self) -> pd.DataFrame:
-        """Confidence limits (t on each df; normal for Wald)."""
-        return t_interval(self.fe_params, self.bse, self.df, self.level)
-
     def tidy(self) -> pd.DataFrame:
-        """One row per fixed effect: estimate, se, df, statistic, p_val, CI."""
-        frame = pd.DataFrame(
-            {
-                "estimate": self.fe_params,
-                "se": self.bse,
-                "df": self.df,
-                "statistic": self.fe_params / self.bse,
-                "p_val": self.pvalues,
-            }
-        ).join(self.conf_int())
-        frame["df_method"] = self.df_method
-        return frame.rename_axis("term").reset_index()
+        """Deprecated: :meth:`to_frame` with the old column names.
 
-    def to_frame(self) -> pd.DataFrame:
-        """Same as :meth:`tidy`."""
-        return self.tidy()
+        One row per fixed effect: term, estimate, se, df, statistic, p_val,
+        ci_low, ci_high, df_method. Warns; goes in the next release.
+        """
+        warnings.warn(
+            "LmmResult.tidy is deprecated; use to_frame (columns params and "
+            "pvalues for estimate and p_val); the alias goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.to_frame().rename(columns=_OLD_COLUMNS)
 
     def contrast(self, weights, name: str = "contrast") -> pd.DataFrame:
         """A linear combination of the fixed effects, with its own df.
@@ -172,15 +214,15 @@ class LmmResult:
         2.964
         """
         if isinstance(weights, Mapping):
-            unknown = sorted(set(weights) - set(self.fe_params.index))
+            unknown = sorted(set(weights) - set(self.params.index))
             if unknown:
                 raise DataError(f"no fixed effects named {unknown}")
-            weights = [weights.get(t, 0.0) for t in self.fe_params.index]
+            weights = [weights.get(t, 0.0) for t in self.params.index]
         return self._contrasts(np.atleast_2d(np.asarray(weights, float)), [name])
 
     def _contrasts(self, rows: np.ndarray, names: list[str]) -> pd.DataFrame:
-        estimate = rows @ self.fe_params.to_numpy()
-        cov = self.cov_fe.to_numpy()
+        estimate = rows @ self.params.to_numpy()
+        cov = self.cov.to_numpy()
         var = np.einsum("ij,jk,ik->i", rows, cov, rows)
         if self.df_method == "wald" or self.cov_grad is None:
             df = np.full(len(rows), np.inf)
@@ -194,7 +236,7 @@ class LmmResult:
                 "se": se,
                 "df": df,
                 "statistic": estimate / se,
-                "p_val": 2 * stats.t.sf(np.abs(estimate / se), df),
+                "p_val": t_pvalue(estimate, se, df),
             },
             index=pd.Index(names, name="contrast"),
         )
@@ -346,14 +388,13 @@ def fit_lmm(
         raise DataError(
             f"df_method must be 'satterthwaite' or 'wald'; got {df_method!r}"
         )
-    t = sol.beta / bse
     singular = bool(np.any(theta < SINGULAR_TOL))
     return LmmResult(
-        fe_params=pd.Series(sol.beta, index=names),
-        bse=pd.Series(bse, index=names),
+        params=pd.Series(sol.beta, index=names),
+        se=pd.Series(bse, index=names),
         df=pd.Series(df, index=names),
-        pvalues=pd.Series(2 * stats.t.sf(np.abs(t), df), index=names),
-        cov_fe=pd.DataFrame(cov, index=names, columns=names),
+        pvalues=pd.Series(t_pvalue(sol.beta, bse, df), index=names),
+        cov=pd.DataFrame(cov, index=names, columns=names),
         vcomp={
             **{g: sigma2 * th**2 for g, th in zip(groups, theta, strict=True)},
             "Residual": sigma2,

@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from .._checks import treatment
+from .._results import EstimateResults, percent
 from ..exceptions import DataError
 from ._ancova import ancova
 from ._effects import treatment_effect
-from ._intervals import t_interval
 from ._lmm import fit_lmm
 
 __all__ = ["WaveEffects", "effect_by_wave"]
@@ -27,8 +28,8 @@ __all__ = ["WaveEffects", "effect_by_wave"]
 Method = Literal["lmm", "ancova"]
 
 
-@dataclass(frozen=True)
-class WaveEffects:
+@dataclass(frozen=True, repr=False)
+class WaveEffects(EstimateResults):
     """Intervention minus comparator at each follow-up wave.
 
     Parameters
@@ -61,6 +62,13 @@ class WaveEffects:
         model).
     level : float
         Default confidence level of :meth:`conf_int`.
+
+    Notes
+    -----
+    ``conf_int(level)`` is ``params -/+ t se`` on each wave's df. ``cov`` is the
+    covariance of the wave effects: from the one mixed model, or, for ANCOVA
+    (a separate model per wave), the variances with the covariances between
+    waves unknown (NaN).
     """
 
     params: pd.Series
@@ -77,38 +85,57 @@ class WaveEffects:
     extra: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     level: float = 0.95
 
-    def conf_int(self, level: float | None = None) -> pd.DataFrame:
-        """t limits on each wave's df (``level`` defaults to the fit's)."""
-        frame = t_interval(self.params, self.se, self.df, level or self.level)
-        return frame.set_index(self.params.index)
+    _term_label = "wave"
 
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        """One row per follow-up wave: ``wave``, ``estimate``, ``se``, ``df``,
-        ``p_val``, ``ci_low``, ``ci_high``, ``n_obs``, ``n_participants``,
-        ``df_method`` (and the ANCOVA effect sizes)."""
-        frame = pd.DataFrame(
-            {
-                "estimate": self.params,
-                "se": self.se,
-                "df": self.df,
-                "p_val": self.pvalues,
-            }
-        ).join(self.conf_int(level))
+    @property
+    def _title(self) -> str:  # type: ignore[override]
+        model = "mixed model (REML)" if self.method == "lmm" else "ANCOVA"
+        return f"Difference from {self.baseline} by wave, {model}"
+
+    @property
+    def cov_type(self) -> str:
+        """``"model-based"`` (mixed model), or the ANCOVA's ``"CR2"``/``"OLS"``."""
+        if self.method == "lmm":
+            return "model-based"
+        return next(iter(self.fits.values())).cov_type if self.fits else ""
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Covariance of the wave effects (NaN between separately fitted waves)."""
+        waves = self.params.index
+        if self.method == "lmm" and self.fits:
+            fit = next(iter(self.fits.values()))
+            terms = [f"_w{k}:_arm" for k in range(1, len(waves) + 1)]
+            if set(terms) <= set(fit.params.index):
+                return pd.DataFrame(
+                    fit.cov.loc[terms, terms].to_numpy(), index=waves, columns=waves
+                )
+        frame = pd.DataFrame(np.nan, index=waves, columns=waves)
+        for wave in waves:
+            frame.loc[wave, wave] = float(self.se[wave]) ** 2
+        return frame
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            ("n_participants", int(self.n_participants.max())),
+            ("cov_type", self.cov_type),
+            ("df", self.df_method),
+            ("level", percent(self._level(None))),
+        ]
+
+    def _extend_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame["n_obs"] = self.n_obs
         frame["n_participants"] = self.n_participants
         frame["df_method"] = self.df_method
         if not self.extra.empty:
             frame = frame.join(self.extra)
-        return frame.rename_axis("wave").reset_index()
+        return frame
 
-    def summary(self) -> str:
-        """The table as text, with the model named."""
-        model = "mixed model (REML)" if self.method == "lmm" else "ANCOVA"
-        head = f"Difference from {self.baseline} by wave, {model}, {self.df_method} df"
-        return head + "\n" + self.to_frame().to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().to_html(index=False)
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """One row per follow-up wave: ``wave``, ``params``, ``se``, ``df``,
+        ``statistic``, ``pvalues``, ``ci_low``, ``ci_high``, ``n_obs``,
+        ``n_participants``, ``df_method`` (and the ANCOVA effect sizes)."""
+        return EstimateResults.to_frame(self, level)
 
 
 def effect_by_wave(
@@ -315,8 +342,8 @@ def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level):
     n_people = used["_id"].nunique()
     ids = frozenset(used["_id"])
     return WaveEffects(
-        params=pd.Series(fit.fe_params[names].to_numpy(), index=index),
-        se=pd.Series(fit.bse[names].to_numpy(), index=index),
+        params=pd.Series(fit.params[names].to_numpy(), index=index),
+        se=pd.Series(fit.se[names].to_numpy(), index=index),
         df=pd.Series(fit.df[names].to_numpy(), index=index),
         pvalues=pd.Series(fit.pvalues[names].to_numpy(), index=index),
         n_obs=pd.Series(fit.n_obs, index=index),
@@ -366,10 +393,10 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, effect_sizes, level)
             )
         rows[label] = {
             "estimate": fit.params["_arm"],
-            "se": fit.bse["_arm"],
+            "se": fit.se["_arm"],
             "df": fit.df["_arm"],
             "p_val": fit.pvalues["_arm"],
-            "n_obs": fit.n,
+            "n_obs": fit.n_obs,
         }
         if effect_sizes:
             sizes = treatment_effect(fit, pairs, "_yk").iloc[0]

@@ -354,11 +354,11 @@ def _estimate(record: dict, fit, wave: str, book) -> dict:
     values = {
         "n_participants": int(record["n_participants"]),
         "n_obs": int(record["n_obs"]),
-        "difference": record["estimate"],
+        "difference": record["params"],
         "se": record["se"],
         "ci_low": record["ci_low"],
         "ci_high": record["ci_high"],
-        "p_val": record["p_val"],
+        "p_val": record["pvalues"],
         "df": record["df"],
         "df_method": record["df_method"],
     }
@@ -449,13 +449,13 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
 def _pooled(results: list[pd.Series]) -> dict:
     df_complete = float(np.mean([r["df"] for r in results]))
     pooled = pool(
-        [r["estimate"] for r in results],
+        [r["params"] for r in results],
         [r["se"] ** 2 for r in results],
         df_complete=df_complete,
     )
     limits = pooled.conf_int().iloc[0]
     return {
-        "difference": pooled.estimate[0],
+        "difference": pooled.params[0],
         "se": pooled.se[0],
         "ci_low": limits["ci_low"],
         "ci_high": limits["ci_high"],
