@@ -61,7 +61,7 @@ def test_weighted_effect_equals_svyglm(data, ps, estimand, cluster, covariates):
     )
     for quantity, ours in [
         ("estimate", res.params),
-        ("se", res.bse),
+        ("se", res.se),
         ("p", res.pvalues),
     ]:
         theirs = ref[ref["quantity"] == quantity].set_index("term")["value"]
@@ -221,12 +221,12 @@ def test_aipw_by_hand(data, ps):
     m1 = x @ np.linalg.lstsq(x[t == 1], y[t == 1], rcond=None)[0]
     m0 = x @ np.linalg.lstsq(x[t == 0], y[t == 0], rcond=None)[0]
     psi = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
-    assert res.estimate == pytest.approx(psi.mean(), rel=1e-12)
+    assert res.params == pytest.approx(psi.mean(), rel=1e-12)
     sums = pd.Series(psi - psi.mean()).groupby(data["team"].to_numpy()).sum()
     assert res.se == pytest.approx(np.sqrt((sums**2).sum()) / len(psi), rel=1e-12)
     assert res.n_clusters == 20
     # doubly robust: close to the simulated effect of 2
-    assert abs(res.estimate - 2) < 3 * res.se
+    assert abs(res.params - 2) < 3 * res.se
 
 
 def test_cluster_level_allocation_is_diagnosed(data):

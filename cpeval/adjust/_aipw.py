@@ -7,38 +7,63 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
+from ..models._intervals import t_interval, t_pvalue
 from ._propensity import PropensityScore
 
 __all__ = ["AipwResult", "aipw"]
 
 
-@dataclass(frozen=True, slots=True)
-class AipwResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class AipwResult(EstimateResults):
     """The AIPW estimate of the average treatment effect.
 
     Parameters
     ----------
-    estimate, se, ci_low, ci_high, p_val : float
-        Influence-function (cluster-robust with ``cluster``) inference, normal.
-    n, n_clusters : int
+    params, se, ci_low, ci_high, pvalues : float
+        The ATE (term ``"ATE"``) with influence-function (cluster-robust with
+        ``cluster``) inference, normal; the interval at ``level``.
+    n_obs, n_clusters : int
     level : float
+
+    Notes
+    -----
+    ``df`` is infinite: ``conf_int(level)`` is ``params -/+ z se``. ``estimate``,
+    ``p_val`` and ``n`` are deprecated aliases of ``params``, ``pvalues`` and
+    ``n_obs`` (they warn; they go in the next release).
     """
 
-    estimate: float
+    params: float
     se: float
     ci_low: float
     ci_high: float
-    p_val: float
-    n: int
+    pvalues: float
+    n_obs: int
     n_clusters: int
     level: float
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row with every field."""
-        return pd.DataFrame([{f: getattr(self, f) for f in self.__slots__}])
+    estimate = deprecated_alias("params", "estimate")
+    p_val = deprecated_alias("pvalues", "p_val")
+    n = deprecated_alias("n_obs", "n")
+    _title = "Doubly robust ATE (AIPW)"
+    df = float("inf")
+
+    def _terms(self) -> pd.Index:
+        return pd.Index(["ATE"])
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """The 1 x 1 covariance of the estimate."""
+        return pd.DataFrame([[self.se**2]], index=["ATE"], columns=["ATE"])
+
+    @property
+    def cov_type(self) -> str:
+        """``"influence function"``, clustered when there are clusters."""
+        if self.n_clusters:
+            return f"influence function, {self.n_clusters} clusters"
+        return "influence function"
 
 
 def aipw(
@@ -83,7 +108,7 @@ def aipw(
     >>> d = pd.read_csv("tests/reference/weighting/observational.csv")
     >>> ps = propensity_score(d, "treated ~ age + severity + female")
     >>> res = aipw(d, outcome="y", ps=ps, covariates=["age", "severity", "female"])
-    >>> res.n
+    >>> res.n_obs
     400
     """
     rows = data.loc[ps.score.index]
@@ -109,14 +134,14 @@ def aipw(
     groups = rows[cluster].to_numpy() if cluster else np.arange(len(psi))
     sums = pd.Series(psi - estimate).groupby(groups).sum().to_numpy()
     se = float(np.sqrt((sums**2).sum()) / len(psi))
-    z = stats.norm.ppf(0.5 + level / 2)
+    limits = t_interval(np.array([estimate]), np.array([se]), np.inf, level).iloc[0]
     return AipwResult(
-        estimate,
-        se,
-        estimate - z * se,
-        estimate + z * se,
-        float(2 * stats.norm.sf(abs(estimate / se))),
-        len(psi),
-        len(np.unique(groups)) if cluster else 0,
-        level,
+        params=estimate,
+        se=se,
+        ci_low=float(limits["ci_low"]),
+        ci_high=float(limits["ci_high"]),
+        pvalues=float(t_pvalue(estimate, se, np.inf)),
+        n_obs=len(psi),
+        n_clusters=len(np.unique(groups)) if cluster else 0,
+        level=level,
     )

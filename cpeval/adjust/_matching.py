@@ -8,14 +8,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._results import DescriptiveResults
 from ..exceptions import DataError
 from ._propensity import PropensityScore
 
 __all__ = ["Matching", "match_nearest"]
 
 
-@dataclass(frozen=True)
-class Matching:
+@dataclass(frozen=True, repr=False)
+class Matching(DescriptiveResults):
     """Matched sets and the weights that go with them (ATT).
 
     Parameters
@@ -36,6 +37,23 @@ class Matching:
     weights: pd.Series
     n_unmatched_treated: int
     caliper: float | None
+
+    _title = "Nearest-neighbour matching (ATT)"
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            ("matched sets", int(self.pairs["subclass"].nunique())),
+            ("matched controls", len(self.pairs)),
+            ("unmatched treated", self.n_unmatched_treated),
+            ("caliper", self.caliper),
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The matched pairs: ``subclass``, ``treated``, ``control``."""
+        return self.pairs.copy()
+
+    def _tables(self) -> list[tuple[str, pd.DataFrame]]:
+        return [("First matched pairs", self.pairs.head(10))]
 
 
 def match_nearest(

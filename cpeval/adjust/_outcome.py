@@ -8,56 +8,61 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from patsy import PatsyError, dmatrices
-from scipy import stats
 
 from .._checks import treatment
+from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
+from ..models._intervals import t_pvalue
 
 __all__ = ["WeightedEffect", "weighted_effect"]
 
 
-@dataclass(frozen=True)
-class WeightedEffect:
+@dataclass(frozen=True, repr=False)
+class WeightedEffect(EstimateResults):
     """A weighted regression of the outcome on treatment (and covariates).
 
     Parameters
     ----------
-    params, bse, pvalues : pandas.Series
+    params, se, pvalues : pandas.Series
         Coefficients, robust (cluster-robust) SEs and p-values (t on ``df``).
     estimate : float
         The treatment coefficient: the weighted mean difference, or with
         covariates the doubly robust (weighted regression) estimate.
     df : float
         Design degrees of freedom minus the other coefficients, as survey.
-    n, n_clusters : int
+    n_obs, n_clusters : int
     level : float
+    cov : pandas.DataFrame
+        Sandwich covariance of the coefficients.
+
+    Notes
+    -----
+    ``conf_int(level)`` is ``params -/+ t se`` on ``df``. ``bse`` and ``n`` are
+    deprecated aliases of ``se`` and ``n_obs`` (they warn; they go in the next
+    release).
     """
 
     params: pd.Series
-    bse: pd.Series
+    se: pd.Series
     pvalues: pd.Series
     estimate: float
     df: float
-    n: int
+    n_obs: int
     n_clusters: int
     level: float
+    cov: pd.DataFrame | None = None
 
-    def conf_int(self) -> pd.DataFrame:
-        """t-based limits on ``df``."""
-        q = stats.t.ppf(0.5 + self.level / 2, self.df)
-        return pd.DataFrame(
-            {
-                "ci_low": self.params - q * self.bse,
-                "ci_high": self.params + q * self.bse,
-            }
-        )
+    bse = deprecated_alias("se", "bse")
+    n = deprecated_alias("n_obs", "n")
+    _title = "Weighted outcome regression"
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per coefficient."""
-        frame = pd.DataFrame(
-            {"estimate": self.params, "se": self.bse, "p_val": self.pvalues}
-        )
-        return frame.join(self.conf_int()).rename_axis("term").reset_index()
+    @property
+    def cov_type(self) -> str:
+        """``"cluster-robust"`` with clusters, ``"robust"`` (sandwich) without."""
+        return "cluster-robust" if self.n_clusters else "robust"
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [*super()._header(), ("clusters", self.n_clusters)]
 
 
 def weighted_effect(
@@ -110,7 +115,7 @@ def weighted_effect(
     >>> d = pd.read_csv("tests/reference/weighting/observational.csv")
     >>> w = ipw_weights(propensity_score(d, "treated ~ age + severity + female"))
     >>> res = weighted_effect(d, outcome="y", treated="treated", weights=w.weights)
-    >>> res.n
+    >>> res.n_obs
     400
     """
     if treated not in data.columns:
@@ -141,14 +146,14 @@ def weighted_effect(
     names = list(x.columns)
     se = np.sqrt(np.diag(vcov))
     df = g - 1 - (len(names) - 1)
-    t = beta / se
     return WeightedEffect(
         params=pd.Series(beta, index=names),
-        bse=pd.Series(se, index=names),
-        pvalues=pd.Series(2 * stats.t.sf(np.abs(t), df), index=names),
+        se=pd.Series(se, index=names),
+        pvalues=pd.Series(t_pvalue(beta, se, df), index=names),
         estimate=float(beta[names.index(treated)]),
         df=float(df),
-        n=len(ym),
+        n_obs=len(ym),
         n_clusters=g if cluster else 0,
         level=level,
+        cov=pd.DataFrame(vcov, index=names, columns=names),
     )

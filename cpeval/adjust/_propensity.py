@@ -13,6 +13,7 @@ from patsy import PatsyError, dmatrices
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from .._checks import treatment
+from .._results import DescriptiveResults
 from ..exceptions import DataError
 
 __all__ = [
@@ -27,8 +28,8 @@ Estimand = Literal["ATE", "ATT", "ATO"]
 SEPARATION = 1e-8  # fitted probabilities this close to 0 or 1 mean separation
 
 
-@dataclass(frozen=True)
-class PropensityScore:
+@dataclass(frozen=True, repr=False)
+class PropensityScore(DescriptiveResults):
     """A fitted propensity-score model.
 
     Parameters
@@ -51,14 +52,37 @@ class PropensityScore:
     n_dropped: int
     overlap: pd.DataFrame
 
+    _title = "Propensity score (logistic regression)"
+
+    @property
+    def n_obs(self) -> int:
+        """Rows with a score."""
+        return len(self.score)
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            ("n_obs", self.n_obs),
+            ("treated", int((self.treated == 1).sum())),
+            ("control", int((self.treated == 0).sum())),
+            ("n_dropped", self.n_dropped),
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficients: one row per term with ``params``."""
+        return self.params.rename("params").rename_axis("term").reset_index()
+
+    def _tables(self) -> list[tuple[str, pd.DataFrame]]:
+        overlap = self.overlap.rename_axis("arm").reset_index()
+        return [("Coefficients (log odds)", self.to_frame()), ("Overlap", overlap)]
+
     @property
     def logit(self) -> pd.Series:
         """The linear predictor, log(score / (1 - score))."""
         return np.log(self.score / (1 - self.score))
 
 
-@dataclass(frozen=True)
-class Weights:
+@dataclass(frozen=True, repr=False)
+class Weights(DescriptiveResults):
     """Balancing weights and what was done to make them.
 
     Parameters
@@ -80,6 +104,38 @@ class Weights:
     n_trimmed: int
     n_truncated: int
     ess: dict
+
+    _title = "Balancing weights"
+
+    @property
+    def n_obs(self) -> int:
+        """Rows with a weight (trimmed rows included, with weight 0)."""
+        return len(self.weights)
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            ("estimand", self.estimand),
+            ("n_obs", self.n_obs),
+            ("stabilized", self.stabilized),
+            ("n_trimmed", self.n_trimmed),
+            ("n_truncated", self.n_truncated),
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per arm with ``ess`` (Kish effective sample size), then a row
+        ``all`` with the min, mean and max of the non-zero weights."""
+        rows = [{"arm": arm, "ess": float(v)} for arm, v in self.ess.items()]
+        used = self.weights[self.weights > 0]
+        rows.append(
+            {
+                "arm": "all",
+                "ess": np.nan,
+                "min": used.min(),
+                "mean": used.mean(),
+                "max": used.max(),
+            }
+        )
+        return pd.DataFrame(rows, columns=["arm", "ess", "min", "mean", "max"])
 
 
 def propensity_score(
