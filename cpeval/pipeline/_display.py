@@ -1,11 +1,20 @@
-"""The outcomes table as readers see it: arms named by their labels, each row with
-its wave, role and population."""
+"""The run's tables as readers see them: the outcomes table with arms named by
+their labels, each row with its wave, role and population; and each table's
+declared :class:`~cpeval.tables.TableSpec` (headings, spanners, formats, notes)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["outcome_display", "table_formats", "table_labels"]
+from ..tables import Merge, TableSpec, interval, table_one, table_one_spec
+
+__all__ = [
+    "baseline_wide",
+    "outcome_display",
+    "table_formats",
+    "table_labels",
+    "table_spec",
+]
 
 # Column headings for readers; the CSV tables keep these identifiers for scripts.
 _LABELS = {
@@ -66,6 +75,119 @@ def table_formats(name: str, table: pd.DataFrame) -> dict[str, str]:
         ):
             formats[column] = "count"
     return formats
+
+
+def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSpec:
+    """The declared spec of the run's table ``name``: readable headings (arms by
+    their labels), formats, spanners, merged intervals and notes.
+
+    Counts are whole numbers, p-values to 3 decimals ("<0.001"), costs in pounds,
+    QALYs to 3 decimals, probabilities as percentages; the outcomes table shows
+    its 95% CI as "a to b" and its observed means under "baseline mean" and
+    "follow-up mean"; the balance table groups its columns before and after
+    weighting; the economics table (a row per quantity) formats by row; the
+    wide baseline table (:func:`baseline_wide`) is
+    :func:`~cpeval.tables.table_one_spec`. CSV keeps the data as they are.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.pipeline._display import table_spec
+    >>> t = pd.DataFrame({"ci_low": [-1.0], "ci_high": [2.0], "p_val": [0.01]})
+    >>> spec = table_spec("outcomes", t, ("CP", "usual care"))
+    >>> spec.formats["p_val"], spec.merges[0].label
+    ('p', '95% CI')
+    """
+    title = name.replace("_", " ")
+    columns = [str(c) for c in table.columns]
+    if name == "baseline" and any(c.startswith("proportion (") for c in columns):
+        return table_one_spec(table, title=title)
+    labels = table_labels(name, table, arms)
+    formats = table_formats(name, table)
+    spanners: dict[str, list[str]] = {}
+    merges: list[Merge] = []
+    notes: list[str] = []
+    row_key, row_formats = None, {}
+    i, c = arms
+    if name == "outcomes":
+        if {"ci_low", "ci_high"} <= set(columns):
+            merges.append(interval("ci_low", "ci_high"))
+        for stage in ("baseline mean", "follow-up mean"):
+            pair = [f"{stage} ({i})", f"{stage} ({c})"]
+            if _adjacent(columns, pair):
+                spanners[stage] = pair
+                labels |= {pair[0]: i, pair[1]: c}
+        notes.append(f"Differences are {i} minus {c}.")
+    elif name == "balance":
+        for suffix, stage in (("", "before weighting"), ("_adj", "after weighting")):
+            group = [
+                f"{k}{suffix}"
+                for k in ("mean_treated", "mean_control", "diff", "var_ratio", "ks")
+                if f"{k}{suffix}" in columns
+            ]
+            if group and _adjacent(columns, group):
+                spanners[stage] = group
+                for key in group:
+                    labels[key] = labels.get(key, key).replace(" (weighted)", "")
+    elif name == "costs":
+        notes.append("Mean (SD) cost per participant, £.")
+    elif name == "economics" and "quantity" in columns:
+        row_key = "quantity"
+        row_formats = {
+            str(q): kind
+            for q in table["quantity"].tolist()
+            if (kind := _quantity_format(str(q))) is not None
+        }
+        formats.pop("quantity", None)
+    return TableSpec(
+        title,
+        labels=labels,
+        formats=formats,
+        spanners=spanners,
+        notes=notes,
+        merges=merges,
+        row_key=row_key,
+        row_formats=row_formats,
+    )
+
+
+def _adjacent(columns: list[str], group: list[str]) -> bool:
+    if not set(group) <= set(columns):
+        return False
+    places = [columns.index(g) for g in group]
+    return places == list(range(places[0], places[0] + len(group)))
+
+
+def _quantity_format(quantity: str) -> str | None:
+    """How a row of the economics table is shown, by its quantity."""
+    if quantity.startswith(("participants", "excluded")):
+        return "count"
+    if quantity.startswith("probability"):
+        return "percent"
+    if "QALYs" in quantity:
+        return "qaly"
+    if "cost" in quantity or quantity.startswith(("INMB", "ICER")):
+        return "money"
+    return None
+
+
+def baseline_wide(
+    data: pd.DataFrame, variables: list[str], group: str, arms: tuple[str, str]
+) -> pd.DataFrame:
+    """The run's baseline table: :func:`~cpeval.tables.table_one` with the arms
+    in the order the codebook declares them (intervention, comparator), each
+    numeric variable with its mean (SD) and median (IQR).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.pipeline._display import baseline_wide
+    >>> d = pd.DataFrame({"arm": ["z", "a"], "age": [30, 50]})
+    >>> wide = baseline_wide(d, ["age"], "arm", ("z", "a"))
+    >>> wide[["level", "mean (z)", "median (z)"]].values.tolist()
+    [['mean (SD)', 30.0, nan], ['median (IQR)', nan, 30.0]]
+    """
+    return table_one(data, variables, group, arms, median=True)
 
 
 def outcome_display(analyses, arms: tuple[str, str], book) -> pd.DataFrame:
