@@ -12,6 +12,7 @@ from ._checklists import (
     ChecklistItem,
     checklist_table,
     checklists_for,
+    get_checklist,
     load_checklist,
 )
 from ._flowchart import FlowBox, flow_boxes, flow_description, plot_flow, render_flow
@@ -26,6 +27,7 @@ __all__ = [
     "checklists_for",
     "flow_boxes",
     "flow_description",
+    "get_checklist",
     "load_checklist",
     "plot_flow",
     "render_flow",

@@ -28,6 +28,7 @@ __all__ = [
     "ChecklistItem",
     "checklist_table",
     "checklists_for",
+    "get_checklist",
     "load_checklist",
 ]
 
@@ -243,6 +244,17 @@ def _place(entry, where: str) -> Place:
             f"{where}: unknown condition {needs!r}; known: {', '.join(FEATURES)}"
         )
     return Place(section, needs)
+
+
+def get_checklist(name: str) -> Checklist:
+    """A packaged checklist with its title, citation and sources.
+
+    Examples
+    --------
+    >>> get_checklist("trend").doi
+    '10.2105/AJPH.94.3.361'
+    """
+    return _packaged(name)
 
 
 @cache
