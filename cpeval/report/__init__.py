@@ -1,6 +1,10 @@
 """The report for commissioners: one content object (:class:`Report`), rendered
 as a self-contained HTML page, a Word document and a PDF.
 
+The participant-flow diagram (CONSORT or TREND wording) and the reporting
+checklists (CHEERS 2022, TREND, CONSORT 2010 for cluster trials) are here too
+(``docs/report.md``).
+
 The page opens with the question, the design in one sentence and the answers in
 plain words; then the findings, the participant flow, the tables and figures, the
 methods, the diagnostics, a glossary of the technical terms the report uses, the
@@ -14,20 +18,44 @@ from pathlib import Path
 
 from .._files import write_atomic
 from ..exceptions import DataError
+from ._checklists import (
+    CHECKLISTS,
+    SECTION_TITLES,
+    Checklist,
+    ChecklistItem,
+    checklist_table,
+    checklists_for,
+    get_checklist,
+    load_checklist,
+)
 from ._content import SECTIONS, Figure, Report, Summary, Table
+from ._flowchart import FlowBox, flow_boxes, flow_description, plot_flow, render_flow
 from ._glossary import glossary, used_terms
 from ._html import render_html
 from ._word import render_docx, render_pdf
 
 __all__ = [
+    "CHECKLISTS",
     "REPORT_FORMATS",
     "SECTIONS",
+    "SECTION_TITLES",
+    "Checklist",
+    "ChecklistItem",
     "Figure",
+    "FlowBox",
     "Report",
     "Summary",
     "Table",
+    "checklist_table",
+    "checklists_for",
+    "flow_boxes",
+    "flow_description",
+    "get_checklist",
     "glossary",
+    "load_checklist",
+    "plot_flow",
     "render_docx",
+    "render_flow",
     "render_html",
     "render_pdf",
     "used_terms",

@@ -1,4 +1,4 @@
-"""The participant-flow diagram and the reporting checklists (cpeval.reporting)."""
+"""The participant-flow diagram and the reporting checklists (cpeval.report)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from cpeval.exceptions import DataError
 from cpeval.io import ParticipantFlow
-from cpeval.reporting import (
+from cpeval.report import (
     SECTION_TITLES,
     checklist_table,
     checklists_for,
@@ -20,7 +20,7 @@ from cpeval.reporting import (
     plot_flow,
     render_flow,
 )
-from cpeval.reporting._checklists import DATA
+from cpeval.report._checklists import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,26 +45,54 @@ def _three_arm_flow() -> ParticipantFlow:
     for outcome in ("wellbeing", "social inclusion"):
         rows += [
             ("analysed", outcome, "available data", 44, 47, 0),
-            ("excluded: in an arm that is not compared", outcome,
-             "available data", 0, 0, 20),
-            ("excluded: not interviewed at baseline", outcome,
-             "available data", 2, 2, 0),
-            ("excluded: age missing at baseline", outcome, "available data",
-             1, 2, 0),
-            ("excluded: no score at any follow-up", outcome,
-             "available data", 3, 1, 0),
+            (
+                "excluded: in an arm that is not compared",
+                outcome,
+                "available data",
+                0,
+                0,
+                20,
+            ),
+            (
+                "excluded: not interviewed at baseline",
+                outcome,
+                "available data",
+                2,
+                2,
+                0,
+            ),
+            ("excluded: age missing at baseline", outcome, "available data", 1, 2, 0),
+            ("excluded: no score at any follow-up", outcome, "available data", 3, 1, 0),
         ]
     rows += [
         ("analysed", "wellbeing", "complete cases", 35, 41, 0),
-        ("excluded: in an arm that is not compared", "wellbeing",
-         "complete cases", 0, 0, 20),
-        ("excluded: not interviewed at 12 months", "wellbeing", "complete cases",
-         15, 11, 0),
+        (
+            "excluded: in an arm that is not compared",
+            "wellbeing",
+            "complete cases",
+            0,
+            0,
+            20,
+        ),
+        (
+            "excluded: not interviewed at 12 months",
+            "wellbeing",
+            "complete cases",
+            15,
+            11,
+            0,
+        ),
     ]
     table = pd.DataFrame(
         rows,
-        columns=["stage", "outcome", "analysis", "intervention", "control",
-                 "waiting list"],
+        columns=[
+            "stage",
+            "outcome",
+            "analysis",
+            "intervention",
+            "control",
+            "waiting list",
+        ],
     )
     table["total"] = table[["intervention", "control", "waiting list"]].sum(axis=1)
     return ParticipantFlow(table, pd.DataFrame(), recruitment_list=True)
@@ -106,8 +134,9 @@ def _check_against_table(boxes, flow: ParticipantFlow, arms) -> None:
                 if box.kind == "excluded":
                     expected = [
                         (s.removeprefix("excluded: "), n)
-                        for s, n in zip(excluded["stage"], excluded[box.column],
-                                        strict=True)
+                        for s, n in zip(
+                            excluded["stage"], excluded[box.column], strict=True
+                        )
                         if n
                     ]
                     assert list(box.reasons) == expected
@@ -152,7 +181,8 @@ def test_chosen_analyses_and_arm_order_are_kept():
         "wellbeing (complete cases)",
     ]
     excluded = next(
-        b for b in boxes
+        b
+        for b in boxes
         if b.kind == "excluded" and b.column == "control" and "complete" in b.label
     )
     assert excluded.reasons == (("not interviewed at 12 months", 11),)
@@ -309,10 +339,14 @@ def test_every_item_points_to_known_sections(name):
 
 
 def test_what_cpeval_cannot_know_is_not_reported():
-    table = checklist_table("cheers-2022", sections=ALL_SECTIONS,
-                            features=["economics"]).set_index("topic")
-    for topic in ("Source of funding", "Conflicts of interest",
-                  "Health economic analysis plan"):
+    table = checklist_table(
+        "cheers-2022", sections=ALL_SECTIONS, features=["economics"]
+    ).set_index("topic")
+    for topic in (
+        "Source of funding",
+        "Conflicts of interest",
+        "Health economic analysis plan",
+    ):
         assert table.loc[topic, "where"] == "not reported — the authors must add it"
     assert table.loc["Perspective", "section_ids"] == "methods"
     consort = checklist_table("consort-cluster", sections=ALL_SECTIONS)
@@ -328,8 +362,13 @@ def test_economic_items_need_an_economic_evaluation():
     assert checklists_for(randomised=False, economics=True) == ["trend", "cheers-2022"]
     without = checklist_table("cheers-2022", sections=ALL_SECTIONS, features=[])
     without = without.set_index("topic")
-    for topic in ("Perspective", "Time horizon", "Discount rate",
-                  "Summary of main results", "Effect of uncertainty"):
+    for topic in (
+        "Perspective",
+        "Time horizon",
+        "Discount rate",
+        "Summary of main results",
+        "Effect of uncertainty",
+    ):
         assert without.loc[topic, "where"].startswith("not reported")
     assert not without["section_ids"].str.contains("table-economics").any()
     # by default the features come from the sections the report has
@@ -365,26 +404,42 @@ def test_propensity_items_depend_on_the_run(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('[[item]]\nnumber = "3"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
-         'where = [{ section = "results" }]\n', r"item 3: 'results' is not a report"),
-        ('[[item]]\nnumber = "4"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
-         'where = [{ section = "methods", needs = "magic" }]\n',
-         "item 4: unknown condition 'magic'"),
-        ('[[item]]\nnumber = "5"\nsection = "M"\ntopic = "T"\nasks = ""\n',
-         "item 5: 'asks' is missing or empty"),
-        ('[[item]]\nnumber = "6"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
-         'colour = "red"\n', "item 6: unknown key 'colour'"),
-        ('[[item]]\nnumber = "7"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
-         '[[item]]\nnumber = "7"\nsection = "M"\ntopic = "T"\nasks = "b"\n',
-         "item 7: the item number is repeated"),
-        ('[[item]]\nnumber = "8"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
-         'status = "maybe"\n', "item 8: status must be one of"),
+        (
+            '[[item]]\nnumber = "3"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
+            'where = [{ section = "results" }]\n',
+            r"item 3: 'results' is not a report",
+        ),
+        (
+            '[[item]]\nnumber = "4"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
+            'where = [{ section = "methods", needs = "magic" }]\n',
+            "item 4: unknown condition 'magic'",
+        ),
+        (
+            '[[item]]\nnumber = "5"\nsection = "M"\ntopic = "T"\nasks = ""\n',
+            "item 5: 'asks' is missing or empty",
+        ),
+        (
+            '[[item]]\nnumber = "6"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
+            'colour = "red"\n',
+            "item 6: unknown key 'colour'",
+        ),
+        (
+            '[[item]]\nnumber = "7"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
+            '[[item]]\nnumber = "7"\nsection = "M"\ntopic = "T"\nasks = "b"\n',
+            "item 7: the item number is repeated",
+        ),
+        (
+            '[[item]]\nnumber = "8"\nsection = "M"\ntopic = "T"\nasks = "a"\n'
+            'status = "maybe"\n',
+            "item 8: status must be one of",
+        ),
     ],
 )
 def test_malformed_checklist_is_refused_naming_file_and_item(tmp_path, body, message):
     path = tmp_path / "broken.toml"
-    path.write_text('name = "x"\ntitle = "t"\ncitation = "c"\n' + body,
-                    encoding="utf-8")
+    path.write_text(
+        'name = "x"\ntitle = "t"\ncitation = "c"\n' + body, encoding="utf-8"
+    )
     with pytest.raises(DataError, match=message) as caught:
         load_checklist(path)
     assert "broken.toml" in str(caught.value)

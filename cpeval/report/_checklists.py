@@ -1,6 +1,6 @@
 """Reporting checklists filled in from what a cpeval report contains.
 
-Each checklist is data (``data/<name>.toml``) with its citation and sources:
+Each checklist is data (``data/checklists/<name>.toml``) with its citation and sources:
 every item's number, section, topic, a short paraphrase of what it asks, and the
 report sections that address it, each with the condition under which the
 report has that content (an economic evaluation, a propensity score, multiple
@@ -32,9 +32,9 @@ __all__ = [
     "load_checklist",
 ]
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "data" / "checklists"
 
-#: Checklist name -> file stem in ``data/``.
+#: Checklist name -> file stem in ``data/checklists/``.
 CHECKLISTS = ("cheers-2022", "trend", "consort-cluster")
 
 #: The report's section ids (fixed anchors) and the titles readers see.
@@ -112,7 +112,7 @@ class ChecklistItem:
 
 @dataclass(frozen=True)
 class Checklist:
-    """A reporting checklist with its citation (``data/<name>.toml``)."""
+    """A reporting checklist with its citation (``data/checklists/<name>.toml``)."""
 
     name: str
     title: str
@@ -155,7 +155,7 @@ def load_checklist(path: str | Path) -> Checklist:
     Parameters
     ----------
     path : str or Path
-        A TOML file laid out as the files in ``cpeval/reporting/data``.
+        A TOML file laid out as the files in ``cpeval/report/data/checklists``.
 
     Returns
     -------
@@ -170,7 +170,7 @@ def load_checklist(path: str | Path) -> Checklist:
 
     Examples
     --------
-    >>> from cpeval.reporting._checklists import DATA
+    >>> from cpeval.report._checklists import DATA
     >>> cheers = load_checklist(DATA / "cheers-2022.toml")
     >>> cheers.name, len(cheers.items)
     ('CHEERS 2022', 28)
@@ -184,9 +184,11 @@ def load_checklist(path: str | Path) -> Checklist:
     _check_status(raw.get("status", "confirmed"), path, "the checklist")
     items, numbers = [], set()
     for i, entry in enumerate(raw["item"]):
-        label = f"item {entry.get('number', f'#{i + 1}')}" if isinstance(
-            entry, dict
-        ) else f"item #{i + 1}"
+        label = (
+            f"item {entry.get('number', f'#{i + 1}')}"
+            if isinstance(entry, dict)
+            else f"item #{i + 1}"
+        )
         where = f"{path}: {label}"
         check_keys(entry, _ITEM, where, "")
         for key in ("number", "section", "topic", "asks"):

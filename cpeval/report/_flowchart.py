@@ -163,8 +163,15 @@ def flow_boxes(
     if not flow.recruitment_list:
         text += "\n(everyone interviewed at baseline; no recruitment list)"
     boxes.append(
-        FlowBox("recruited", "", 0, "recruited", text, int(recruited["total"]),
-                stage=stages["recruited"])
+        FlowBox(
+            "recruited",
+            "",
+            0,
+            "recruited",
+            text,
+            int(recruited["total"]),
+            stage=stages["recruited"],
+        )
     )
     verb = "Allocated to" if randomised else "Assigned to"
     for arm in columns:
@@ -173,8 +180,15 @@ def flow_boxes(
         if arm in others:
             label += " (not compared)"
         boxes.append(
-            FlowBox(f"allocated:{arm}", arm, 1, "allocated", f"{label}\nn = {n}",
-                    n, stage=stages["allocated"])
+            FlowBox(
+                f"allocated:{arm}",
+                arm,
+                1,
+                "allocated",
+                f"{label}\nn = {n}",
+                n,
+                stage=stages["allocated"],
+            )
         )
     waves = [s for s in stage if s.startswith("interviewed at ")]
     for i, wave_stage in enumerate(waves):
@@ -183,9 +197,15 @@ def flow_boxes(
         for arm in columns:
             n = int(seen[arm])
             boxes.append(
-                FlowBox(f"interviewed:{wave}:{arm}", arm, 2 + i, "interviewed",
-                        f"Interviewed at {wave}\nn = {n}", n,
-                        stage=stages["follow-up"])
+                FlowBox(
+                    f"interviewed:{wave}:{arm}",
+                    arm,
+                    2 + i,
+                    "interviewed",
+                    f"Interviewed at {wave}\nn = {n}",
+                    n,
+                    stage=stages["follow-up"],
+                )
             )
             missed = int(recruited[arm]) - n
             what = (
@@ -194,8 +214,15 @@ def flow_boxes(
                 else f"Lost to follow-up (not interviewed at {wave})"
             )
             boxes.append(
-                FlowBox(f"lost:{wave}:{arm}", arm, 2 + i, "lost",
-                        f"{what}\nn = {missed}", missed, stage=stages["follow-up"])
+                FlowBox(
+                    f"lost:{wave}:{arm}",
+                    arm,
+                    2 + i,
+                    "lost",
+                    f"{what}\nn = {missed}",
+                    missed,
+                    stage=stages["follow-up"],
+                )
             )
     row = 2 + len(waves)
     for outcomes, analysis, counts in _analysis_groups(table, analyses):
@@ -206,26 +233,46 @@ def flow_boxes(
             if arm in others:
                 left_out = sum(n[arm] for _, n in counts["excluded"])
                 boxes.append(
-                    FlowBox(f"not compared:{names}:{analysis}:{arm}", arm, row,
-                            "not compared",
-                            f"Not analysed (arm not compared)\nn = {left_out}",
-                            left_out, stage=stages["analysis"], label=label)
+                    FlowBox(
+                        f"not compared:{names}:{analysis}:{arm}",
+                        arm,
+                        row,
+                        "not compared",
+                        f"Not analysed (arm not compared)\nn = {left_out}",
+                        left_out,
+                        stage=stages["analysis"],
+                        label=label,
+                    )
                 )
                 continue
             boxes.append(
-                FlowBox(f"analysed:{names}:{analysis}:{arm}", arm, row,
-                        "analysed",
-                        f"Analysed\nn = {analysed}", analysed,
-                        stage=stages["analysis"], label=label)
+                FlowBox(
+                    f"analysed:{names}:{analysis}:{arm}",
+                    arm,
+                    row,
+                    "analysed",
+                    f"Analysed\nn = {analysed}",
+                    analysed,
+                    stage=stages["analysis"],
+                    label=label,
+                )
             )
             reasons = tuple((r, n[arm]) for r, n in counts["excluded"] if n[arm])
             total = sum(n for _, n in reasons)
             lines = ["Excluded from analysis", f"n = {total}"]
             lines += [f"{r}: {n}" for r, n in reasons]
             boxes.append(
-                FlowBox(f"excluded:{names}:{analysis}:{arm}", arm, row, "excluded",
-                        "\n".join(lines), total, reasons, stage=stages["analysis"],
-                        label=label)
+                FlowBox(
+                    f"excluded:{names}:{analysis}:{arm}",
+                    arm,
+                    row,
+                    "excluded",
+                    "\n".join(lines),
+                    total,
+                    reasons,
+                    stage=stages["analysis"],
+                    label=label,
+                )
             )
         row += 1
     return boxes
@@ -273,7 +320,8 @@ def _analysis_groups(table: pd.DataFrame, analyses: Sequence[str] | None):
             )
         pairs = rows[["outcome", "analysis"]].drop_duplicates()
         chosen = [
-            (o, a) for o, a in zip(pairs["outcome"], pairs["analysis"], strict=True)
+            (o, a)
+            for o, a in zip(pairs["outcome"], pairs["analysis"], strict=True)
             if a in analyses
         ]
     merged: dict[tuple, list[str]] = {}
@@ -291,8 +339,9 @@ def _analysis_groups(table: pd.DataFrame, analyses: Sequence[str] | None):
             tuple(int(analysed.iloc[0][g]) for g in groups),
             tuple(
                 (s.removeprefix("excluded: "), tuple(int(r[g]) for g in groups))
-                for s, (_, r) in zip(excluded["stage"], excluded.iterrows(),
-                                     strict=True)
+                for s, (_, r) in zip(
+                    excluded["stage"], excluded.iterrows(), strict=True
+                )
             ),
         )
         merged.setdefault(key, []).append(outcome)
@@ -385,8 +434,10 @@ def _draw(boxes: Sequence[FlowBox], title: str | None):
             width = min(3.2, WIDTH - LEFT - 0.2)
             geometry[box.id] = (LEFT + (WIDTH - LEFT - width) / 2, width)
         elif box.kind in ("lost", "excluded"):
-            geometry[box.id] = (LEFT + columns.index(box.column) * span + main_w + 0.25,
-                                side_w)
+            geometry[box.id] = (
+                LEFT + columns.index(box.column) * span + main_w + 0.25,
+                side_w,
+            )
         else:
             geometry[box.id] = (LEFT + columns.index(box.column) * span + 0.05, main_w)
     wrapped = {b.id: _wrap(b.text, geometry[b.id][1]) for b in boxes}
@@ -399,8 +450,7 @@ def _draw(boxes: Sequence[FlowBox], title: str | None):
     above = {r: len(labels.get(r, [])) * LINE + 0.1 * (r in labels) for r in rows}
     top = 0.45 if title else 0.15
     height = (
-        top + sum(heights.values()) + sum(above.values())
-        + GAP * (len(rows) - 1) + 0.1
+        top + sum(heights.values()) + sum(above.values()) + GAP * (len(rows) - 1) + 0.1
     )
     tops, y = {}, height - top
     for r in rows:
@@ -412,13 +462,28 @@ def _draw(boxes: Sequence[FlowBox], title: str | None):
     ax.set_ylim(0, height)
     ax.set_axis_off()
     if title:
-        ax.text(WIDTH / 2, height - 0.12, title, ha="center", va="top",
-                fontsize=FONT_SIZE + 2, fontweight="bold")
+        ax.text(
+            WIDTH / 2,
+            height - 0.12,
+            title,
+            ha="center",
+            va="top",
+            fontsize=FONT_SIZE + 2,
+            fontweight="bold",
+        )
     for r, lines in labels.items():
-        ax.text(LEFT + 0.05, tops[r] + above[r] - 0.02, "\n".join(lines),
-                ha="left", va="top", fontsize=FONT_SIZE, fontstyle="italic",
-                linespacing=1.3, zorder=3,
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+        ax.text(
+            LEFT + 0.05,
+            tops[r] + above[r] - 0.02,
+            "\n".join(lines),
+            ha="left",
+            va="top",
+            fontsize=FONT_SIZE,
+            fontstyle="italic",
+            linespacing=1.3,
+            zorder=3,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+        )
     drawn: dict[str, tuple[float, float, float, float]] = {}
     for box in boxes:
         x, w = geometry[box.id]
@@ -429,18 +494,41 @@ def _draw(boxes: Sequence[FlowBox], title: str | None):
             h = heights[box.row]
         yb = tops[box.row] - h
         ax.add_patch(
-            FancyBboxPatch((x, yb), w, h, boxstyle="square,pad=0",
-                           facecolor=FILLS[box.kind], edgecolor=EDGE, linewidth=0.8)
+            FancyBboxPatch(
+                (x, yb),
+                w,
+                h,
+                boxstyle="square,pad=0",
+                facecolor=FILLS[box.kind],
+                edgecolor=EDGE,
+                linewidth=0.8,
+            )
         )
-        ax.text(x + 0.07, yb + h - PAD, "\n".join(lines), ha="left", va="top",
-                fontsize=FONT_SIZE, color="black", linespacing=1.3)
+        ax.text(
+            x + 0.07,
+            yb + h - PAD,
+            "\n".join(lines),
+            ha="left",
+            va="top",
+            fontsize=FONT_SIZE,
+            color="black",
+            linespacing=1.3,
+        )
         drawn[box.id] = (x, yb, w, h)
     seen_stage = None
     for r in rows:
         stage = next(b.stage for b in boxes if b.row == r)
         if stage != seen_stage:
-            ax.text(0.08, tops[r] + above[r] - 0.02, stage, ha="left", va="top",
-                    fontsize=FONT_SIZE + 0.5, fontweight="bold", color="black")
+            ax.text(
+                0.08,
+                tops[r] + above[r] - 0.02,
+                stage,
+                ha="left",
+                va="top",
+                fontsize=FONT_SIZE + 0.5,
+                fontweight="bold",
+                color="black",
+            )
             seen_stage = stage
     _arrows(ax, boxes, drawn)
     return fig
@@ -449,8 +537,14 @@ def _draw(boxes: Sequence[FlowBox], title: str | None):
 def _arrows(ax, boxes: Sequence[FlowBox], drawn) -> None:
     """Down each arm's column, from the recruited box through a branch line,
     and sideways to each side box."""
-    style = {"arrowstyle": "-|>", "color": EDGE, "linewidth": 0.8,
-             "shrinkA": 0, "shrinkB": 0, "mutation_scale": 8}
+    style = {
+        "arrowstyle": "-|>",
+        "color": EDGE,
+        "linewidth": 0.8,
+        "shrinkA": 0,
+        "shrinkB": 0,
+        "mutation_scale": 8,
+    }
     line = {"color": EDGE, "linewidth": 0.8}
     mains = [b for b in boxes if b.kind not in ("lost", "excluded")]
     root = next((b for b in mains if not b.column), None)
@@ -467,24 +561,23 @@ def _arrows(ax, boxes: Sequence[FlowBox], drawn) -> None:
         centres = [x + w / 2 for x, _, w, _ in firsts]
         ax.plot([min(centres), max(centres)], [branch, branch], **line)
         for x, y, w, h in firsts:
-            ax.annotate("", xy=(x + w / 2, y + h), xytext=(x + w / 2, branch),
-                        arrowprops=style)
+            ax.annotate(
+                "", xy=(x + w / 2, y + h), xytext=(x + w / 2, branch), arrowprops=style
+            )
     for chain in by_column.values():
         for previous, box in itertools.pairwise(chain):
             px, py, pw, _ = drawn[previous.id]
             x, y, w, h = drawn[box.id]
-            ax.annotate("", xy=(x + w / 2, y + h), xytext=(px + pw / 2, py),
-                        arrowprops=style)
+            ax.annotate(
+                "", xy=(x + w / 2, y + h), xytext=(px + pw / 2, py), arrowprops=style
+            )
     for box in boxes:
         if box.kind in ("lost", "excluded"):
-            main = next(
-                b for b in mains if b.row == box.row and b.column == box.column
-            )
+            main = next(b for b in mains if b.row == box.row and b.column == box.column)
             mx, my, mw, mh = drawn[main.id]
             sx, sy, _, sh = drawn[box.id]
             level = sy + sh - min(sh, mh) / 2
-            ax.annotate("", xy=(sx, level), xytext=(mx + mw, level),
-                        arrowprops=style)
+            ax.annotate("", xy=(sx, level), xytext=(mx + mw, level), arrowprops=style)
 
 
 def _wrap(text: str, width_in: float) -> list[str]:
