@@ -233,7 +233,7 @@ def test_svg_has_the_counts_and_is_the_same_every_time(tmp_path):
     assert "Date" not in svg.split("<metadata>")[-1].split("</metadata>")[0]
     for box in flow_boxes(flow, arms, randomised=True):
         assert f"n = {box.n}" in svg
-        for reason, n in box.reasons:
+        for _reason, n in box.reasons:
             assert f": {n}" in svg
 
 
@@ -294,7 +294,7 @@ def test_run_flow_boxes_match_its_table_and_exclusions(pilot_run):
     for box in flow_boxes(flow, arms, randomised=False):
         if box.kind == "excluded":
             for outcome in box.label.rsplit(" (", 1)[0].split("; "):
-                for reason, n in box.reasons:
+                for _reason, n in box.reasons:
                     assert listed[(outcome, box.column, reason)] == n
     svg, _ = render_flow(plot_flow(flow, arms, randomised=False))
     recruited = flow.table.loc[flow.table["stage"] == "recruited", "total"].item()

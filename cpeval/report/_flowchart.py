@@ -574,7 +574,7 @@ def _arrows(ax, boxes: Sequence[FlowBox], drawn) -> None:
     for box in boxes:
         if box.kind in ("lost", "excluded"):
             main = next(b for b in mains if b.row == box.row and b.column == box.column)
-            mx, my, mw, mh = drawn[main.id]
+            mx, _, mw, mh = drawn[main.id]
             sx, sy, _, sh = drawn[box.id]
             level = sy + sh - min(sh, mh) / 2
             ax.annotate("", xy=(sx, level), xytext=(mx + mw, level), arrowprops=style)
