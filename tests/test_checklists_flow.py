@@ -294,7 +294,7 @@ def test_run_flow_boxes_match_its_table_and_exclusions(pilot_run):
     for box in flow_boxes(flow, arms, randomised=False):
         if box.kind == "excluded":
             for outcome in box.label.rsplit(" (", 1)[0].split("; "):
-                for _reason, n in box.reasons:
+                for reason, n in box.reasons:
                     assert listed[(outcome, box.column, reason)] == n
     svg, _ = render_flow(plot_flow(flow, arms, randomised=False))
     recruited = flow.table.loc[flow.table["stage"] == "recruited", "total"].item()
