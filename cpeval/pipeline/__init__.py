@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -16,7 +17,19 @@ import pandas as pd
 from .. import __version__
 from .._files import sha256, staged_folder, write_atomic
 from ..io import load_study
-from ..report import Report, Table, write_report
+from ..report import (
+    Figure,
+    Report,
+    Table,
+    checklist_table,
+    checklists_for,
+    flow_boxes,
+    flow_description,
+    get_checklist,
+    plot_flow,
+    render_flow,
+    write_report,
+)
 from ..scales import scale_directions, score_study
 from ..tables import baseline_table, render_table
 from ._config import AnalysisConfig, load_config
@@ -161,6 +174,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     )
     provenance = _provenance(cfg, study, analyses.score)
     write_atomic(out / "provenance.json", json.dumps(provenance, indent=2) + "\n")
+    figures.insert(0, _flow_figure(cfg, flow, arms, out))
     directions = scale_directions(study)
     report = Report(
         title=cfg.name,
@@ -175,7 +189,63 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
         warnings=tuple(str(p) for p in study.report.warnings),
         provenance=provenance,
     )
+    features = {
+        name
+        for name, present in (
+            ("economics", cfg.economics),
+            ("propensity", analyses.score is not None),
+            ("imputation", cfg.imputation),
+            ("clusters", book.clusters),
+        )
+        if present
+    }
+    report = replace(report, checklists=_checklists(cfg, report, features))
     return write_report(report, out, formats=cfg.report_formats)
+
+
+def _randomised(cfg: AnalysisConfig) -> bool | None:
+    """Whether the config declares a randomised design (None: not declared)."""
+    return None if cfg.design is None else cfg.design != "non-randomised"
+
+
+def _flow_figure(cfg: AnalysisConfig, flow, arms, out: Path) -> Figure:
+    """The participant-flow diagram, CONSORT wording for a declared randomised
+    design and TREND wording otherwise (it claims no randomisation)."""
+    randomised = bool(_randomised(cfg))
+    svg, png = render_flow(plot_flow(flow, arms, randomised=randomised))
+    write_atomic(out / "figures" / "participant_flow.svg", svg)
+    write_atomic(out / "figures" / "participant_flow.png", png)
+    boxes = flow_boxes(flow, arms, randomised=randomised)
+    caption = (
+        f"Participant flow ({'CONSORT' if randomised else 'TREND'} style): "
+        "recruited, assigned, interviewed at each wave and analysed, by arm, with "
+        "the reasons people were not analysed. The counts are those of the "
+        "participant-flow table."
+    )
+    return Figure("participant_flow", svg, png, caption, flow_description(boxes))
+
+
+def _checklists(cfg: AnalysisConfig, report: Report, features) -> tuple[Table, ...]:
+    """CHEERS 2022 for an economic evaluation, and CONSORT (cluster) or TREND
+    for the outcomes as the config's design declares (none when undeclared)."""
+    sections = {*report.sections(), "checklists"} - {"tables"}  # tables by name:
+    sections |= {f"table-{t.name}" for t in report.other_tables()}
+    randomised = _randomised(cfg)
+    names = checklists_for(bool(randomised), economics=cfg.economics is not None)
+    if randomised is None:
+        names = [n for n in names if n == "cheers-2022"]
+    return tuple(
+        Table(
+            f"checklist-{name}",
+            checklist_table(
+                name, sections=sections, randomised=randomised, features=features
+            )[["item", "topic", "asks", "where", "note"]],
+            get_checklist(name).title,
+        )
+        for name in names
+    )
+
+
 
 
 def _methods(cfg, book, score, arms, wave) -> list[str]:
