@@ -198,13 +198,22 @@ class TableSpec:
                 )
         spanners = self.spanners
         pairs = spanners.items() if isinstance(spanners, Mapping) else spanners or ()
-        set_("spanners", tuple((str(h), tuple(map(str, cs))) for h, cs in pairs))
+        set_(
+            "spanners",
+            tuple(
+                (str(h), (cs,) if isinstance(cs, str) else tuple(map(str, cs)))
+                for h, cs in pairs
+            ),
+        )
         merges = tuple(
             m if isinstance(m, Merge) else Merge(*m) for m in self.merges or ()
         )
         set_("merges", merges)
         set_("notes", tuple(map(str, self.notes or ())))
-        set_("hidden", tuple(map(str, self.hidden or ())))
+        hidden = self.hidden or ()
+        set_(
+            "hidden", (hidden,) if isinstance(hidden, str) else tuple(map(str, hidden))
+        )
         placed = [c for _, cs in self.spanners for c in cs]
         merged = [c for m in merges for c in m.columns]
         for what, names in (("spanners", placed), ("merges", merged)):

@@ -83,6 +83,7 @@ def test_spec_is_frozen_and_checked():
     with pytest.raises(cpeval.DataError, match="not adjacent"):
         render_table(TABLE, "md", spec=TableSpec(spanners={"x": ["n", "qalys"]}))
     assert set(COLUMN_FORMATS) >= {"p", "percent", "money", "qaly", "count"}
+    assert TableSpec(spanners={"a": "n"}).spanners == (("a", ("n",)),)
 
 
 def test_keywords_still_work_and_add_to_the_spec():
@@ -276,6 +277,21 @@ def test_docx_table_appends_to_a_report_and_returns_to_portrait():
     kinds = [el.tag.split("}")[1] for el in body]
     breaks = [k for k, el in enumerate(body) if el.xpath("./w:pPr/w:sectPr")]
     assert kinds.index("tbl", kinds.index("tbl") + 1) < breaks[-1]
+
+
+def test_docx_table_takes_the_render_table_keywords():
+    """As the Word report calls it: title, formats and labels add to the spec."""
+    document = docx.Document()
+    grid = docx_table(
+        document,
+        TABLE,
+        spec=SPEC,
+        title="renamed",
+        formats={"qalys": "number"},
+        labels={"outcome": "measure"},
+    )
+    assert document.paragraphs[0].text == "renamed"
+    assert _cells(grid)[0][0] == "measure" and _cells(grid)[2][3] == "0.81"
 
 
 def test_docx_text_is_escaped_and_cleaned():

@@ -117,7 +117,6 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
             if _adjacent(columns, pair):
                 spanners[stage] = pair
                 labels |= {pair[0]: i, pair[1]: c}
-        notes.append(f"Differences are {i} minus {c}.")
     elif name == "balance":
         for suffix, stage in (("", "before weighting"), ("_adj", "after weighting")):
             group = [
