@@ -6,7 +6,7 @@ Run (after the main job, with the test environment's Python, which has selenium)
 
 Reads ``results/implementation/report.html`` and ``results/pilot/report.html``,
 opens each in Debian's headless Chromium at 390 and 1280 px and writes
-``results/screenshots/<study>-<width>.png`` (the whole page, up to 32,000 px
+``results/screenshots/<study>-<width>.png`` (the whole page, up to 50,000 px
 tall) and ``results/screenshots/findings.json``: what the browser test checks
 (overflow, images, clipped figures, console errors, axe-core's violations). It
 prints the problems found and exits 1 when there are any. Needs ``chromium`` and
