@@ -95,7 +95,9 @@ def check_level(level: float) -> float:
     try:
         value = float(level)
     except (TypeError, ValueError):
-        raise DataError(f"level must be a number between 0 and 1; got {level!r}") from None
+        raise DataError(
+            f"level must be a number between 0 and 1; got {level!r}"
+        ) from None
     if not 0 < value < 1:
         raise DataError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}")
     return value
@@ -234,7 +236,8 @@ class Summary:
 
     def as_html(self) -> str:
         """The same content as HTML; every string is escaped."""
-        parts = [f'<div class="cpeval-result"><strong>{html.escape(self.title)}</strong>']
+        title = html.escape(self.title)
+        parts = [f'<div class="cpeval-result"><strong>{title}</strong>']
         if self.header:
             parts.append(
                 '<table class="cpeval-header"><tbody>'
@@ -321,7 +324,9 @@ class Results:
         """
         return Summary(
             title=self._title,
-            header=tuple((str(k), format_number(v)) for k, v in self._header()),
+            header=tuple(
+                (str(k), format_number(v)) for k, v in self._header() if v is not None
+            ),
             tables=tuple(self._tables()),
             notes=tuple(self._notes()),
         )
@@ -330,7 +335,9 @@ class Results:
         return self._header()
 
     def __repr__(self) -> str:
-        items = ", ".join(f"{k}={_short(v)}" for k, v in self._repr_items())
+        items = ", ".join(
+            f"{k}={_short(v)}" for k, v in self._repr_items() if v is not None
+        )
         text = f"{type(self).__name__}({items})"
         if len(text) > REPR_LIMIT:
             text = text[: REPR_LIMIT - 4] + " ...)"
@@ -503,7 +510,8 @@ class EstimateResults(Results):
 
     def _tables(self) -> list[tuple[str, pd.DataFrame]]:
         level = self._level(None)
-        frame = self.to_frame()[[self._term_label, *ESTIMATE_COLUMNS]]
+        full = self.to_frame()
+        frame = full[[self._term_label, *ESTIMATE_COLUMNS]]
         low, high = (1 - level) / 2, 1 - (1 - level) / 2
         names = {
             "params": "estimate",
@@ -513,7 +521,16 @@ class EstimateResults(Results):
             "ci_low": f"[{low:.3g}",
             "ci_high": f"{high:.3g}]",
         }
-        return [("", frame.rename(columns=names))]
+        tables = [("", frame.rename(columns=names))]
+        extra = [
+            c
+            for c in full.columns[len(ESTIMATE_COLUMNS) + 1 :]
+            if pd.api.types.is_numeric_dtype(full[c])
+            and not pd.api.types.is_bool_dtype(full[c])
+        ]
+        if extra:
+            tables.append(("", full[[self._term_label, *extra]]))
+        return tables
 
     def __repr__(self) -> str:
         params, se = self._vector("params"), self._vector("se")

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from ._parallel import chunks, parallel_map, spawn_seeds
+from ._results import DescriptiveResults, format_number
 from .exceptions import DataError
 from .models import design_effect, effect_by_wave, fit_lmm
 
@@ -260,8 +261,8 @@ def _replicates(design, model, wtp, seeds) -> list[dict]:
 # ------------------------------------------------------------------ results
 
 
-@dataclass(frozen=True)
-class PowerResult:
+@dataclass(frozen=True, repr=False)
+class PowerResult(DescriptiveResults):
     """Power of a design, from simulated replicates.
 
     Parameters
@@ -282,6 +283,26 @@ class PowerResult:
     alpha: float
     wtp: float | None
     replicates: pd.DataFrame
+
+    _title = "Simulated power"
+
+    def _header(self) -> list[tuple[str, object]]:
+        low, high = self.power_ci
+        return [
+            ("model", self.model),
+            ("alpha", self.alpha),
+            ("replicates", len(self.replicates)),
+            ("failed", self.n_failed),
+            ("power", self.power),
+            ("95% Monte Carlo CI", f"{low:.3f} to {high:.3f}"),
+        ]
+
+    def _tables(self) -> list[tuple[str, pd.DataFrame]]:
+        row = self.to_frame().iloc[0]
+        frame = pd.DataFrame(
+            {"quantity": row.index, "value": [format_number(v) for v in row]}
+        )
+        return [("", frame)]
 
     @property
     def n_failed(self) -> int:

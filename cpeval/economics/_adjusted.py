@@ -9,14 +9,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._results import EstimateResults
 from ..exceptions import DataError
+from ..models._intervals import t_pvalue
 from ._cea import quadrant
 
 __all__ = ["AdjustedIncremental", "adjusted_incremental"]
 
 
-@dataclass(frozen=True)
-class AdjustedIncremental:
+@dataclass(frozen=True, repr=False)
+class AdjustedIncremental(EstimateResults):
     """Adjusted differences in cost and effect, with their joint covariance.
 
     Parameters
@@ -27,20 +29,55 @@ class AdjustedIncremental:
         2 x 2 covariance of (delta_cost, delta_effect).
     method : str
         "SUR" or "OLS" (SUR with the same regressors in both equations is OLS).
-    params : pandas.Series
+    coefficients : pandas.Series
         Every coefficient, named ``cost_<term>`` and ``effect_<term>``.
+    n_obs : int, optional
+        Participants used.
+
+    Notes
+    -----
+    ``params`` are the two differences (aligned with ``se`` and ``cov``);
+    before this release ``params`` held every coefficient, now
+    ``coefficients``. Inference is large-sample: ``df`` is infinite and
+    ``conf_int(level)`` is ``params -/+ z se``.
     """
 
     delta_cost: float
     delta_effect: float
     cov: pd.DataFrame
     method: str
-    params: pd.Series
+    coefficients: pd.Series
+    n_obs: int | None = None
+
+    _title = "Adjusted incremental cost and effect"
+    _term_label = "quantity"
+    df = float("inf")
 
     @property
-    def se(self) -> dict[str, float]:
-        """Standard errors of the two differences."""
-        return {k: float(np.sqrt(self.cov.loc[k, k])) for k in self.cov.index}
+    def params(self) -> pd.Series:
+        """The two differences, ``delta_cost`` and ``delta_effect``."""
+        return pd.Series(
+            {"delta_cost": self.delta_cost, "delta_effect": self.delta_effect}
+        )
+
+    @property
+    def se(self) -> pd.Series:
+        """Standard errors of the two differences (by name)."""
+        return pd.Series(
+            {k: float(np.sqrt(self.cov.loc[k, k])) for k in self.cov.index}
+        )
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided normal p-values of the two differences."""
+        return pd.Series(
+            t_pvalue(self.params, self.se, np.inf), index=self.params.index
+        )
+
+    @property
+    def cov_type(self) -> str:
+        """The model behind the covariance (SUR, OLS, or gamma GLM / OLS)."""
+        return f"model-based ({self.method})"
 
     @property
     def icer(self) -> float:
@@ -148,7 +185,8 @@ def adjusted_incremental(
         delta_effect=float(fit.params[names[1]]),
         cov=cov,
         method="OLS" if method == "ols" or same else "SUR",
-        params=fit.params,
+        coefficients=fit.params,
+        n_obs=len(rows),
     )
 
 
@@ -181,9 +219,10 @@ def _gamma_costs(
         [glm.params.add_prefix("cost_"), ols.params.add_prefix("effect_")]
     )
     return AdjustedIncremental(
-        float(mu1.mean() - mu0.mean()),
-        float(ols.params[group]),
-        cov,
-        "gamma GLM (costs) / OLS (effects)",
-        params,
+        delta_cost=float(mu1.mean() - mu0.mean()),
+        delta_effect=float(ols.params[group]),
+        cov=cov,
+        method="gamma GLM (costs) / OLS (effects)",
+        coefficients=params,
+        n_obs=len(rows),
     )

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from .._parallel import parallel_map, spawn_seeds
+from .._results import DescriptiveResults, EstimateResults
 from ..exceptions import DataError
 
 __all__ = ["BootstrapCEA", "Incremental", "bootstrap_cea", "incremental", "quadrant"]
@@ -45,8 +46,8 @@ def quadrant(delta_cost: float, delta_effect: float) -> str:
     return ("N" if north else "S") + ("E" if east else "W")
 
 
-@dataclass(frozen=True)
-class Incremental:
+@dataclass(frozen=True, repr=False)
+class Incremental(DescriptiveResults):
     """Mean costs and effects by arm and their differences (treated - reference).
 
     Parameters
@@ -71,6 +72,27 @@ class Incremental:
     icer: float
     quadrant: str
     label: str
+
+    _title = "Incremental cost and effect"
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            ("delta_cost", self.delta_cost),
+            ("delta_effect", self.delta_effect),
+            ("icer", self.icer),
+            ("quadrant", f"{self.quadrant} ({self.label})"),
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per arm: ``arm``, ``n``, ``mean_cost``, ``mean_effect``."""
+        return pd.DataFrame(
+            {
+                "arm": [str(a) for a in self.mean_cost],
+                "n": [int(self.n.get(a, 0)) for a in self.mean_cost],
+                "mean_cost": [float(v) for v in self.mean_cost.values()],
+                "mean_effect": [float(self.mean_effect[a]) for a in self.mean_cost],
+            }
+        )
 
     def inmb(self, wtp: float | Sequence[float]) -> np.ndarray:
         """Incremental net monetary benefit ``wtp * delta_effect - delta_cost``."""
@@ -125,9 +147,16 @@ def incremental(
     )
 
 
-@dataclass(frozen=True)
-class BootstrapCEA:
+@dataclass(frozen=True, repr=False)
+class BootstrapCEA(EstimateResults):
     """Bootstrap replicates of the incremental cost and effect.
+
+    ``params`` are the two differences (``delta_cost``, ``delta_effect``),
+    ``se`` their bootstrap standard errors and ``cov`` the covariance of the
+    replicates. ``conf_int(level)`` is the bootstrap **percentile** interval
+    (quantiles of the replicates, not ``params -/+ z se``); ``interval()`` also
+    gives BCa. There is no bootstrap test: ``pvalues`` are NaN and ``df`` is
+    infinite.
 
     Parameters
     ----------
@@ -151,6 +180,53 @@ class BootstrapCEA:
     seed: int | None
     level: float = 0.95
     jackknife: pd.DataFrame | None = None
+
+    _title = "Incremental cost and effect, bootstrap"
+    _term_label = "quantity"
+    df = float("inf")
+    n_obs = None
+
+    @property
+    def params(self) -> pd.Series:
+        """The two differences, ``delta_cost`` and ``delta_effect``."""
+        return pd.Series(
+            {"delta_cost": self.delta_cost, "delta_effect": self.delta_effect}
+        )
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """NaN: the bootstrap gives intervals, not tests."""
+        return pd.Series(np.nan, index=self.params.index)
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Covariance of the replicates."""
+        return self.replicates[["delta_cost", "delta_effect"]].cov()
+
+    @property
+    def cov_type(self) -> str:
+        """``"bootstrap (N replicates)"``."""
+        return f"bootstrap ({len(self.replicates)} replicates)"
+
+    def _df_description(self) -> str:
+        return "none (percentile interval)"
+
+    def _interval(self, level: float) -> pd.DataFrame:
+        limits = [
+            self.interval(q, "percentile", level=level) for q in self.params.index
+        ]
+        return pd.DataFrame(limits, columns=["ci_low", "ci_high"])
+
+    def _interval_note(self) -> str:
+        return "Intervals: bootstrap percentile (quantiles of the replicates)"
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            *super()._header(),
+            ("icer", self.icer),
+            ("quadrant", self.quadrant),
+            ("seed", self.seed),
+        ]
 
     @classmethod
     def from_replicates(
@@ -192,9 +268,9 @@ class BootstrapCEA:
         return self.delta_cost / self.delta_effect
 
     @property
-    def se(self) -> dict[str, float]:
-        """Bootstrap standard errors of the two differences."""
-        return self.replicates.std(ddof=1).to_dict()
+    def se(self) -> pd.Series:
+        """Bootstrap standard errors of the two differences (by name)."""
+        return self.replicates[["delta_cost", "delta_effect"]].std(ddof=1)
 
     def inmb(self, wtp: float | Sequence[float]) -> pd.DataFrame:
         """INMB at each willingness to pay, with its percentile interval.
@@ -299,7 +375,11 @@ class BootstrapCEA:
         )
 
     def interval(
-        self, quantity: str = "delta_cost", method: str = "percentile", wtp: float = 0.0
+        self,
+        quantity: str = "delta_cost",
+        method: str = "percentile",
+        wtp: float = 0.0,
+        level: float | None = None,
     ) -> tuple[float, float]:
         """Interval of ``delta_cost``, ``delta_effect`` or ``inmb`` (at ``wtp``).
 
@@ -313,13 +393,15 @@ class BootstrapCEA:
             ``d`` the jackknife deviations.
         wtp : float
             Willingness to pay, for ``inmb``.
+        level : float, optional
+            Defaults to the result's ``level``.
 
         Returns
         -------
         tuple of float
         """
         values, estimate, jack = self._quantity(quantity, wtp)
-        tail = (1 - self.level) / 2
+        tail = (1 - self._level(level)) / 2
         if method == "percentile":
             return float(np.quantile(values, tail)), float(
                 np.quantile(values, 1 - tail)

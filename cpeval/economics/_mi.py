@@ -7,17 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._results import EstimateResults
 from ..exceptions import DataError
 from ..missing import Imputations, impute
+from ..models._intervals import t_pvalue
 from ._cea import BootstrapCEA, bootstrap_cea, incremental
 
 __all__ = ["PooledCEA", "bootstrap_then_impute", "impute_then_bootstrap"]
 
 
-@dataclass(frozen=True)
-class PooledCEA:
+@dataclass(frozen=True, repr=False)
+class PooledCEA(EstimateResults):
     """Incremental cost and effect pooled over imputations.
 
     Parameters
@@ -33,6 +34,14 @@ class PooledCEA:
     order : str
         "impute then bootstrap" or "bootstrap then impute".
     m : int
+
+    Notes
+    -----
+    ``params`` are the pooled differences and ``se`` the square roots of the
+    total variances. ``conf_int(level)`` is Rubin's rules with a normal
+    reference (``df`` infinite): ``estimate -/+ z sqrt(T)``; the bootstrap
+    variance stands in for the complete-data variance, so there is no
+    complete-data df for Barnard-Rubin.
     """
 
     pooled: pd.DataFrame
@@ -41,21 +50,45 @@ class PooledCEA:
     order: str
     m: int
 
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Normal intervals on the total variance: ``estimate -/+ z sqrt(T)``,
-        rows ``delta_cost`` and ``delta_effect``."""
-        z = stats.norm.ppf(0.5 + level / 2)
-        half = z * np.sqrt(self.pooled["total"])
-        return pd.DataFrame(
-            {
-                "ci_low": self.pooled["estimate"] - half,
-                "ci_high": self.pooled["estimate"] + half,
-            }
-        )
+    _title = "Incremental cost and effect, pooled over imputations"
+    _term_label = "quantity"
+    df = float("inf")
+    n_obs = None
+    cov_type = "Rubin's rules (total variance)"
 
-    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        """The pooled rows with their intervals."""
-        return self.pooled.join(self.conf_int(level))
+    @property
+    def params(self) -> pd.Series:
+        """The pooled differences, ``delta_cost`` and ``delta_effect``."""
+        return self.pooled["estimate"].astype(float)
+
+    @property
+    def se(self) -> pd.Series:
+        """Square roots of the total variances."""
+        return np.sqrt(self.pooled["total"].astype(float))
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided normal p-values on the total variance."""
+        values = t_pvalue(self.params, self.se, np.inf)
+        return pd.Series(values, index=self.params.index)
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """2 x 2 total covariance of the two differences."""
+        names = list(self.params.index)
+        total = self.pooled["total"].astype(float).to_numpy()
+        matrix = np.diag(total)
+        matrix[0, 1] = matrix[1, 0] = self.covariance
+        return pd.DataFrame(matrix, index=names, columns=names)
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [*super()._header(), ("order", self.order), ("imputations", self.m)]
+
+    def _interval_note(self) -> str:
+        return "Intervals: Rubin's rules, params -/+ z * sqrt(total)"
+
+    def _extend_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.join(self.pooled[["within", "between", "total"]])
 
 
 def impute_then_bootstrap(

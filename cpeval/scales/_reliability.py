@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .._results import DescriptiveResults, percent
 from ..exceptions import DataError
 from ._instrument import Instrument, get_instrument
 from ._score import item_scores
@@ -18,8 +19,8 @@ from ._score import item_scores
 __all__ = ["Reliability", "cronbach_alpha", "omega_total", "reliability"]
 
 
-@dataclass(frozen=True, slots=True)
-class Reliability:
+@dataclass(frozen=True, slots=True, repr=False)
+class Reliability(DescriptiveResults):
     """Reliability of each scale of an instrument.
 
     Parameters
@@ -37,6 +38,15 @@ class Reliability:
     scales: pd.DataFrame
     items: pd.DataFrame
     level: float
+
+    _title = "Reliability (Cronbach's alpha, omega total)"
+
+    def _header(self) -> list[tuple[str, object]]:
+        return [
+            ("scales", len(self.scales)),
+            ("items", len(self.items)),
+            ("level", percent(self.level)),
+        ]
 
     def to_frame(self) -> pd.DataFrame:
         """The per-scale table."""
