@@ -142,9 +142,7 @@ def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]
 
 def _text_table(frame: pd.DataFrame) -> list[str]:
     headers, rows, numeric = _cells(frame)
-    widths = [
-        max([len(h), *(len(r[k]) for r in rows)]) for k, h in enumerate(headers)
-    ]
+    widths = [max([len(h), *(len(r[k]) for r in rows)]) for k, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(

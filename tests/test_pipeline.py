@@ -40,11 +40,12 @@ def test_outputs_and_report_content(two_runs):
         } <= names
     page = (out / "report.html").read_text()
     assert "Key findings" in page and "159 people were recruited" in page
-    assert page.count("<svg") == len(FIGURES) and "<table>" in page
+    # every figure and the participant-flow diagram, inline
+    assert page.count("<svg") == len(FIGURES) + 1 and "<table" in page
     assert "multiple imputation (m = 20)" in page and "Propensity adjustment" in page
     assert "complete cases, ANCOVA (CR2)" in page
     figures = {p.name for p in (out / "figures").iterdir()}
-    for name in FIGURES:
+    for name in (*FIGURES, "participant_flow"):
         assert {f"{name}.png", f"{name}.svg"} <= figures
     # self-contained: nothing is fetched (namespaces inside the SVGs are not loads)
     assert 'src="http' not in page and "<link" not in page and "<script" not in page
@@ -68,7 +69,7 @@ def test_report_is_small_and_scales_to_the_screen(two_runs):
     assert '<meta name="viewport" content="width=device-width' in page
     # provenance: a folded, readable table (the full record is provenance.json)
     assert "<details><summary>Inputs, versions and settings of this run" in page
-    assert "<tr><th>seed</th><td>20261122</td></tr>" in page
+    assert '<tr><th scope="row">seed</th><td>20261122</td></tr>' in page
     assert "figure svg { max-width: 100%; height: auto; }" in page
 
 
@@ -410,7 +411,8 @@ def test_tables_show_declared_formats(two_runs):
     csv_header = (tables / "outcomes.csv").read_text().splitlines()[0].split(",")
     assert "p_val" in csv_header and "ci_low" in csv_header  # CSV keeps identifiers
     html = (tables / "outcomes.html").read_text(encoding="utf-8")
-    assert "<th>95% CI from</th>" in html and "<th>p_val</th>" not in html
+    # the interval shown as "a to b" under one heading; no identifiers
+    assert ">95% CI</th>" in html and " to " in html and ">p_val<" not in html
     for name, column, number_format in [
         ("outcomes", "p", "0.000"),
         ("outcomes", "n", "0"),

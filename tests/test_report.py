@@ -4,6 +4,7 @@ PDF; the first screen's plain-language answers; the glossary."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -32,11 +33,20 @@ SVG = (
     '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="100" '
     'height="50"><rect width="10" height="10"/></svg>'
 )
-# a 1x1 PNG
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-)
+
+
+def _png() -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure as MplFigure
+
+    buffer = io.BytesIO()
+    MplFigure(figsize=(1, 1)).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+PNG = _png()
 
 
 def _report(**changes) -> Report:
@@ -155,11 +165,17 @@ def test_docx_report_reads_back():
 
 
 def test_pdf_report_holds_the_findings(tmp_path):
+    from pypdf import PdfReader
+
     pdf = render_pdf(_report())
     assert pdf.startswith(b"%PDF") and pdf == render_pdf(_report())
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "The ICER is £3,000 per QALY gained." in " ".join(text.split())
     path = tmp_path / "r.pdf"
     path.write_bytes(pdf)
-    if shutil.which("pdftotext") is None:
+    if shutil.which("pdftotext") is None:  # .ci/run installs it (poppler-utils)
+        if os.environ.get("CI"):
+            pytest.fail("CI must read the PDF with pdftotext (poppler-utils)")
         pytest.skip("pdftotext (poppler-utils) is not installed")
     text = subprocess.run(
         ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True

@@ -31,10 +31,10 @@ from ..report import (
     write_report,
 )
 from ..scales import scale_directions, score_study
-from ..tables import baseline_table, render_table
+from ..tables import render_table
 from ._config import AnalysisConfig, load_config
 from ._diagnostics import diagnostics
-from ._display import outcome_display, table_formats, table_labels
+from ._display import baseline_wide, outcome_display, table_spec
 from ._economics import economic_evaluation
 from ._figures import draw_figures
 from ._findings import findings, share
@@ -118,10 +118,12 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     covariates = list(cfg.model.covariates)
     covariates += [c for c in cfg.propensity_covariates if c not in covariates]
     tables: dict[str, pd.DataFrame] = {"participant_flow": pd.DataFrame()}
-    tables["baseline"] = baseline_table(
-        data[data["time"] == 0],
-        list(book.covariates) + list(cfg.outcomes.values()),
+    named = {column: label for label, column in cfg.outcomes.items()}
+    tables["baseline"] = baseline_wide(  # outcomes under their labels
+        data[data["time"] == 0].rename(columns=named),
+        list(book.covariates) + list(cfg.outcomes),
         book.group,
+        arms,
     )
     tables["outcomes"] = outcome_display(analyses, arms, book)
     if analyses.score is not None:
@@ -144,30 +146,20 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
         data,
         book,
         out,
+        arms=arms,
         balance=None if analyses.score is None else analyses.score.balance,
         cea=cea,
     )
     shown = [
-        Table(
-            name,
-            table,
-            name.replace("_", " "),
-            formats=table_formats(name, table),
-            labels=table_labels(name, table, arms),
-        )
+        Table(name, table, spec.title, spec=spec)
         for name, table in tables.items()
+        for spec in [table_spec(name, table, arms)]
     ]
     for item in shown:
         for fmt in cfg.formats:
             write_atomic(
                 out / "tables" / f"{item.name}.{fmt}",
-                render_table(
-                    item.frame,
-                    fmt,
-                    title=item.title,
-                    formats=item.formats,
-                    labels=item.labels,
-                ),
+                render_table(item.frame, fmt, title=item.title, spec=item.spec),
             )
     write_atomic(
         out / "tables" / "exclusions.csv", render_table(flow.exclusions, "csv")
@@ -244,8 +236,6 @@ def _checklists(cfg: AnalysisConfig, report: Report, features) -> tuple[Table, .
         )
         for name in names
     )
-
-
 
 
 def _methods(cfg, book, score, arms, wave) -> list[str]:

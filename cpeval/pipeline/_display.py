@@ -40,6 +40,17 @@ _LABELS = {
 }
 
 
+#: The run's tables as readers see them named.
+TITLES = {
+    "participant_flow": "Participant flow by arm",
+    "baseline": "Baseline characteristics by arm",
+    "outcomes": "Outcomes: differences between arms",
+    "balance": "Baseline balance before and after propensity weighting",
+    "costs": "Costs per participant by category",
+    "economics": "Cost-effectiveness",
+}
+
+
 def table_labels(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> dict:
     """Readable headings of the run's table ``name``; the balance table's
     treated/control columns named by the arms."""
@@ -98,7 +109,7 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
     >>> spec.formats["p_val"], spec.merges[0].label
     ('p', '95% CI')
     """
-    title = name.replace("_", " ")
+    title = TITLES.get(name, name.replace("_", " "))
     columns = [str(c) for c in table.columns]
     if name == "baseline" and any(c.startswith("proportion (") for c in columns):
         return table_one_spec(table, title=title)
@@ -204,17 +215,18 @@ def outcome_display(analyses, arms: tuple[str, str], book) -> pd.DataFrame:
         "role": "role",
         "wave": "wave",
         "n_participants": "n",
+        # the answer first, so it is on screen without scrolling
+        "difference": f"difference ({i} minus {c})",
+        "se": "se",
+        "ci_low": "ci_low",
+        "ci_high": "ci_high",
+        "p_val": "p_val",
         "n_intervention": f"n ({i})",
         "n_comparator": f"n ({c})",
         "mean_baseline_intervention": f"baseline mean ({i})",
         "mean_baseline_comparator": f"baseline mean ({c})",
         "mean_followup_intervention": f"follow-up mean ({i})",
         "mean_followup_comparator": f"follow-up mean ({c})",
-        "difference": f"difference ({i} minus {c})",
-        "se": "se",
-        "ci_low": "ci_low",
-        "ci_high": "ci_high",
-        "p_val": "p_val",
         "df": "df",
         "df_method": "df_method",
         "model": "model",

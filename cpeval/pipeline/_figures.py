@@ -63,6 +63,7 @@ def draw_figures(
     book,
     out: Path,
     *,
+    arms: tuple[str, str],
     balance: pd.DataFrame | None = None,
     cea=None,
 ) -> list[Figure]:
@@ -74,7 +75,12 @@ def draw_figures(
     matplotlib.rcParams["svg.hashsalt"] = "cpeval"
     with matplotlib.rc_context({"axes.prop_cycle": matplotlib.cycler(color=PALETTE)}):
         figures = _draw(cfg, outcomes, data, book, balance=balance, cea=cea)
-    return [_save(name, fig, out) for name, fig in figures.items()]
+    i, c = arms
+    captions = {
+        name: text.replace("intervention minus comparator", f"{i} minus {c}")
+        for name, text in CAPTIONS.items()
+    }
+    return [_save(name, fig, out, captions[name]) for name, fig in figures.items()]
 
 
 def _draw(cfg, outcomes, data, book, *, balance, cea) -> dict:
@@ -102,7 +108,7 @@ def _draw(cfg, outcomes, data, book, *, balance, cea) -> dict:
     return figures
 
 
-def _save(name: str, fig, out: Path) -> Figure:
+def _save(name: str, fig, out: Path, caption: str) -> Figure:
     import matplotlib.pyplot as plt
 
     with warnings.catch_warnings():  # long labels: the figure is still drawn
@@ -115,7 +121,7 @@ def _save(name: str, fig, out: Path) -> Figure:
     fig.savefig(svg, format="svg", dpi=100, metadata={"Date": None})
     write_atomic(out / "figures" / f"{name}.svg", svg.getvalue())
     plt.close(fig)
-    return Figure(name, svg.getvalue(), png.getvalue(), CAPTIONS[name], ALT[name])
+    return Figure(name, svg.getvalue(), png.getvalue(), caption, ALT[name])
 
 
 def _trajectories(cfg, data: pd.DataFrame, book):
