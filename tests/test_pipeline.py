@@ -73,6 +73,46 @@ def test_report_is_small_and_scales_to_the_screen(two_runs):
     assert "figure svg { max-width: 100%; height: auto; }" in page
 
 
+def test_report_in_word_and_pdf(two_runs):
+    """Issue 14: the report as DOCX and PDF beside the HTML, with the same findings,
+    tables and figures; python-docx and pdftotext read them back."""
+    import shutil
+    import subprocess
+
+    import docx
+
+    out = two_runs[0]
+    document = docx.Document(str(out / "report.docx"))
+    text = "\n".join(p.text for p in document.paragraphs)
+    for words in (
+        "The question",
+        "Key findings",
+        "159 people were recruited",
+        "Glossary",
+        "Reporting checklists",
+        "Provenance",
+    ):
+        assert words in text, words
+    # the figures (flow diagram first) with their text alternatives
+    alts = [s._inline.docPr.get("descr") for s in document.inline_shapes]
+    assert len(alts) == len(FIGURES) + 1 and all(alts)
+    # wide tables on landscape pages, the others portrait
+    orientations = {s.orientation for s in document.sections}
+    assert len(orientations) == 2
+    assert len(document.tables) >= len(TABLES) + 2  # and the two checklists
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    pdf = subprocess.run(
+        ["pdftotext", str(out / "report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flat = " ".join(pdf.split())
+    assert "159 people were recruited" in flat and "Key findings" in flat
+    assert "The design" in flat and "non-randomised" in flat
+
+
 def test_config_errors_are_data_errors(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(

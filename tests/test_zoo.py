@@ -196,6 +196,21 @@ def test_the_sentence_says_which_arm_a_difference_favours(higher, difference, fa
         assert f"favouring {favoured}" in text
 
 
+def test_an_interval_that_includes_zero_favours_no_arm():
+    from cpeval.pipeline._findings import _effect_sentence
+
+    row = {
+        "outcome": "distress",
+        "wave": "12",
+        "difference": 2.0,
+        "ci_low": -0.5,
+        "ci_high": 4.5,
+        "n_participants": 90,
+    }
+    text = _effect_sentence(row, "CP", "UC", "better")
+    assert "favouring" not in text and "includes zero" in text
+
+
 def test_a_numeric_primary_wave_matches_numeric_waves(tmp_path):
     from cpeval.pipeline import load_config
 

@@ -99,7 +99,7 @@ def run(
     with staged_folder(out) as stage:
         written = _run(cfg, stage, say, warn)
     report = out / written.get("html", next(iter(written.values()))).name
-    say(f"wrote {report}")
+    say(f"wrote {', '.join(str(out / path.name) for path in written.values())}")
     return report
 
 
@@ -113,6 +113,12 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     data = analysis_data(study)
     cfg.check_names(data.columns, book)
     arms = study.arms
+    if cfg.design is None:
+        say(
+            "note: [analysis] design is not declared: the report says so, words "
+            "the flow diagram as TREND (claiming no randomisation) and fills in no "
+            "outcome checklist"
+        )
     say("fitting outcome models")
     analyses = outcome_analyses(cfg, data, book, say=say)
     covariates = list(cfg.model.covariates)
@@ -127,7 +133,8 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     )
     tables["outcomes"] = outcome_display(analyses, arms, book)
     if analyses.score is not None:
-        tables["balance"] = analyses.score.balance.reset_index()
+        balance = analyses.score.balance.rename(index=named)  # outcomes by label
+        tables["balance"] = balance.reset_index()
     economics, cea = None, None
     if cfg.economics:
         say(f"economic evaluation ({cfg.economics.n_boot} bootstraps)")
@@ -147,7 +154,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
         book,
         out,
         arms=arms,
-        balance=None if analyses.score is None else analyses.score.balance,
+        balance=None if analyses.score is None else balance,
         cea=cea,
     )
     shown = [
@@ -177,7 +184,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
         tables=tuple(shown),
         figures=tuple(figures),
         methods=tuple(_methods(cfg, book, analyses.score, arms, wave)),
-        diagnostics=tuple(diagnostics(analyses, data, book)),
+        diagnostics=tuple(diagnostics(analyses, data, book, cfg.economics)),
         warnings=tuple(str(p) for p in study.report.warnings),
         provenance=provenance,
     )
@@ -204,12 +211,15 @@ def _flow_figure(cfg: AnalysisConfig, flow, arms, out: Path) -> Figure:
     """The participant-flow diagram, CONSORT wording for a declared randomised
     design and TREND wording otherwise (it claims no randomisation)."""
     randomised = bool(_randomised(cfg))
+    style = "CONSORT" if randomised else "TREND"
+    if cfg.design is None:
+        style += " wording, which claims no randomisation: the design is not declared"
     svg, png = render_flow(plot_flow(flow, arms, randomised=randomised))
     write_atomic(out / "figures" / "participant_flow.svg", svg)
     write_atomic(out / "figures" / "participant_flow.png", png)
     boxes = flow_boxes(flow, arms, randomised=randomised)
     caption = (
-        f"Participant flow ({'CONSORT' if randomised else 'TREND'} style): "
+        f"Participant flow ({style}): "
         "recruited, assigned, interviewed at each wave and analysed, by arm, with "
         "the reasons people were not analysed. The counts are those of the "
         "participant-flow table."

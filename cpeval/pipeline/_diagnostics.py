@@ -10,8 +10,12 @@ __all__ = ["diagnostics"]
 FEW_CLUSTERS = 10  # below this, cluster-robust and mixed-model intervals rest on few
 
 
-def diagnostics(analyses, data: pd.DataFrame, book) -> list[str]:
-    """Sentences for the findings (empty when nothing needs saying)."""
+def diagnostics(analyses, data: pd.DataFrame, book, economics=None) -> list[str]:
+    """Sentences for the report's diagnostics (empty when nothing needs saying).
+
+    ``economics`` is the config's ``[economics]`` section, if any: a bootstrap
+    that resamples participants although the codebook has clusters is named.
+    """
     lines = []
     singular = sorted({r["outcome"] for r in analyses.rows if r.get("singular")})
     if singular:
@@ -36,6 +40,13 @@ def diagnostics(analyses, data: pd.DataFrame, book) -> list[str]:
                 "clusters the intervals depend on small-sample corrections "
                 "(Satterthwaite or CR2 degrees of freedom) and are less certain "
                 "than their width suggests."
+            )
+        if economics is not None and economics.cluster is None:
+            lines.append(
+                f"The cost-effectiveness bootstrap resampled participants, not "
+                f"{cluster}s ([economics] cluster is not set): if costs or QALYs "
+                f"are alike within a {cluster}, its intervals and probabilities "
+                "of cost-effectiveness are too narrow and too sure."
             )
         single = sorted(str(k) for k in sizes.index[sizes == 1])
         if single:

@@ -20,13 +20,13 @@ __all__ = ["ALT", "CAPTIONS", "PALETTE", "draw_figures"]
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
 CAPTIONS = {
-    "trajectories": "Observed mean of each outcome by arm at every wave, with "
-    "95% confidence intervals.",
-    "forest_plot": "Adjusted difference between arms (intervention minus "
+    "trajectories": "Trajectories: observed mean of each outcome by arm at every "
+    "wave, with 95% confidence intervals.",
+    "forest_plot": "Forest plot: adjusted difference between arms (intervention minus "
     "comparator) with 95% confidence intervals, for each outcome, analysis and "
     "follow-up wave; the dashed line is no difference.",
-    "love_plot": "Baseline balance: absolute standardised difference of each "
-    "covariate before and after weighting by the propensity score; below the "
+    "love_plot": "Love plot of baseline balance: absolute standardised difference "
+    "of each covariate before and after weighting by the propensity score; below the "
     "dashed line (0.1) counts as balanced.",
     "ce_plane": "Cost-effectiveness plane: bootstrap replicates of incremental "
     "QALYs and cost; points below the dashed line are cost-effective at that "

@@ -101,7 +101,7 @@ def _effect_sentence(row: dict, i: str, c: str, higher: str | None) -> str:
     )
     if higher is None:
         favours = "; the outcome's definition does not say whether higher is better"
-    elif d == 0:
+    elif d == 0 or low <= 0 <= high:  # no arm is favoured by an unclear difference
         favours = ""
     else:
         better = (d > 0) == (higher == "better")

@@ -107,11 +107,15 @@ def _answer(row: Mapping, i: str, c: str, higher: str | None, design) -> str:
             f" This favours {i if better else c}: the difference could be as small "
             f"as {near:.2f} or as large as {far:.2f} points"
         )
-        meaning += (
-            "."
-            if design in ("randomised", "cluster-randomised")
-            else "; in a non-randomised comparison part of it may come from how "
-            "the groups differed."
+        meaning += {
+            "randomised": ".",
+            "cluster-randomised": ".",
+            "non-randomised": "; in a non-randomised comparison part of it may come "
+            "from how the groups differed.",
+        }.get(
+            design,
+            "; unless the groups were randomised, part of it may come from "
+            "how they differed.",
         )
     return head + meaning
 

@@ -89,8 +89,12 @@ def _figure_order(report: Report) -> list[Figure]:
 
 def _svg(figure: Figure) -> Markup:
     """The figure's SVG (made by matplotlib, so trusted markup) as an image with
-    its text alternative."""
+    its text alternative, its element ids prefixed with the figure's name so that
+    ids stay unique on a page of several figures."""
     body = figure.svg[figure.svg.find("<svg") :]
+    prefix = re.sub(r"[^\w-]", "_", figure.name) + "-"
+    body = re.sub(r'\bid="', f'id="{prefix}', body)
+    body = re.sub(r'(href="#|url\(#)', rf"\g<1>{prefix}", body)
     label = html.escape(figure.alt, quote=True)
     return Markup(body.replace("<svg", f'<svg role="img" aria-label="{label}"', 1))
 

@@ -605,7 +605,7 @@ def _dated_run(folder: Path) -> list[str]:
 
 def _check_report_warns(folder: Path) -> None:
     page = (folder / "out" / "report.html").read_text(encoding="utf-8")
-    assert "<h2>Data warnings</h2>" in page
+    assert '<h2 id="warnings-h">Data warnings</h2>' in page
     assert "the date 2099-07-10 is in the future" in page
 
 
