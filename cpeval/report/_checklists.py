@@ -19,6 +19,7 @@ import pandas as pd
 
 from .._toml import check_keys, read_toml
 from ..exceptions import DataError
+from ._content import SECTIONS
 
 __all__ = [
     "CHECKLISTS",
@@ -37,23 +38,21 @@ DATA = Path(__file__).parent / "data" / "checklists"
 #: Checklist name -> file stem in ``data/checklists/``.
 CHECKLISTS = ("cheers-2022", "trend", "consort-cluster")
 
-#: The report's section ids (fixed anchors) and the titles readers see.
-SECTION_TITLES: dict[str, str] = {
-    "summary": "Summary",
-    "findings": "Key findings",
-    "warnings": "Data warnings",
-    "flow": "Participant flow",
+#: The run's tables, by the anchors their sections have (``table-<name>``).
+_TABLES = {
     "table-baseline": "Table: baseline characteristics",
     "table-outcomes": "Table: outcomes",
     "table-balance": "Table: baseline balance",
     "table-costs": "Table: costs",
     "table-economics": "Table: cost-effectiveness",
-    "figures": "Figures",
-    "methods": "Methods",
-    "diagnostics": "Diagnostics",
-    "glossary": "Glossary",
-    "checklists": "Reporting checklists",
-    "provenance": "Provenance",
+}
+
+#: The report's section ids (fixed anchors) and the titles readers see: the
+#: report's sections (:data:`~cpeval.report.SECTIONS`), its tables by name.
+SECTION_TITLES: dict[str, str] = {
+    key: title
+    for section, heading in SECTIONS.items()
+    for key, title in (_TABLES.items() if section == "tables" else [(section, heading)])
 }
 
 #: What a run may have, which decides whether a section holds an item's content.
