@@ -252,3 +252,11 @@ def test_cost_effectiveness_answer():
     assert "whether it is good value depends on the threshold" in text
     assert "£500 higher (95% CI from £100 lower to £1,100 higher)" in text
     assert "n = 110" in text
+
+
+def test_pdf_without_weasyprint_or_pango_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if it cannot load
+    with pytest.raises(DataError, match=r"needs WeasyPrint and the Pango library"):
+        render_pdf(_report())
