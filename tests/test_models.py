@@ -85,6 +85,20 @@ def test_treatment_effect_by_hand():
     assert row["cov_type"] == "CR2" and row["df"] == fit.df["arm"]
 
 
+def test_treatment_effect_with_text_arms_equals_codes():
+    """Found by a new-user probe: text arms with ``treated=`` raised a pandas
+    error in treatment_effect; the intervention (sorting last here) is coded 1."""
+    data = pd.read_csv(REF / "ancova" / "pilot_like.csv")
+    text = data.assign(arm=data["arm"].map({1: "Usual care", 0: "Connecting People"}))
+    codes = data.assign(arm=1 - data["arm"])
+    kw = {"outcome": "followup", "baseline": "baseline", "group": "arm"}
+    ours = treatment_effect(ancova(text, **kw, treated="Usual care"), text, "followup")
+    want = treatment_effect(ancova(data, **kw), data, "followup")
+    pd.testing.assert_frame_equal(ours, want)
+    flipped = treatment_effect(ancova(codes, **kw), codes, "followup")
+    assert flipped["hedges_g"].iloc[0] == pytest.approx(-want["hedges_g"].iloc[0])
+
+
 def test_missing_rows_are_left_out_and_counted():
     data = pd.read_csv(REF / "ancova" / "pilot_like.csv")
     data.loc[[0, 5], "followup"] = np.nan

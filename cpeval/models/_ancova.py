@@ -47,6 +47,8 @@ class AncovaResult(EstimateResults):
         ANOVA F = t^2 behind the partial eta squared).
     level : float
         Default confidence level of ``conf_int()``.
+    treated : object, optional
+        The group value coded 1 (``ancova(treated=)``), for text arms.
 
     Notes
     -----
@@ -69,6 +71,7 @@ class AncovaResult(EstimateResults):
     df_resid: float
     t_ols: float
     level: float
+    treated: object = None
 
     bse = deprecated_alias("se", "bse")
     vcov = deprecated_alias("cov", "vcov")
@@ -212,6 +215,7 @@ def ancova(
         df_resid=float(fit.df_resid),
         t_ols=t_ols,
         level=level,
+        treated=treated,
     )
 
 

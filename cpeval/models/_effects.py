@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .._checks import treatment
 from .._results import DescriptiveResults, percent
 from ..exceptions import DataError
 from ._ancova import AncovaResult
@@ -139,9 +140,12 @@ def treatment_effect(
     0.0377
     """
     term = fit.effect_term
-    groups = data.dropna(subset=[outcome, term]).groupby(data[term].astype(float))[
-        outcome
-    ]
+    absent = [c for c in (outcome, term) if c not in data.columns]
+    if absent:
+        raise DataError(f"the data have no columns {absent}")
+    used = data.dropna(subset=[outcome, term])
+    coded = treatment(used[term], fit.treated).astype(float)  # as ancova coded it
+    groups = used[outcome].groupby(coded)
     n1, n0 = groups.size().get(1.0, 0), groups.size().get(0.0, 0)
     var1, var0 = groups.var().get(1.0, np.nan), groups.var().get(0.0, np.nan)
     pooled = np.sqrt(((n1 - 1) * var1 + (n0 - 1) * var0) / (n1 + n0 - 2))
