@@ -137,7 +137,7 @@ def _trajectories(cfg, data: pd.DataFrame, book):
         stats = (
             data.groupby(["treated", "time"])[column].agg(["mean", "sem"]).reset_index()
         )
-        for treated, part in stats.groupby("treated"):
+        for treated, part in reversed(list(stats.groupby("treated"))):  # 1 first
             ax.errorbar(
                 part["time"],
                 part["mean"],
