@@ -3,7 +3,8 @@
 the arm difference at every follow-up wave (``effect_by_wave``).
 
 Also difference-in-differences (linearmodels PanelOLS), ICCs, the design effect,
-and agreement between raters (Cohen's kappa, ICCs of ratings).
+and agreement between raters (Cohen's kappa, ICCs of ratings); the restricted wild
+cluster bootstrap of the ANCOVA difference for few clusters.
 """
 
 from ._agreement import KappaResult, cohen_kappa, icc_ratings
@@ -14,6 +15,7 @@ from ._did import DidResult, did
 from ._effects import EffectSize, partial_eta_squared, treatment_effect
 from ._lmm import LmmResult, check_nested, fit_lmm
 from ._waves import WaveEffects, effect_by_wave
+from ._wild import WildBootstrap, wild_bootstrap_ancova
 
 __all__ = [
     "AncovaResult",
@@ -22,6 +24,7 @@ __all__ = [
     "KappaResult",
     "LmmResult",
     "WaveEffects",
+    "WildBootstrap",
     "ancova",
     "check_nested",
     "cohen_kappa",
@@ -33,4 +36,5 @@ __all__ = [
     "icc_ratings",
     "partial_eta_squared",
     "treatment_effect",
+    "wild_bootstrap_ancova",
 ]

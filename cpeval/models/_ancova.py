@@ -166,27 +166,15 @@ def ancova(
     >>> round(float(fit.params["arm"]), 3), fit.cov_type
     (2.426, 'CR2')
     """
-    needed = [outcome, baseline, group] + ([cluster] if cluster else [])
-    needed += [c for c in covariates if c.isidentifier()]
-    absent = [c for c in needed if c not in data.columns]
-    if absent:
-        raise DataError(f"the model names columns the data do not have: {absent}")
-    used = data.dropna(subset=needed)
-    used = used.assign(**{group: treatment(used[group], treated)})
-    _check_group(used[group], group)
-    formula = f"{outcome} ~ " + " + ".join([baseline, group, *covariates])
-    try:
-        with warnings.catch_warnings():  # check_rank below names the term
-            warnings.filterwarnings("ignore", "The design matrix is rank-deficient")
-            fit = smf.ols(
-                formula, data=used.assign(**{group: used[group].astype(float)})
-            ).fit()
-    except PatsyError as exc:
-        raise formula_error(formula, exc, used.columns) from None
-    except SyntaxError:
-        raise DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}") from None
-    model = fit.model
-    check_rank(pd.DataFrame(model.exog, columns=model.exog_names), formula)
+    fit, used = ols_fit(
+        data,
+        outcome=outcome,
+        baseline=baseline,
+        group=group,
+        treated=treated,
+        covariates=covariates,
+        cluster=cluster,
+    )
     names = list(fit.params.index)
     t_ols = float(fit.tvalues[group])
     if cluster is None:
@@ -217,6 +205,42 @@ def ancova(
         level=level,
         treated=treated,
     )
+
+
+def ols_fit(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    baseline: str,
+    group: str,
+    treated: object,
+    covariates: Sequence[str],
+    cluster: str | None,
+):
+    """The ANCOVA's OLS fit on complete cases, and those rows (``group`` coded
+    0/1): shared by :func:`ancova` and the wild cluster bootstrap."""
+    needed = [outcome, baseline, group] + ([cluster] if cluster else [])
+    needed += [c for c in covariates if c.isidentifier()]
+    absent = [c for c in needed if c not in data.columns]
+    if absent:
+        raise DataError(f"the model names columns the data do not have: {absent}")
+    used = data.dropna(subset=needed)
+    used = used.assign(**{group: treatment(used[group], treated)})
+    _check_group(used[group], group)
+    formula = f"{outcome} ~ " + " + ".join([baseline, group, *covariates])
+    try:
+        with warnings.catch_warnings():  # check_rank below names the term
+            warnings.filterwarnings("ignore", "The design matrix is rank-deficient")
+            fit = smf.ols(
+                formula, data=used.assign(**{group: used[group].astype(float)})
+            ).fit()
+    except PatsyError as exc:
+        raise formula_error(formula, exc, used.columns) from None
+    except SyntaxError:
+        raise DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}") from None
+    model = fit.model
+    check_rank(pd.DataFrame(model.exog, columns=model.exog_names), formula)
+    return fit, used
 
 
 def _check_group(values: pd.Series, name: str) -> None:
