@@ -214,7 +214,7 @@ def wild_bootstrap_ancova(
 
     Parameters
     ----------
-    data, outcome, baseline, group, treated, covariates
+    data, outcome, baseline, group, treated, covariates : see ancova
         As :func:`cpeval.models.ancova` (terms in ``covariates`` are code: patsy
         evaluates them, so never build them from untrusted text).
     cluster : str
