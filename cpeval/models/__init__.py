@@ -13,6 +13,7 @@ from ._cr2 import cr2
 from ._design import design_effect
 from ._did import DidResult, did
 from ._effects import EffectSize, partial_eta_squared, treatment_effect
+from ._gee import GeeResult, fit_gee
 from ._lmm import LmmResult, check_nested, fit_lmm
 from ._waves import WaveEffects, effect_by_wave
 from ._wild import WildBootstrap, wild_bootstrap_ancova
@@ -21,6 +22,7 @@ __all__ = [
     "AncovaResult",
     "DidResult",
     "EffectSize",
+    "GeeResult",
     "KappaResult",
     "LmmResult",
     "WaveEffects",
@@ -32,6 +34,7 @@ __all__ = [
     "design_effect",
     "did",
     "effect_by_wave",
+    "fit_gee",
     "fit_lmm",
     "icc_ratings",
     "partial_eta_squared",
