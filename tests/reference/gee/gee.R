@@ -14,7 +14,9 @@ cases <- list(
   list("ohio", resp ~ age + smoke, "id", binomial, "exchangeable", ohio),
   list("respiratory", outcome ~ treat + baseline + age + visit, "id", binomial,
        "exchangeable", respiratory),
-  list("dietox", Weight ~ Time + factor(Cu), "Pig", gaussian, "exchangeable", dietox)
+  list("dietox", Weight ~ Time + factor(Cu), "Pig", gaussian, "exchangeable", dietox),
+  # a count model (log link) on the 0/1 wheeze counts, as a Poisson GEE
+  list("ohio_poisson", resp ~ age + smoke, "id", poisson, "exchangeable", ohio)
 )
 rows <- list()
 for (case in cases) {
