@@ -1,5 +1,5 @@
-"""Input checks shared by the stages: numbers must be numbers, and a treatment
-is 0/1 or names its intervention value."""
+"""Input checks shared by the stages: named columns must exist, numbers must be
+numbers, and a treatment is 0/1 or names its intervention value."""
 
 from __future__ import annotations
 
@@ -7,6 +7,19 @@ import pandas as pd
 
 from ._format import show
 from .exceptions import DataError
+
+
+def require_columns(data: pd.DataFrame, names, what: str = "the model") -> None:
+    """A DataError listing the ``names`` that ``data`` lacks (sorted), if any.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"a": [1]}), ["a"])
+    """
+    absent = sorted({str(c) for c in names if c not in data.columns})
+    if absent:
+        raise DataError(f"{what} names columns the data do not have: {absent}")
 
 
 def numeric(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame | pd.Series:

@@ -114,6 +114,14 @@ def test_bad_options_are_named():
         fit_gee(frame, **{**base, "cluster": "school"})
     with pytest.raises(DataError, match="clusters for"):
         fit_gee(frame[frame["id"] < 2], **base)
+    with pytest.raises(DataError, match="must hold 0 and 1 for a binomial"):
+        fit_gee(frame.assign(resp=frame["resp"] * 2), **base, family="binomial")
+    with pytest.raises(DataError, match="must be a count"):
+        fit_gee(frame.assign(resp=frame["resp"] - 1), **base, family="poisson")
+    with pytest.raises(DataError, match="is not a number"):
+        fit_gee(
+            frame.assign(resp=frame["resp"].astype(str).replace("1", "yes")), **base
+        )
     with pytest.raises(DataError, match="did not converge"):
         separated = frame[frame["id"] < 30].assign(resp=lambda d: (d.age > 0) * 1)
         fit_gee(separated, **base, family="binomial")

@@ -11,7 +11,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from patsy import PatsyError
 
-from .._checks import treatment
+from .._checks import require_columns, treatment
 from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
 from ._cr2 import cr2
@@ -221,9 +221,7 @@ def ols_fit(
     0/1): shared by :func:`ancova` and the wild cluster bootstrap."""
     needed = [outcome, baseline, group] + ([cluster] if cluster else [])
     needed += [c for c in covariates if c.isidentifier()]
-    absent = [c for c in needed if c not in data.columns]
-    if absent:
-        raise DataError(f"the model names columns the data do not have: {absent}")
+    require_columns(data, needed)
     used = data.dropna(subset=needed)
     used = used.assign(**{group: treatment(used[group], treated)})
     _check_group(used[group], group)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from linearmodels.panel import PanelOLS
 
+from .._checks import require_columns
 from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
 from ._intervals import t_interval, t_pvalue
@@ -130,9 +131,7 @@ def did(
     12
     """
     needed = [outcome, entity, time, treated, post] + ([cluster] if cluster else [])
-    absent = sorted({c for c in needed if c not in data.columns})
-    if absent:
-        raise DataError(f"the model names columns the data do not have: {absent}")
+    require_columns(data, needed)
     used = data.dropna(subset=needed)
     indexed = used.set_index([entity, time], drop=False)
     exog = (indexed[treated].astype(float) * indexed[post].astype(float)).rename("did")

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._checks import numeric, require_columns
 from .._results import EstimateResults, check_level
 from ..exceptions import DataError
 from ._intervals import t_pvalue
@@ -177,10 +178,20 @@ def fit_gee(
     if not terms:
         raise DataError("terms names no right-hand-side terms")
     needed = [outcome, cluster, *(t for t in terms if t.isidentifier())]
-    absent = [c for c in needed if c not in data.columns]
-    if absent:
-        raise DataError(f"the model names columns the data do not have: {absent}")
+    require_columns(data, needed)
     used = data.dropna(subset=needed)
+    values = numeric(used[outcome], "outcome")
+    if family == "binomial" and not values.between(0, 1).all():
+        raise DataError(
+            f"outcome '{outcome}' must hold 0 and 1 for a binomial GEE; got values "
+            f"from {values.min():g} to {values.max():g}"
+        )
+    if family == "poisson" and (values < 0).any():
+        raise DataError(
+            f"outcome '{outcome}' must be a count (0 or more) for a Poisson GEE; "
+            f"got {values.min():g}"
+        )
+    used = used.assign(**{outcome: values})
     links = {
         "gaussian": sm.families.Gaussian(),
         "binomial": sm.families.Binomial(),
