@@ -119,6 +119,9 @@ def test_bad_options_are_named():
         wild_bootstrap_ancova(data, **KW, n_boot=10, seed=1)
     with pytest.raises(DataError, match="seed is required"):
         wild_bootstrap_ancova(data, **KW)
+    exact = data.assign(y1=2 + 0.5 * data["y0"] + data["arm"])  # no residual
+    with pytest.raises(DataError, match="no cluster-robust variation"):
+        wild_bootstrap_ancova(exact, **KW, seed=1)
     two = data[data["team"].isin(["t00", "t01"])]
     with pytest.raises(DataError, match="needs three or more"):
         wild_bootstrap_ancova(two, **KW, seed=1)

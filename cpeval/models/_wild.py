@@ -287,6 +287,12 @@ def wild_bootstrap_ancova(
     )
     estimate = float(fit.params[group])
     se = float(problem.cr1(problem.y[:, None])[1][0])
+    if not se > 1e-10 * (1 + float(np.abs(problem.y).max())):  # rounding only
+        raise DataError(
+            f"the difference in '{outcome}' has no cluster-robust variation (its "
+            "CR1 standard error is 0 up to rounding): the model fits every cluster "
+            "exactly"
+        )
     index = pd.Index([group])
     return WildBootstrap(
         params=pd.Series([estimate], index=index),
