@@ -1,8 +1,8 @@
-"""The restricted wild cluster bootstrap of the ANCOVA difference (issue 15, item 4):
-checked by exact enumeration of every Rademacher sign pattern against an
-independent computation (statsmodels OLS with its CR1 cluster covariance, one
-refit per pattern), by the interval's definition, and by its rejection rate
-under the null with 10 clusters."""
+"""The restricted wild cluster bootstrap of the ANCOVA difference and of the
+pre-post effect (issue 15, item 4): checked by exact enumeration of every
+Rademacher sign pattern against an independent computation (statsmodels OLS with
+its CR1 cluster covariance, one refit per pattern), by the interval's definition,
+and by its rejection rate under the null with 10 clusters."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from scipy import stats
 
 from cpeval import DataError
-from cpeval.models import ancova, wild_bootstrap_ancova
+from cpeval.models import ancova, wild_bootstrap_ancova, wild_bootstrap_prepost
 
 KW = {"outcome": "y1", "baseline": "y0", "group": "arm", "cluster": "team"}
 
@@ -147,3 +149,214 @@ def test_result_reads_like_the_others():
         "ci_low",
         "ci_high",
     ]
+
+
+# ------------------------------------------------------------------ pre-post
+
+PP = {"outcome": "y", "time": "wave", "group": "arm", "cluster": "team", "id": "id"}
+
+
+def _two_wave_study(
+    n_teams: int, seed: int, effect: float = 0.0, missing: float = 0.15
+) -> pd.DataFrame:
+    """Long format, one row per interview: teams of unequal size, half
+    intervention, team effects that change between waves (team-by-wave), a
+    participant effect, and some follow-up outcomes missing."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for team in range(n_teams):
+        arm = team % 2
+        u, v = rng.normal(0, 1.0), rng.normal(0, 1.0, 2)
+        for person in range(int(rng.integers(4, 11))):
+            pid = f"p{team:02d}{person:02d}"
+            a, age = rng.normal(0, 4), int(rng.integers(20, 65))
+            sex = ["female", "male"][int(rng.integers(0, 2))]
+            for wave in (0, 1):
+                y = 40 + 2 * wave + effect * arm * wave + u + v[wave] + a
+                y += 0.05 * age + rng.normal(0, 5)
+                if wave == 1 and rng.random() < missing:
+                    y = np.nan
+                rows.append(
+                    {
+                        "team": f"t{team:02d}",
+                        "id": pid,
+                        "arm": arm,
+                        "wave": wave,
+                        "y": y,
+                        "age": age,
+                        "sex": sex,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _prepost_by_statsmodels(data: pd.DataFrame, rs, covariates: str = ""):
+    """t and the p-values of wave:arm = r for each r in ``rs`` from all 2^G
+    sign patterns, one statsmodels OLS refit with its CR1 covariance each."""
+    used = data.dropna(subset=["y"]).reset_index(drop=True)
+    fit = smf.ols("y ~ wave * arm" + covariates, used).fit()
+    X, names = fit.model.exog, fit.model.exog_names
+    k = names.index("wave:arm")
+    others = np.delete(X, k, axis=1)
+    teams = sorted(used["team"].unique())
+    groups = pd.factorize(used["team"], sort=True)[0]
+
+    def cr1_t(y, r):
+        refit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        return (refit.params[k] - r) / refit.bse[k]
+
+    y = used["y"].to_numpy()
+    out = []
+    for r in rs:
+        t_obs = cr1_t(y, r)
+        fitted = sm.OLS(y - r * X[:, k], others).fit().fittedvalues + r * X[:, k]
+        residual = y - fitted
+        t_star = [
+            cr1_t(fitted + residual * np.asarray(signs)[groups], r)
+            for signs in itertools.product((-1.0, 1.0), repeat=len(teams))
+        ]
+        out.append((t_obs, np.mean(np.abs(t_star) >= abs(t_obs) * (1 - 1e-12))))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("n_teams", "seed", "effect", "covariates"),
+    [(5, 11, 0.0, ["age", "sex"]), (9, 12, 3.0, []), (12, 13, 1.5, ["age"])],
+)
+def test_prepost_enumeration_equals_statsmodels_refits(
+    n_teams, seed, effect, covariates
+):
+    """Every one of the 2^G Rademacher sign patterns, at the null (0) and at
+    half the estimate, against one statsmodels OLS + CR1 refit per pattern."""
+    data = _two_wave_study(n_teams, seed, effect)
+    ours = wild_bootstrap_prepost(
+        data, **PP, covariates=covariates, weights="rademacher", n_boot=2**12
+    )
+    assert ours.enumerated and ours.n_boot == 2**n_teams
+    assert ours.n_obs == data["y"].notna().sum() and ours.n_clusters == n_teams
+    assert ours.n_dropped == data["y"].isna().sum() > 0
+    formula = "".join(f" + C({c})" if c == "sex" else f" + {c}" for c in covariates)
+    estimate = float(ours.params["wave:arm"])
+    sm_fit = smf.ols("y ~ wave * arm" + formula, data.dropna(subset=["y"])).fit()
+    assert estimate == pytest.approx(sm_fit.params["wave:arm"], rel=1e-10)
+    rs = [0.0, estimate / 2]
+    (t_obs, p0), (_, p_half) = _prepost_by_statsmodels(data, rs, formula)
+    assert estimate / float(ours.se["wave:arm"]) == pytest.approx(t_obs, rel=1e-10)
+    assert ours.pvalues["wave:arm"] == pytest.approx(p0, abs=1e-12)
+    assert ours.problem.p_value(rs[1]) == pytest.approx(p_half, abs=1e-12)
+
+
+def test_prepost_interval_is_where_the_p_value_crosses_one_minus_level():
+    data = _two_wave_study(6, 21, 4.0)
+    res = wild_bootstrap_prepost(data, **PP, weights="rademacher", n_boot=99)
+    assert res.enumerated
+    step = 1e-4 * float(res.se["wave:arm"])
+    for level in (0.95, 0.8):
+        low, high = res.conf_int(level=level).loc["wave:arm"]
+        assert low < res.params["wave:arm"] < high
+        for bound, outward in ((low, -step), (high, step)):
+            inside, outside = _prepost_by_statsmodels(
+                data, [bound - outward, bound + outward]
+            )
+            assert inside[1] >= 1 - level > outside[1]
+            assert res.problem.p_value(bound - outward) == inside[1]
+            assert res.problem.p_value(bound + outward) == outside[1]
+
+
+def test_prepost_rejection_rate_under_the_null_with_ten_clusters():
+    """400 null studies (10 teams, team-by-wave effects, missing follow-ups),
+    Webb weights, 399 draws: the count of p < 0.05 lies in the central 99% of
+    Binomial(400, 0.05), 10 to 32 (a rate of 2.5% to 8%)."""
+    low, high = stats.binom.ppf([0.005, 0.995], 400, 0.05)
+    assert (low, high) == (10, 32)
+    rejected = sum(
+        wild_bootstrap_prepost(
+            _two_wave_study(10, 5000 + s), **PP, seed=s, n_boot=399
+        ).pvalues["wave:arm"]
+        < 0.05
+        for s in range(400)
+    )
+    assert low <= rejected <= high, rejected / 400
+
+
+def test_prepost_labels_waves_and_covariates_change_nothing():
+    data = _two_wave_study(8, 31, 2.0)
+    res = wild_bootstrap_prepost(data, **PP, seed=4, n_boot=999)
+    text = data.assign(
+        arm=data["arm"].map({1: "Connecting People", 0: "Usual care"}),
+        wave=data["wave"].map({0: "baseline", 1: "12 months"}),
+    )
+    kw = {**PP, "treated": "Connecting People", "seed": 4, "n_boot": 999}
+    again = wild_bootstrap_prepost(text, **kw, baseline_wave="baseline")
+    assert again.pvalues.iloc[0] == res.pvalues.iloc[0]
+    assert again.params.iloc[0] == pytest.approx(res.params.iloc[0], rel=1e-12)
+    ordered = text.assign(
+        wave=pd.Categorical(text["wave"], ["baseline", "12 months"], ordered=True)
+    )
+    assert wild_bootstrap_prepost(ordered, **kw).pvalues.iloc[0] == res.pvalues.iloc[0]
+    three = pd.concat([data, data[data["wave"] == 1].assign(wave=2, y=0.0)])
+    chosen = wild_bootstrap_prepost(
+        three, **PP, seed=4, n_boot=999, baseline_wave=0, followup_wave=1
+    )
+    assert chosen.pvalues.iloc[0] == res.pvalues.iloc[0]
+    assert chosen.n_obs == res.n_obs and chosen.n_dropped == res.n_dropped
+    # with no covariates the effect is the difference of the arms' mean changes
+    cells = data.groupby(["arm", "wave"])["y"].mean()
+    by_hand = (cells[1, 1] - cells[1, 0]) - (cells[0, 1] - cells[0, 0])
+    assert res.params.iloc[0] == pytest.approx(by_hand, rel=1e-10)
+    assert "wave 0 (baseline) to 1" in str(res.summary())
+    assert "rows dropped (missing)" in str(res.summary())
+
+
+def test_prepost_refuses_what_it_cannot_read():
+    data = _two_wave_study(6, 41)
+    kw = {**PP, "seed": 1, "n_boot": 99}
+    text_arm = data.assign(arm=data["arm"].map({1: "CP", 0: "usual care"}))
+    with pytest.raises(DataError, match=r"say which value is the intervention"):
+        wild_bootstrap_prepost(text_arm, **kw)
+    three = pd.concat([data, data[data["wave"] == 1].assign(wave=2)])
+    with pytest.raises(DataError, match=r"holds 3 waves .*\(baseline_wave=\.\.\., "):
+        wild_bootstrap_prepost(three, **kw)
+    with pytest.raises(DataError, match=r"say which other wave .*\(followup_wave="):
+        wild_bootstrap_prepost(three, **kw, baseline_wave=0)
+    months = data.assign(wave=data["wave"] * 6)
+    with pytest.raises(
+        DataError, match=r"'0', '6', not 0/1: say which is the baseline"
+    ):
+        wild_bootstrap_prepost(months, **kw)
+    with pytest.raises(DataError, match=r"followup_wave=12: .* has no such wave"):
+        wild_bootstrap_prepost(months, **kw, baseline_wave=0, followup_wave=12)
+    two = data[data["team"].isin(["t00", "t01"])]
+    with pytest.raises(
+        DataError, match=r"cluster 'team' has 2 clusters.*three or more"
+    ):
+        wild_bootstrap_prepost(two, **kw)
+    gone = data.assign(y=data["y"].where((data["arm"] == 0) | (data["wave"] == 0)))
+    with pytest.raises(
+        DataError, match=r"no interview in the intervention arm at wave '1' of 'wave'"
+    ):
+        wild_bootstrap_prepost(gone, **kw)
+    moved = data.copy()
+    row = moved.index[(moved["id"] == "p0001") & (moved["wave"] == 1)][0]
+    moved.loc[row, "team"] = "t02"
+    with pytest.raises(
+        DataError,
+        match=r"participant 'p0001' \('id'\) has rows in more than one cluster of "
+        r"'team' \('t00', 't02'\)",
+    ):
+        wild_bootstrap_prepost(moved, **kw)
+    twice = pd.concat([data, data.iloc[[1]]])
+    with pytest.raises(DataError, match=r"'p0000' \('id'\) has 2 rows at wave '1'"):
+        wild_bootstrap_prepost(twice, **kw)
+    no_team = data.assign(team=data["team"].where(data.index != 3))
+    with pytest.raises(DataError, match=r"'team' is missing on 1 rows"):
+        wild_bootstrap_prepost(no_team, **kw)
+    with pytest.raises(DataError, match=r"do not have: \['site'\]"):
+        wild_bootstrap_prepost(data, **{**kw, "cluster": "site"})
+    with pytest.raises(DataError, match="weights must be one of"):  # before the data
+        wild_bootstrap_prepost(data, **{**kw, "cluster": "site"}, weights="mammen")
+    with pytest.raises(DataError, match="seed is required"):
+        wild_bootstrap_prepost(data, **PP)
+    flat = data.assign(y=3.0 + 2 * data["wave"] + data["arm"])
+    with pytest.raises(DataError, match="pre-post effect on 'y' has no cluster-robust"):
+        wild_bootstrap_prepost(flat, **kw)

@@ -4,7 +4,8 @@ the arm difference at every follow-up wave (``effect_by_wave``).
 
 Also difference-in-differences (linearmodels PanelOLS), ICCs, the design effect,
 and agreement between raters (Cohen's kappa, ICCs of ratings); the restricted wild
-cluster bootstrap of the ANCOVA difference for few clusters.
+cluster bootstrap of the ANCOVA difference and of the pre-post effect for few
+clusters.
 """
 
 from ._agreement import KappaResult, cohen_kappa, icc_ratings
@@ -16,7 +17,7 @@ from ._effects import EffectSize, partial_eta_squared, treatment_effect
 from ._gee import GeeResult, fit_gee
 from ._lmm import LmmResult, check_nested, fit_lmm
 from ._waves import WaveEffects, effect_by_wave
-from ._wild import WildBootstrap, wild_bootstrap_ancova
+from ._wild import WildBootstrap, wild_bootstrap_ancova, wild_bootstrap_prepost
 
 __all__ = [
     "AncovaResult",
@@ -40,4 +41,5 @@ __all__ = [
     "partial_eta_squared",
     "treatment_effect",
     "wild_bootstrap_ancova",
+    "wild_bootstrap_prepost",
 ]
