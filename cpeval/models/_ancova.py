@@ -17,7 +17,8 @@ from ..exceptions import DataError
 from ._cr2 import cr2
 from ._formula import QUOTE_HINT, formula_error
 from ._intervals import t_pvalue
-from ._lmm import _OLD_COLUMNS, check_rank
+from ._lmm import check_rank
+from ._lmm_results import _OLD_COLUMNS
 
 __all__ = ["AncovaResult", "ancova"]
 

@@ -1,325 +1,94 @@
-"""Linear mixed models with nested random intercepts, as lme4 + lmerTest."""
+"""Linear mixed models in lme4's formulation, with Satterthwaite or Kenward-Roger df.
+
+Two engines compute the same profiled REML/ML criterion:
+
+- nested random intercepts (``groups=["team", "id"]``): per-cluster sums and
+  the Sherman-Morrison formula, level by level (``_nested``), fast at any size;
+- any random-effect structure from lme4 formula syntax (random slopes,
+  correlated or ``||``, nested and crossed terms): penalised least squares on a
+  sparse ``Lambda' Z' Z Lambda + I`` (``_reterms``, ``_pls``).
+
+The result is :class:`LmmResult` (``_lmm_results``); the df are in ``_lmm_df``.
+"""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from patsy import PatsyError, dmatrices
-from scipy import optimize, stats
+from scipy import optimize
 
-from .._results import EstimateResults, deprecated_alias
+from .._results import check_level
 from ..exceptions import DataError
 from ._formula import QUOTE_HINT, formula_error
-from ._intervals import t_interval, t_pvalue
-from ._nested import NestedDesign, criterion, deviance_at, solve
+from ._intervals import t_pvalue
+from ._lmm_df import gradient, hessian, satterthwaite_df, satterthwaite_parts
+from ._lmm_results import LmmResult
+from ._nested import NestedDesign, criterion
+from ._pls import SparseDesign
+from ._reterms import (
+    RandomTerm,
+    RandomTerms,
+    build_terms,
+    complete_rows,
+    lower_pairs,
+    split_formula,
+)
 
-__all__ = ["LmmResult", "fit_lmm"]
+__all__ = ["LmmResult", "check_nested", "check_rank", "fit_lmm"]
 
-DfMethod = Literal["satterthwaite", "wald"]
-_OLD_COLUMNS = {"params": "estimate", "pvalues": "p_val"}
-SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on theta
-THETA_MAX = 1e3  # a level's SD at most 1000 residual SDs: keeps X'V^-1 X invertible
-
-
-@dataclass(frozen=True, repr=False)
-class LmmResult(EstimateResults):
-    """A fitted linear mixed model.
-
-    Parameters
-    ----------
-    params, se, df, pvalues : pandas.Series
-        Fixed effects (patsy term names), standard errors, degrees of freedom
-        (Satterthwaite, or infinite for Wald z) and two-sided p-values.
-    cov : pandas.DataFrame
-        Covariance of the fixed effects.
-    vcomp : mapping of str to float
-        Variance of each random intercept (by group name) and ``"Residual"``.
-    theta : tuple of float
-        Relative standard deviations (sd / residual sd), outermost first.
-    llf : float
-        REML or ML log-likelihood, as lme4's ``logLik``.
-    reml : bool
-    df_method : {"satterthwaite", "wald"}
-    n_obs : int
-        Rows used; ``n_dropped`` rows had a missing value in a model column.
-    n_groups : mapping of str to int
-        Clusters per level.
-    converged : bool
-    singular : bool
-        A variance component is on the boundary (theta < 1e-4, as lme4).
-    messages : tuple of str
-        Diagnostics in words.
-    level : float
-        Default confidence level of ``conf_int()``.
-
-    Notes
-    -----
-    ``fe_params``, ``bse`` and ``cov_fe`` are deprecated aliases of ``params``,
-    ``se`` and ``cov`` (they warn; they go in the next release); ``tidy()`` is
-    the old table, with ``estimate`` and ``p_val`` columns.
-    ``conf_int(level)`` is ``params -/+ t se`` on each term's Satterthwaite df
-    (normal for Wald fits).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from cpeval.models import fit_lmm
-    >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
-    >>> fit = fit_lmm(d, "y ~ time * group", ["team", "id"])
-    >>> text = str(fit.summary())  # print(fit.summary()) shows the table
-    >>> text.splitlines()[1].strip(), "time:group" in text
-    ('Linear mixed model (REML)', True)
-    """
-
-    params: pd.Series
-    se: pd.Series
-    df: pd.Series
-    pvalues: pd.Series
-    cov: pd.DataFrame
-    vcomp: Mapping[str, float]
-    theta: tuple[float, ...]
-    llf: float
-    reml: bool
-    df_method: str
-    n_obs: int
-    n_dropped: int
-    n_groups: Mapping[str, int]
-    converged: bool
-    singular: bool
-    messages: tuple[str, ...] = field(default=())
-    level: float = 0.95
-    varpar_cov: np.ndarray | None = field(default=None, repr=False)
-    cov_grad: np.ndarray | None = field(default=None, repr=False)
-    design_info: object = field(default=None, repr=False)
-
-    fe_params = deprecated_alias("params", "fe_params")
-    bse = deprecated_alias("se", "bse")
-    cov_fe = deprecated_alias("cov", "cov_fe")
-
-    @property
-    def _title(self) -> str:  # type: ignore[override]
-        return f"Linear mixed model ({'REML' if self.reml else 'ML'})"
-
-    @property
-    def cov_type(self) -> str:
-        """``"model-based"``: the REML/ML covariance of the fixed effects."""
-        return "model-based"
-
-    def _header(self) -> list[tuple[str, object]]:
-        groups = ", ".join(f"{g} ({n})" for g, n in self.n_groups.items())
-        return [
-            *super()._header(),
-            ("groups", groups),
-            ("log-likelihood", self.llf),
-            ("converged", self.converged),
-            ("singular", self.singular),
-        ]
-
-    def _notes(self) -> list[str]:
-        return [*super()._notes(), *self.messages]
-
-    def _extend_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.assign(df_method=self.df_method)
-
-    @property
-    def icc(self) -> dict[str, float]:
-        """Share of the total variance at each grouping level."""
-        total = sum(self.vcomp.values())
-        return {g: v / total for g, v in self.vcomp.items() if g != "Residual"}
-
-    def icc_table(self) -> pd.DataFrame:
-        """ICC of each level with a delta-method standard error and Wald interval.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``level``, ``icc``, ``se``, ``ci_low``, ``ci_high`` (clipped to
-            [0, 1]); the se needs the Satterthwaite ingredients (NaN for Wald fits).
-
-        Notes
-        -----
-        ``icc_k = theta_k^2 / (1 + sum_j theta_j^2)``; its variance is
-        ``g' A g`` with ``g`` the gradient in ``(theta, sigma)`` and ``A`` the
-        asymptotic covariance of those parameters, twice the inverse Hessian of
-        the deviance (lmerTest's ``vcov_varpar``).
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from cpeval.models import fit_lmm
-        >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
-        >>> fit_lmm(d, "y ~ time * group", ["team", "id"]).icc_table()["level"].tolist()
-        ['team', 'id']
-        """
-        theta = np.asarray(self.theta)
-        total = 1 + np.sum(theta**2)
-        z = stats.norm.ppf(0.5 + self.level / 2)
-        rows = []
-        for k, name in enumerate(self.icc):
-            icc = theta[k] ** 2 / total
-            grad = -2 * theta * theta[k] ** 2 / total**2
-            grad[k] += 2 * theta[k] / total
-            grad = np.append(grad, 0.0)  # does not depend on sigma
-            cov = self.varpar_cov
-            se = float(np.sqrt(grad @ cov @ grad)) if cov is not None else np.nan
-            low, high = max(icc - z * se, 0.0), min(icc + z * se, 1.0)
-            rows.append(
-                {"level": name, "icc": icc, "se": se, "ci_low": low, "ci_high": high}
-            )
-        return pd.DataFrame(rows)
-
-    def tidy(self) -> pd.DataFrame:
-        """Deprecated: :meth:`to_frame` with the old column names.
-
-        One row per fixed effect: term, estimate, se, df, statistic, p_val,
-        ci_low, ci_high, df_method. Warns; goes in the next release.
-        """
-        warnings.warn(
-            "LmmResult.tidy is deprecated; use to_frame (columns params and "
-            "pvalues for estimate and p_val); the alias goes in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.to_frame().rename(columns=_OLD_COLUMNS)
-
-    def contrast(self, weights, name: str = "contrast") -> pd.DataFrame:
-        """A linear combination of the fixed effects, with its own df.
-
-        Parameters
-        ----------
-        weights : mapping of term to float, or array
-            ``l`` in ``l' beta``.
-        name : str
-            Row label.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row: estimate, se, df, statistic, p_val, ci_low, ci_high, df_method.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from cpeval.models import fit_lmm
-        >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
-        >>> fit = fit_lmm(d, "y ~ time * group", ["team", "id"])
-        >>> row = fit.contrast({"time": 1, "time:group": 1}, name="change, group 1")
-        >>> round(float(row["estimate"].iloc[0]), 3)
-        2.964
-        """
-        if isinstance(weights, Mapping):
-            unknown = sorted(set(weights) - set(self.params.index))
-            if unknown:
-                raise DataError(f"no fixed effects named {unknown}")
-            weights = [weights.get(t, 0.0) for t in self.params.index]
-        return self._contrasts(np.atleast_2d(np.asarray(weights, float)), [name])
-
-    def _contrasts(self, rows: np.ndarray, names: list[str]) -> pd.DataFrame:
-        estimate = rows @ self.params.to_numpy()
-        cov = self.cov.to_numpy()
-        var = np.einsum("ij,jk,ik->i", rows, cov, rows)
-        if self.df_method == "wald" or self.cov_grad is None:
-            df = np.full(len(rows), np.inf)
-        else:
-            grads = np.einsum("ij,mjk,ik->im", rows, self.cov_grad, rows)
-            df = 2 * var**2 / np.einsum("im,mn,in->i", grads, self.varpar_cov, grads)
-        se = np.sqrt(var)
-        table = pd.DataFrame(
-            {
-                "estimate": estimate,
-                "se": se,
-                "df": df,
-                "statistic": estimate / se,
-                "p_val": t_pvalue(estimate, se, df),
-            },
-            index=pd.Index(names, name="contrast"),
-        )
-        table = table.join(t_interval(table["estimate"], table["se"], df, self.level))
-        table["df_method"] = self.df_method
-        return table
-
-    def adjusted_means(self, data: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-        """Model-adjusted means for each combination of ``by`` (e.g. group, time).
-
-        Parameters
-        ----------
-        data : pandas.DataFrame
-            The fitted data; other covariates keep their observed values.
-        by : sequence of str
-            Columns whose observed combinations are set for everyone in turn.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per combination, as :meth:`contrast`.
-
-        Notes
-        -----
-        Each mean is ``mean_i(x_i)' beta`` with ``by`` set to the combination for
-        every row ``i`` (marginal means over the observed covariates; for a model
-        with only ``by`` terms, emmeans' estimated marginal means).
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from cpeval.models import fit_lmm
-        >>> d = pd.read_csv("tests/reference/lmm/unbalanced.csv")
-        >>> fit = fit_lmm(d, "y ~ time * group", ["team", "id"])
-        >>> len(fit.adjusted_means(d, ["group", "time"]))
-        4
-        """
-        from patsy import build_design_matrices
-
-        by = list(by)
-        combos = data[by].drop_duplicates().sort_values(by).to_numpy()
-        rows = []
-        for combo in combos:
-            setting = data.assign(**dict(zip(by, combo, strict=True)))
-            (x,) = build_design_matrices([self.design_info], setting, NA_action="raise")
-            rows.append(np.asarray(x).mean(axis=0))
-        names = [
-            ", ".join(f"{b}={v}" for b, v in zip(by, c, strict=True)) for c in combos
-        ]
-        table = self._contrasts(np.array(rows), names)
-        for position, column in enumerate(by):
-            table.insert(position, column, combos[:, position])
-        return table.reset_index(drop=True)
+DfMethod = Literal["satterthwaite", "kenward-roger", "wald"]
+DF_METHODS = ("satterthwaite", "wald")
+#: lme4's ``isSingular`` tolerance: a diagonal theta below it is on the boundary.
+SINGULAR_TOL = 1e-4
+#: lme4's ``check.conv.grad`` tolerance (``.makeCC("warning", tol = 2e-3)``) on
+#: the scaled gradient ``H^-1 g``.
+GRADIENT_TOL = 2e-3
+#: A level's SD at most 1000 residual SDs: keeps ``X'V^-1 X`` invertible.
+THETA_MAX = 1e3
+#: Bound parameters with a gradient below this are moving off the boundary.
+BOUNDARY_SLOPE = -1e-2
 
 
 def fit_lmm(
     data: pd.DataFrame,
     formula: str,
-    groups: Sequence[str],
+    groups: Sequence[str] | None = None,
     *,
     reml: bool = True,
     df_method: DfMethod = "satterthwaite",
     level: float = 0.95,
 ) -> LmmResult:
-    """Linear mixed model with nested random intercepts.
+    """Linear mixed model, as lme4's ``lmer`` with lmerTest's df.
 
     Parameters
     ----------
     data : pandas.DataFrame
         Long format, one row per observation.
     formula : str
-        Fixed effects in patsy syntax, e.g. ``"y ~ time * group"``.
-        A formula is code: patsy evaluates it as Python (as in statsmodels),
-        so never build one from untrusted text; write a column whose name is
-        not a Python name as ``Q("name")``.
-    groups : sequence of str
-        Grouping columns, outermost first, e.g. ``["trust", "team", "id"]``; each
-        level gets a random intercept and is nested in the one before (as lme4's
-        ``(1 | trust/team/id)``).
+        lme4 syntax, ``"y ~ time * arm + (1 + time | team) + (1 | team:wave)
+        + (1 | id)"``: fixed effects in patsy syntax and random-effect terms
+        ``(expr | group)`` (correlated), ``(expr || group)`` (uncorrelated), with
+        groups ``g``, ``a:b`` (combinations) or ``a/b`` (``b`` within ``a``).
+        Or fixed effects only, with ``groups``. A formula is code: patsy
+        evaluates it as Python (as in statsmodels), so never build one from
+        untrusted text; write a column whose name is not a Python name as
+        ``Q("name")``.
+    groups : sequence of str, optional
+        Nested random intercepts, outermost first, e.g. ``["trust", "team",
+        "id"]`` (as lme4's ``(1 | trust/team/id)``), with a formula of fixed
+        effects only: the fast engine for this common design.
     reml : bool
         REML (default, as lme4) or maximum likelihood.
-    df_method : {"satterthwaite", "wald"}
-        Satterthwaite degrees of freedom (as lmerTest) or Wald z tests.
+    df_method : {"satterthwaite", "kenward-roger", "wald"}
+        Satterthwaite df (as lmerTest), Kenward-Roger df and adjusted
+        covariance (as pbkrtest and ``lmerTest`` with ``ddf = "Kenward-Roger"``;
+        REML fits only), or Wald z tests.
     level : float
         Confidence level.
 
@@ -330,17 +99,17 @@ def fit_lmm(
     Raises
     ------
     DataError
-        A column is missing, or the model cannot be built.
+        A column is missing, the model cannot be built, or an option is not
+        one of its values.
 
     Notes
     -----
-    The relative standard deviations ``theta`` are found by minimising the
-    profiled REML/ML criterion (bounded at 0, several starts); see
-    ``cpeval.models._nested`` for the exact computation. Satterthwaite df follow
-    lmerTest: ``df = 2 (l'C l)^2 / (g' A g)`` with ``C`` the fixed-effect
-    covariance as a function of ``(theta, sigma)``, ``g`` its gradient and ``A``
-    twice the inverse Hessian of the deviance, both by central differences.
-    Checked against lme4 and lmerTest (``tests/reference/lmm``).
+    ``theta`` minimises the profiled REML/ML criterion (bounded: standard
+    deviations at least 0; lme4's start, then other starts, then Newton steps).
+    Convergence is checked as lme4 does (``GRADIENT_TOL`` on the scaled
+    gradient) and the fit is singular when a diagonal ``theta`` is below
+    ``SINGULAR_TOL``. Checked against lme4, lmerTest and pbkrtest
+    (``tests/reference/lmm``, ``tests/reference/mixed``).
 
     Examples
     --------
@@ -350,69 +119,100 @@ def fit_lmm(
     >>> fit = fit_lmm(d, "y ~ time * group", ["team", "id"])
     >>> sorted(fit.vcomp)
     ['Residual', 'id', 'team']
+    >>> s = pd.read_csv("tests/reference/mixed/sleepstudy.csv")
+    >>> slopes = fit_lmm(s, "Reaction ~ Days + (Days | Subject)")
+    >>> slopes.theta_names
+    ('Subject.(Intercept)', 'Subject.Days.(Intercept)', 'Subject.Days')
     """
-    groups = list(groups)
+    _check_options(reml, df_method, level)
+    if groups is not None:
+        return _fit_nested(data, formula, list(groups), reml, df_method, level)
+    fixed, bars = split_formula(formula)
+    if not bars:
+        raise DataError(
+            f"the model {formula!r} has no random effects: add a term such as "
+            "(1 | team), or give the nested grouping columns in groups="
+        )
+    rows = complete_rows(data, bars, formula)
+    used = data.loc[rows].reset_index(drop=True)
+    y, x, used = _design(used, fixed, [])
+    check_rank(x, formula)
+    terms = build_terms(used, bars, formula)
+    design = SparseDesign(terms, x.to_numpy(float), y)
+    theta, converged, notes = _optimise(design, terms.start, terms.lower, reml)
+    return _result(
+        design,
+        theta,
+        names=list(x.columns),
+        reml=reml,
+        df_method=df_method,
+        level=level,
+        n_dropped=len(data) - design.n,
+        converged=converged,
+        structure=_general_structure(terms),
+        notes=notes,
+        design_info=x.design_info,
+        kr_terms=terms,
+    )
+
+
+def _check_options(reml: object, df_method: object, level: float) -> None:
+    if not isinstance(reml, bool):
+        raise DataError(f"reml must be True or False; got {reml!r}")
+    if df_method not in DF_METHODS:
+        raise DataError(
+            f"df_method must be one of {list(DF_METHODS)}; got {df_method!r}"
+        )
+    if df_method == "kenward-roger" and not reml:
+        raise DataError(
+            "Kenward-Roger df need a REML fit (pbkrtest refuses ML fits too); "
+            "use reml=True or df_method='satterthwaite'"
+        )
+    check_level(level)
+
+
+def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
     if "|" in formula:
         raise DataError(
-            f"the formula {formula!r} has a random-effects term: fit_lmm takes the "
-            "fixed effects in the formula and the random intercepts in groups=, "
-            "e.g. 'y ~ days' with groups=['Subject'] for lme4's "
-            "'y ~ days + (1 | Subject)'"
+            f"the formula {formula!r} has a random-effects term and groups= as "
+            "well: give the random effects one way, either in the formula (lme4 "
+            "syntax) or as nested random intercepts in groups="
         )
     absent = [g for g in groups if g not in data.columns]
     if absent:
         raise DataError(f"the grouping columns {absent} are not in the data")
+    if not groups:
+        raise DataError("groups= is empty: name at least one grouping column")
     y, x, used = _design(data, formula, groups)
     check_nested(used, groups)
     _check_levels(used, groups)
     check_rank(x, formula)
     codes = _codes(used, groups)
     design = NestedDesign.build(x.to_numpy(float), y, codes)
-    theta, converged = _optimise(design, len(groups), reml)
-    sol = solve(design, theta)
-    dof = design.n - design.p if reml else design.n
-    sigma2 = sol.rss / dof
-    names = list(x.columns)
-    cov = sigma2 * np.linalg.inv(sol.xvx)
-    bse = np.sqrt(np.diag(cov))
-    varpar_cov = cov_grad = None
-    if df_method == "satterthwaite":
-        varpar_cov, cov_grad = _satterthwaite_parts(
-            design, theta, np.sqrt(sigma2), reml
-        )
-        grads = np.einsum("mii->im", cov_grad)
-        df = 2 * np.diag(cov) ** 2 / np.einsum("im,mn,in->i", grads, varpar_cov, grads)
-    elif df_method == "wald":
-        df = np.full(design.p, np.inf)
-    else:
-        raise DataError(
-            f"df_method must be 'satterthwaite' or 'wald'; got {df_method!r}"
-        )
-    singular = bool(np.any(theta < SINGULAR_TOL))
-    return LmmResult(
-        params=pd.Series(sol.beta, index=names),
-        se=pd.Series(bse, index=names),
-        df=pd.Series(df, index=names),
-        pvalues=pd.Series(t_pvalue(sol.beta, bse, df), index=names),
-        cov=pd.DataFrame(cov, index=names, columns=names),
-        vcomp={
-            **{g: sigma2 * th**2 for g, th in zip(groups, theta, strict=True)},
-            "Residual": sigma2,
-        },
-        theta=tuple(float(v) for v in theta),
-        llf=-criterion(design, theta, reml) / 2,
+    start = np.ones(len(groups))
+    theta, converged, notes = _optimise(design, start, np.zeros(len(groups)), reml)
+    structure = _Structure(
+        theta_names=tuple(f"{g}.(Intercept)" for g in groups),
+        groups=tuple(groups),
+        columns=tuple(("(Intercept)",) for _ in groups),
+        n_groups={g: int(c.max()) + 1 for g, c in zip(groups, codes, strict=True)},
+    )
+    kr_terms = (
+        _nested_terms(codes, groups, len(y)) if df_method == "kenward-roger" else None
+    )
+    return _result(
+        design,
+        theta,
+        names=list(x.columns),
         reml=reml,
         df_method=df_method,
-        n_obs=design.n,
-        n_dropped=len(data) - design.n,
-        n_groups={g: int(c.max()) + 1 for g, c in zip(groups, codes, strict=True)},
-        converged=converged,
-        singular=singular,
-        messages=_messages(groups, theta, converged),
         level=level,
-        varpar_cov=varpar_cov,
-        cov_grad=cov_grad,
+        n_dropped=len(data) - design.n,
+        converged=converged,
+        structure=structure,
+        notes=notes,
         design_info=x.design_info,
+        kr_terms=kr_terms,
     )
 
 
@@ -508,52 +308,94 @@ def _codes(used: pd.DataFrame, groups: list[str]) -> list[np.ndarray]:
     ]
 
 
-def _optimise(design: NestedDesign, levels: int, reml: bool):
+@dataclass(frozen=True)
+class _Structure:
+    """Names of the random effects, for the result."""
+
+    theta_names: tuple[str, ...]
+    groups: tuple[str, ...]  # each term's grouping factor
+    columns: tuple[tuple[str, ...], ...]  # each term's random effects
+    n_groups: dict[str, int]
+
+
+def _general_structure(terms: RandomTerms) -> _Structure:
+    return _Structure(
+        theta_names=tuple(terms.theta_names()),
+        groups=tuple(t.group for t in terms.terms),
+        columns=tuple(t.columns for t in terms.terms),
+        n_groups={t.group: t.levels for t in terms.terms},
+    )
+
+
+def _nested_terms(codes: list[np.ndarray], groups: list[str], n: int) -> RandomTerms:
+    """The nested levels as random-intercept terms (for Kenward-Roger)."""
+    terms = [
+        RandomTerm(g, ("(Intercept)",), int(c.max()) + 1, c, np.ones((n, 1)))
+        for g, c in zip(groups, codes, strict=True)
+    ]
+    return RandomTerms(tuple(terms), n=n)
+
+
+def _optimise(design, start: np.ndarray, lower: np.ndarray, reml: bool):
+    """theta minimising the criterion, whether lme4's convergence check holds,
+    and notes on the Hessian."""
+    diagonal = lower == 0
+
     def objective(theta):
         return criterion(design, np.asarray(theta), reml)
 
-    # the criterion can have local optima: start where lme4 does (theta = 1) and
-    # again from whichever other start has the lowest criterion
-    others = [np.full(levels, s) for s in (0.3, 3.0, 0.1)]
+    # the criterion can have local optima: start where lme4 does and again
+    # from whichever scaled start has the lowest criterion
+    others = [np.where(diagonal, s, 0.0) for s in (0.3, 3.0, 0.1)]
     second = min(others, key=objective)
     best = None
-    for start in (np.ones(levels), second):
-        result = _bounded(objective, start)
+    for begin in (start, second):
+        result = _bounded(objective, begin, lower)
         if best is None or result.fun < best.fun:
             best = result
-    theta = _newton(objective, np.asarray(best.x, float), float(best.fun))
+    theta = _newton(objective, np.asarray(best.x, float), float(best.fun), lower)
     value = objective(theta)
-    # a flat criterion can stop a search at 0: step each bound level off it
-    for level in np.flatnonzero(theta < SINGULAR_TOL):
-        start = theta.copy()
-        start[level] = 0.1
-        retry = _bounded(objective, start)
+    # a flat criterion can stop a search at 0: step each bound parameter off it
+    for k in np.flatnonzero(diagonal & (theta < SINGULAR_TOL)):
+        begin = theta.copy()
+        begin[k] = 0.1
+        retry = _bounded(objective, begin, lower)
         if retry.fun < value:
-            candidate = _newton(objective, np.asarray(retry.x, float), retry.fun)
+            candidate = _newton(objective, np.asarray(retry.x, float), retry.fun, lower)
             if objective(candidate) < value:
                 theta, value = candidate, objective(candidate)
-    return theta, _stationary(objective, theta)
+    converged, notes = _convergence(objective, theta, lower)
+    return theta, converged, notes
 
 
-def _newton(objective, theta: np.ndarray, value: float, steps: int = 10):
-    """Polish a point with Newton steps on the interior parameters (central
-    differences, step halving, bounds kept); stops when a step no longer lowers
-    the criterion or moves theta by less than 1e-9."""
+def _free(theta: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """Parameters inside their bounds (off-diagonals are always free)."""
+    return (lower != 0) | (theta > SINGULAR_TOL)
+
+
+def _newton(
+    objective, theta: np.ndarray, value: float, lower: np.ndarray, steps: int = 10
+):
+    """Polish a point with Newton steps on the free parameters (step halving,
+    bounds kept); stops when a step no longer lowers the criterion or moves
+    theta by less than 1e-9."""
     for _ in range(steps):
-        free = theta > SINGULAR_TOL
+        free = _free(theta, lower)
         if not free.any():
             break
-        grad = _jacobian(lambda v: np.array([objective(v)]), theta)[0][free]
-        hessian = _hessian(objective, theta)[np.ix_(free, free)]
+        grad = gradient(objective, theta)[free]
+        curvature = hessian(objective, theta)[np.ix_(free, free)]
         try:
-            np.linalg.cholesky(hessian)  # a minimum: positive definite
-            step = np.linalg.solve(hessian, grad)
+            np.linalg.cholesky(curvature)  # a minimum: positive definite
+            step = np.linalg.solve(curvature, grad)
         except np.linalg.LinAlgError:
             break
         scale, moved = 1.0, False
         while scale > 1e-3:
             candidate = theta.copy()
-            candidate[free] = np.clip(theta[free] - scale * step, 0.0, THETA_MAX)
+            candidate[free] = np.clip(
+                theta[free] - scale * step, lower[free], THETA_MAX
+            )
             new = objective(candidate)
             if new <= value:
                 moved = np.max(np.abs(candidate - theta)) > 1e-9
@@ -565,92 +407,173 @@ def _newton(objective, theta: np.ndarray, value: float, steps: int = 10):
     return theta
 
 
-def _bounded(objective, start: np.ndarray):
+def _bounded(objective, start: np.ndarray, lower: np.ndarray):
+    bounds = [(max(lo, -THETA_MAX), THETA_MAX) for lo in lower]
     return optimize.minimize(
         objective,
         start,
         method="L-BFGS-B",
-        bounds=[(0.0, THETA_MAX)] * len(start),
+        bounds=bounds,
         options={"ftol": 1e-10, "gtol": 1e-5, "maxiter": 1000},
     )
 
 
-def _stationary(objective, theta: np.ndarray) -> bool:
-    """Converged as lme4 checks it: the Newton step H^-1 g on the free (interior)
-    parameters is below 2e-3, and no bound parameter has a downhill gradient."""
-    free = theta > SINGULAR_TOL
-    grad = _jacobian(lambda v: np.array([objective(v)]), np.maximum(theta, 1e-4))[0]
-    if np.any(grad[~free] < -1e-2):
-        return False
+def _convergence(objective, theta: np.ndarray, lower: np.ndarray):
+    """lme4's checks: the scaled gradient ``H^-1 g`` on the free parameters is
+    below ``GRADIENT_TOL``, no bound parameter has a downhill gradient, and the
+    Hessian is positive definite."""
+    free = _free(theta, lower)
+    at = np.where(free, theta, np.maximum(theta, SINGULAR_TOL))
+    grad = gradient(objective, at)
+    if np.any(grad[~free] < BOUNDARY_SLOPE):
+        return False, ("the criterion still falls off the boundary",)
     if not free.any():
-        return True
-    hessian = _hessian(objective, theta)[np.ix_(free, free)]
+        return True, ()
+    curvature = hessian(objective, theta)[np.ix_(free, free)]
     try:
-        step = np.linalg.solve(hessian, grad[free])
+        step = np.linalg.solve(curvature, grad[free])
     except np.linalg.LinAlgError:
-        return False
-    return bool(np.max(np.abs(step)) < 2e-3)
+        return False, (
+            "the Hessian is numerically singular (lme4: unable to evaluate the "
+            "scaled gradient)",
+        )
+    negative = int(np.sum(np.linalg.eigvalsh(curvature) < 0))
+    if negative:
+        return False, (
+            f"degenerate Hessian with {negative} negative eigenvalue(s) (lme4's "
+            "check.conv.hess): not a minimum",
+        )
+    worst = float(np.max(np.abs(step)))
+    if worst >= GRADIENT_TOL:
+        return False, (
+            f"failed to converge with max|scaled gradient| = {worst:.3g} "
+            f"(lme4's tolerance {GRADIENT_TOL})",
+        )
+    return True, ()
 
 
-def _satterthwaite_parts(design: NestedDesign, theta, sigma: float, reml: bool):
-    """Twice the inverse Hessian of the deviance in (theta, sigma), and the
-    derivatives of the fixed-effect covariance in those parameters (lmerTest)."""
-    varpar = np.append(theta, sigma)
-    hessian = _hessian(lambda v: deviance_at(design, v, reml), varpar)
-    try:
-        a = 2 * np.linalg.inv(hessian)
-    except np.linalg.LinAlgError:
-        a = np.full_like(hessian, np.nan)
+def _result(
+    design,
+    theta: np.ndarray,
+    *,
+    names: list[str],
+    reml: bool,
+    df_method: str,
+    level: float,
+    n_dropped: int,
+    converged: bool,
+    structure: _Structure,
+    notes: tuple[str, ...],
+    design_info,
+    kr_terms: RandomTerms | None,
+) -> LmmResult:
+    sol = design.solve(theta)
+    dof = design.n - design.p if reml else design.n
+    sigma2 = sol.rss / dof
+    cov = sigma2 * np.linalg.inv(sol.xvx)
+    varpar_cov = cov_grad = kr = None
+    rows = np.eye(design.p)
+    if df_method == "satterthwaite":
+        varpar_cov, cov_grad = satterthwaite_parts(design, theta, np.sqrt(sigma2), reml)
+        df = satterthwaite_df(rows, cov, varpar_cov, cov_grad)
+    else:
+        df = np.full(design.p, np.inf)
+    se = np.sqrt(np.diag(cov))
+    varcorr = _varcorr(structure, theta, np.sqrt(sigma2))
+    singular = bool(np.any(_diagonal(structure) & (theta < SINGULAR_TOL)))
+    return LmmResult(
+        params=pd.Series(sol.beta, index=names),
+        se=pd.Series(se, index=names),
+        df=pd.Series(df, index=names),
+        pvalues=pd.Series(t_pvalue(sol.beta, se, df), index=names),
+        cov=pd.DataFrame(cov, index=names, columns=names),
+        vcomp=_vcomp(varcorr),
+        theta=tuple(float(v) for v in theta),
+        llf=-criterion(design, theta, reml) / 2,
+        reml=reml,
+        df_method=df_method,
+        n_obs=design.n,
+        n_dropped=n_dropped,
+        n_groups=structure.n_groups,
+        converged=converged,
+        singular=singular,
+        messages=_messages(varcorr, singular, converged, notes),
+        level=level,
+        varpar_cov=varpar_cov,
+        cov_grad=cov_grad,
+        design_info=design_info,
+        theta_names=structure.theta_names,
+        varcorr=varcorr,
+        kr=kr,
+    )
 
-    def cov(v):
-        return (v[-1] ** 2 * np.linalg.inv(solve(design, v[:-1]).xvx)).ravel()
 
-    p = design.p
-    jac = _jacobian(cov, varpar)  # (p*p) x k
-    return a, jac.T.reshape(len(varpar), p, p)
-
-
-def _step(v: np.ndarray) -> np.ndarray:
-    return 1e-4 * np.maximum(np.abs(v), 1e-2)
+def _diagonal(structure: _Structure) -> np.ndarray:
+    flags = []
+    for columns in structure.columns:
+        k = len(columns)
+        flags += [i == j for i, j in lower_pairs(k)]
+    return np.array(flags)
 
 
-def _jacobian(function, v: np.ndarray) -> np.ndarray:
-    h = _step(v)
-    columns = []
-    for i in range(len(v)):
-        e = np.zeros_like(v)
-        e[i] = h[i]
-        columns.append((function(v + e) - function(v - e)) / (2 * h[i]))
-    return np.column_stack(columns)
+def _varcorr(structure: _Structure, theta: np.ndarray, sigma: float) -> pd.DataFrame:
+    """lme4's ``as.data.frame(VarCorr(fit))``."""
+    rows, start = [], 0
+    for group, columns in zip(structure.groups, structure.columns, strict=True):
+        k = len(columns)
+        tri = np.zeros((k, k))
+        for position, (i, j) in enumerate(lower_pairs(k)):
+            tri[i, j] = theta[start + position]
+        start += k * (k + 1) // 2
+        cov = sigma**2 * tri @ tri.T
+        sd = np.sqrt(np.diag(cov))
+        rows += [(group, columns[i], None, cov[i, i], sd[i]) for i in range(k)]
+        for j in range(k):
+            for i in range(j + 1, k):
+                denom = sd[i] * sd[j]
+                corr = cov[i, j] / denom if denom > 0 else np.nan
+                rows.append((group, columns[j], columns[i], cov[i, j], corr))
+    rows.append(("Residual", None, None, sigma**2, sigma))
+    return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 
 
-def _hessian(function, v: np.ndarray) -> np.ndarray:
-    h = _step(v)
-    k = len(v)
-    out = np.empty((k, k))
-    for i in range(k):
-        for j in range(i, k):
-            ei = np.zeros(k)
-            ej = np.zeros(k)
-            ei[i], ej[j] = h[i], h[j]
-            value = (
-                function(v + ei + ej)
-                - function(v + ei - ej)
-                - function(v - ei + ej)
-                + function(v - ei - ej)
-            ) / (4 * h[i] * h[j])
-            out[i, j] = out[j, i] = value
-    return out
+def _vcomp(varcorr: pd.DataFrame) -> dict[str, float]:
+    """Variances keyed by group (random intercepts) or ``group: column``."""
+    variances = varcorr[varcorr["var2"].isna()]
+    slopes = variances["var1"].notna() & variances["var1"].ne("(Intercept)")
+    single = variances.groupby("grp", sort=False)["grp"].transform("size").eq(1)
+    out = {}
+    for (_, row), slope, alone in zip(
+        variances.iterrows(), slopes, single, strict=True
+    ):
+        if row["grp"] == "Residual" or (alone and not slope):
+            key = row["grp"]
+        else:
+            key = f"{row['grp']}: {row['var1']}"
+        out[key] = float(row["vcov"])
+    residual = out.pop("Residual")
+    return {**out, "Residual": residual}
 
 
-def _messages(groups: list[str], theta: np.ndarray, converged: bool) -> tuple[str, ...]:
-    notes = []
-    for g, th in zip(groups, theta, strict=True):
-        if th < SINGULAR_TOL:
-            notes.append(
-                f"boundary (singular) fit: the variance between '{g}' groups is "
-                "estimated as (near) zero"
+def _messages(
+    varcorr: pd.DataFrame, singular: bool, converged: bool, notes: tuple[str, ...]
+) -> tuple[str, ...]:
+    out = []
+    if singular:
+        zero = varcorr[
+            varcorr["var2"].isna()
+            & varcorr["grp"].ne("Residual")
+            & (varcorr["sdcor"] < 1e-8)
+        ]
+        for _, row in zero.iterrows():
+            what = "" if row["var1"] == "(Intercept)" else f" in '{row['var1']}'"
+            out.append(
+                f"boundary (singular) fit: the variance{what} between "
+                f"'{row['grp']}' groups is estimated as (near) zero"
             )
-    if not converged:
-        notes.append("the optimiser did not report convergence")
-    return tuple(notes)
+        if not out:
+            out.append("boundary (singular) fit: see varcorr (lme4's isSingular)")
+    out += list(notes)
+    if not converged and not notes:
+        out.append("the optimiser did not report convergence")
+    return tuple(out)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["NestedDesign", "criterion"]
+__all__ = ["NestedDesign", "Solution", "criterion", "deviance_at", "finish"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,10 @@ class NestedDesign:
             p=x.shape[1],
         )
 
+    def solve(self, theta: np.ndarray) -> Solution:
+        """Quadratic forms in ``V^-1`` and ``log|V|`` at ``theta``."""
+        return solve(self, theta)
+
 
 @dataclass(frozen=True)
 class Solution:
@@ -115,12 +119,19 @@ def solve(design: NestedDesign, theta: np.ndarray) -> Solution:
             starts = design.parents[step]
             s = np.add.reduceat(s / denom, starts)
             a = np.add.reduceat(a / denom[:, None], starts, axis=0)
+    return finish(quad, p, logdet)
+
+
+def finish(quad: np.ndarray, p: int, logdet_v: float) -> Solution:
+    """beta, residual sum of squares and ``log|X'V^-1 X|`` from ``W'V^-1 W``
+    (``W = [X y]``) and ``log|V|``; raises LinAlgError if ``X'V^-1 X`` is
+    numerically singular."""
     xvx, xvy, yvy = quad[:p, :p], quad[:p, p], float(quad[p, p])
     chol = np.linalg.cholesky(xvx)
     beta = np.linalg.solve(xvx, xvy)
     rss = float(yvy - beta @ xvy)
     logdet_xvx = 2.0 * float(np.log(np.diag(chol)).sum())
-    return Solution(logdet, xvx, xvy, yvy, beta, rss, logdet_xvx)
+    return Solution(logdet_v, xvx, xvy, yvy, beta, rss, logdet_xvx)
 
 
 def criterion(design: NestedDesign, theta: np.ndarray, reml: bool) -> float:
@@ -130,7 +141,7 @@ def criterion(design: NestedDesign, theta: np.ndarray, reml: bool) -> float:
     for a level at which a fixed effect is constant), so optimisers step back.
     """
     try:
-        sol = solve(design, theta)
+        sol = design.solve(theta)
     except np.linalg.LinAlgError:
         return np.inf
     n, p = design.n, design.p
@@ -148,7 +159,7 @@ def deviance_at(design: NestedDesign, varpar: np.ndarray, reml: bool) -> float:
     """-2 log-likelihood at (theta..., sigma) without profiling sigma (lmerTest's
     ``devfun_vp``), for the Satterthwaite derivatives."""
     theta, sigma2 = varpar[:-1], varpar[-1] ** 2
-    sol = solve(design, theta)
+    sol = design.solve(theta)
     n, p = design.n, design.p
     dof = n - p if reml else n
     value = sol.logdet_v + dof * np.log(2 * np.pi * sigma2) + sol.rss / sigma2

@@ -1,0 +1,79 @@
+"""Degrees of freedom of a linear mixed model: Satterthwaite (as lmerTest) and
+Kenward-Roger (as pbkrtest), and the numerical derivatives they need.
+
+Satterthwaite: ``df = 2 (l'C l)^2 / (g' A g)``, with ``C`` the fixed-effect
+covariance as a function of ``(theta, sigma)``, ``g`` its gradient and ``A``
+twice the inverse Hessian of the deviance in ``(theta, sigma)`` (lmerTest's
+``vcov_varpar``; Kuznetsova, Brockhoff and Christensen 2017, *J Stat Softw*
+82(13)). Both derivatives are central differences
+(``statsmodels.tools.numdiff``) with steps ``STEP_SCALE * max(|v|, STEP_FLOOR)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from statsmodels.tools.numdiff import approx_fprime, approx_hess3
+
+from ._nested import deviance_at
+
+__all__ = ["gradient", "hessian", "satterthwaite_df", "satterthwaite_parts"]
+
+STEP_SCALE = 1e-3  # relative step of the central differences
+STEP_FLOOR = 1e-2  # smallest scale of a step (theta at or near 0)
+
+
+def steps(v: np.ndarray) -> np.ndarray:
+    """The central-difference step for each parameter."""
+    return STEP_SCALE * np.maximum(np.abs(v), STEP_FLOOR)
+
+
+def gradient(function: Callable[[np.ndarray], float], v: np.ndarray) -> np.ndarray:
+    """Central-difference gradient of a scalar function."""
+    v = np.asarray(v, float)
+    return jacobian(lambda u: np.array([function(u)]), v)[0]
+
+
+def jacobian(function: Callable[[np.ndarray], np.ndarray], v: np.ndarray) -> np.ndarray:
+    """Central-difference Jacobian, ``outputs x parameters``."""
+    v = np.asarray(v, float)
+    # approx_fprime halves the step it is given for central differences
+    out = approx_fprime(v, function, epsilon=2 * steps(v), centered=True)
+    return np.asarray(out).reshape(-1, len(v))
+
+
+def hessian(function: Callable[[np.ndarray], float], v: np.ndarray) -> np.ndarray:
+    """Central-difference Hessian (the four-point formula)."""
+    v = np.asarray(v, float)
+    return approx_hess3(v, function, epsilon=steps(v))
+
+
+def satterthwaite_parts(design, theta: np.ndarray, sigma: float, reml: bool):
+    """Twice the inverse Hessian of the deviance in ``(theta, sigma)``, and the
+    derivatives of the fixed-effect covariance in those parameters (lmerTest).
+
+    ``design`` is any design with ``solve(theta)`` and ``p`` (nested or sparse).
+    """
+    varpar = np.append(theta, sigma)
+    curvature = hessian(lambda v: deviance_at(design, v, reml), varpar)
+    try:
+        a = 2 * np.linalg.inv(curvature)
+    except np.linalg.LinAlgError:
+        a = np.full_like(curvature, np.nan)
+
+    def cov(v):
+        return (v[-1] ** 2 * np.linalg.inv(design.solve(v[:-1]).xvx)).ravel()
+
+    p = design.p
+    jac = jacobian(cov, varpar)  # (p*p) x k
+    return a, jac.T.reshape(len(varpar), p, p)
+
+
+def satterthwaite_df(
+    rows: np.ndarray, cov: np.ndarray, varpar_cov: np.ndarray, cov_grad: np.ndarray
+) -> np.ndarray:
+    """Satterthwaite df of each contrast row ``l``: ``2 (l'C l)^2 / (g' A g)``."""
+    var = np.einsum("ij,jk,ik->i", rows, cov, rows)
+    grads = np.einsum("ij,mjk,ik->im", rows, cov_grad, rows)
+    return 2 * var**2 / np.einsum("im,mn,in->i", grads, varpar_cov, grads)

@@ -1,0 +1,150 @@
+"""Penalised least squares for any random-effect structure (lme4's formulation).
+
+For ``V = I + Z Lambda Lambda' Z'`` (``sigma^2 = 1``) and ``W = [X y]``, with
+``A = Lambda' Z' Z Lambda + I`` (``q x q``, sparse), the matrix determinant lemma
+and the Woodbury identity give
+
+- ``log|V| = log|A|``,
+- ``W' V^-1 W = W'W - (Lambda' Z' W)' A^-1 (Lambda' Z' W)``,
+
+which is lme4's penalised least-squares solution (Bates et al. 2015, *J Stat
+Softw* 67(1), eqs. 16-34) written with ``A^-1`` instead of ``L_theta^-1``. The
+profiled REML/ML criterion then follows from ``W' V^-1 W`` exactly as for nested
+random intercepts (``cpeval.models._nested.criterion``).
+
+``A`` is factored with QDLDL (an ``L D L'`` factorisation with an AMD
+fill-reducing ordering, from the OSQP project; ``pip install qdldl`` has wheels).
+lme4 uses CHOLMOD; scikit-sparse, its Python binding, has no wheels and needs
+SuiteSparse's headers to build, so it cannot be installed on a machine with only
+Python and pip. The sparsity pattern of ``A`` does not change with ``theta``, so
+each evaluation only refactors the numbers (``qdldl.Solver.update``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import qdldl
+import scipy.sparse as sp
+
+from ._nested import Solution, finish
+from ._reterms import RandomTerms
+
+__all__ = ["SparseDesign", "SparseFactor"]
+
+_PATTERN_SEED = 20150101  # values for the structural pattern of A (any nonzero)
+
+
+@dataclass
+class SparseFactor:
+    """``L D L'`` of symmetric positive-definite matrices with one fixed pattern.
+
+    Parameters
+    ----------
+    pattern : scipy.sparse matrix
+        Any matrix with the largest pattern the factored matrices can have
+        (only its upper triangle and diagonal are used).
+    """
+
+    pattern: sp.spmatrix
+    _keys: np.ndarray = field(init=False, repr=False)
+    _diagonal: np.ndarray = field(init=False, repr=False)
+    _template: sp.csc_matrix = field(init=False, repr=False)
+    _solver: object = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        q = self.pattern.shape[0]
+        upper = sp.triu(self.pattern + sp.identity(q), format="csc")
+        upper.sum_duplicates()
+        upper.sort_indices()
+        upper.data = np.ones_like(upper.data)
+        self._template = upper
+        self._keys = _keys(upper)
+        self._diagonal = np.searchsorted(self._keys, np.arange(q) * (q + 1))
+
+    def factor(self, matrix: sp.spmatrix, shift: float = 0.0) -> None:
+        """Factor ``matrix + shift I`` (``matrix``'s pattern inside ``pattern``)."""
+        upper = sp.triu(matrix, format="csc")
+        upper.sum_duplicates()
+        upper.sort_indices()
+        keys = _keys(upper)
+        where = np.searchsorted(self._keys, keys)
+        if np.any(where >= len(self._keys)) or np.any(self._keys[where] != keys):
+            raise ValueError("the matrix has entries outside the factor's pattern")
+        values = np.zeros(len(self._keys))
+        values[where] = upper.data
+        values[self._diagonal] += shift
+        template = self._template
+        filled = sp.csc_matrix(
+            (values, template.indices, template.indptr), shape=template.shape
+        )
+        if self._solver is None:
+            self._solver = qdldl.Solver(filled, upper=True)
+        else:
+            self._solver.update(filled, upper=True)
+
+    def logdet(self) -> float:
+        """``log|matrix|`` of the last factored matrix."""
+        d = self._solver.factors()[1]
+        if np.any(d <= 0):
+            raise np.linalg.LinAlgError("the matrix is not positive definite")
+        return float(np.log(d).sum())
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """``matrix^-1 b`` for a vector or the columns of a matrix."""
+        b = np.asarray(b, float)
+        if b.ndim == 1:
+            return np.asarray(self._solver.solve(b))
+        return np.column_stack([self._solver.solve(col) for col in b.T])
+
+
+def _keys(matrix: sp.csc_matrix) -> np.ndarray:
+    """Position ``column * rows + row`` of each stored value (sorted for CSC)."""
+    columns = np.repeat(
+        np.arange(matrix.shape[1], dtype=np.int64), np.diff(matrix.indptr)
+    )
+    return columns * matrix.shape[0] + matrix.indices.astype(np.int64)
+
+
+@dataclass
+class SparseDesign:
+    """``Z'Z``, ``Z'W`` and ``W'W`` of a model, and the factor of ``A``.
+
+    Parameters
+    ----------
+    terms : RandomTerms
+    x : numpy.ndarray
+        ``n x p`` fixed-effects design.
+    y : numpy.ndarray
+        Outcome.
+    """
+
+    terms: RandomTerms
+    x: np.ndarray
+    y: np.ndarray
+    n: int = field(init=False)
+    p: int = field(init=False)
+    ztz: sp.csc_matrix = field(init=False, repr=False)
+    ztw: np.ndarray = field(init=False, repr=False)
+    wtw: np.ndarray = field(init=False, repr=False)
+    factor: SparseFactor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        z = self.terms.z
+        w = np.column_stack([self.x, self.y])
+        self.n, self.p = self.x.shape
+        self.ztz = (z.T @ z).tocsc()
+        self.ztw = np.asarray(z.T @ w)
+        self.wtw = w.T @ w
+        rng = np.random.default_rng(_PATTERN_SEED)
+        lam = self.terms.lambda_(rng.uniform(0.5, 1.5, len(self.terms.start)))
+        self.factor = SparseFactor(lam.T @ self.ztz @ lam)
+
+    def solve(self, theta: np.ndarray) -> Solution:
+        """Quadratic forms in ``V^-1`` and ``log|V|`` at ``theta``."""
+        lam = self.terms.lambda_(theta)
+        self.factor.factor(lam.T @ self.ztz @ lam, shift=1.0)
+        b = np.asarray(lam.T @ self.ztw)
+        quad = self.wtw - b.T @ self.factor.solve(b)
+        return finish(quad, self.p, self.factor.logdet())
