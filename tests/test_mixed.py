@@ -193,3 +193,36 @@ def test_missing_rows_counted():
     fit = fit_lmm(d, "Reaction ~ 1 + (Days | Subject)")
     assert fit.n_obs == 177
     assert fit.n_dropped == 3
+
+
+REML_MODELS = [m for m, (_, _, reml) in LMMS.items() if reml]
+
+
+@pytest.mark.parametrize("model", REML_MODELS)
+def test_kenward_roger(model):
+    """lmerTest summary(ddf = "Kenward-Roger"): pbkrtest's adjusted SEs and df."""
+    data, formula, _ = LMMS[model]
+    fit = fit_lmm(_data(data), formula, df_method="kenward-roger")
+    for quantity, attribute, rtol in (("se_kr", "se", 1e-3), ("df_kr", "df", 1e-2)):
+        ref = _reference(model, quantity)
+        ours = getattr(fit, attribute)[[_patsy_name(t) for t in ref.index]]
+        np.testing.assert_allclose(ours.to_numpy(), ref.to_numpy(), rtol=rtol)
+    row = fit.contrast({_patsy_name(_reference(model, "df_kr").index[-1]): 1.0})
+    assert row["df"].iloc[0] == pytest.approx(fit.df.iloc[-1], rel=1e-12)
+
+
+def test_kenward_roger_nested_engine():
+    """groups= (the fast engine) gives the same KR inference as the formula."""
+    d = pd.read_csv(Path(__file__).parent / "reference" / "lmm" / "unbalanced.csv")
+    fast = fit_lmm(d, "y ~ time * group", ["team", "id"], df_method="kenward-roger")
+    general = fit_lmm(d, "y ~ time * group + (1 | team/id)", df_method="kenward-roger")
+    np.testing.assert_allclose(fast.se, general.se, rtol=1e-5)
+    np.testing.assert_allclose(fast.df, general.df, rtol=1e-4)
+
+
+def test_kenward_roger_refuses_ml():
+    d = _data("sleepstudy")
+    with pytest.raises(DataError, match="REML"):
+        fit_lmm(
+            d, "Reaction ~ Days + (1 | Subject)", reml=False, df_method="kenward-roger"
+        )

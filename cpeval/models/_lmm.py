@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from types import SimpleNamespace
 from typing import Literal
 
+import nlopt
 import numpy as np
 import pandas as pd
 from patsy import PatsyError, dmatrices
@@ -27,7 +29,14 @@ from .._results import check_level
 from ..exceptions import DataError
 from ._formula import QUOTE_HINT, formula_error
 from ._intervals import t_pvalue
-from ._lmm_df import gradient, hessian, satterthwaite_df, satterthwaite_parts
+from ._kr import kr_ddf
+from ._lmm_df import (
+    gradient,
+    hessian,
+    kenward_roger_fit,
+    satterthwaite_df,
+    satterthwaite_parts,
+)
 from ._lmm_results import LmmResult
 from ._nested import NestedDesign, criterion
 from ._pls import SparseDesign
@@ -43,7 +52,7 @@ from ._reterms import (
 __all__ = ["LmmResult", "check_nested", "check_rank", "fit_lmm"]
 
 DfMethod = Literal["satterthwaite", "kenward-roger", "wald"]
-DF_METHODS = ("satterthwaite", "wald")
+DF_METHODS = ("satterthwaite", "kenward-roger", "wald")
 #: lme4's ``isSingular`` tolerance: a diagonal theta below it is on the boundary.
 SINGULAR_TOL = 1e-4
 #: lme4's ``check.conv.grad`` tolerance (``.makeCC("warning", tol = 2e-3)``) on
@@ -51,6 +60,10 @@ SINGULAR_TOL = 1e-4
 GRADIENT_TOL = 2e-3
 #: A level's SD at most 1000 residual SDs: keeps ``X'V^-1 X`` invertible.
 THETA_MAX = 1e3
+#: lme4's ``nloptwrap`` defaults (``environment(nloptwrap)$defaultControl``).
+BOBYQA_XTOL_ABS = 1e-8
+BOBYQA_FTOL_ABS = 1e-8
+BOBYQA_MAXEVAL = 100_000
 #: Bound parameters with a gradient below this are moving off the boundary.
 BOUNDARY_SLOPE = -1e-2
 
@@ -153,6 +166,7 @@ def fit_lmm(
         notes=notes,
         design_info=x.design_info,
         kr_terms=terms,
+        design_x=x.to_numpy(float),
     )
 
 
@@ -190,7 +204,9 @@ def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
     codes = _codes(used, groups)
     design = NestedDesign.build(x.to_numpy(float), y, codes)
     start = np.ones(len(groups))
-    theta, converged, notes = _optimise(design, start, np.zeros(len(groups)), reml)
+    theta, converged, notes = _optimise(
+        design, start, np.zeros(len(groups)), reml, thorough=True
+    )
     structure = _Structure(
         theta_names=tuple(f"{g}.(Intercept)" for g in groups),
         groups=tuple(groups),
@@ -213,6 +229,7 @@ def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
         notes=notes,
         design_info=x.design_info,
         kr_terms=kr_terms,
+        design_x=x.to_numpy(float),
     )
 
 
@@ -336,22 +353,26 @@ def _nested_terms(codes: list[np.ndarray], groups: list[str], n: int) -> RandomT
     return RandomTerms(tuple(terms), n=n)
 
 
-def _optimise(design, start: np.ndarray, lower: np.ndarray, reml: bool):
+def _optimise(
+    design, start: np.ndarray, lower: np.ndarray, reml: bool, thorough: bool = False
+):
     """theta minimising the criterion, whether lme4's convergence check holds,
-    and notes on the Hessian."""
+    and notes on the Hessian; ``thorough`` always tries a second start."""
     diagonal = lower == 0
 
     def objective(theta):
         return criterion(design, np.asarray(theta), reml)
 
     # the criterion can have local optima: start where lme4 does and again
-    # from whichever scaled start has the lowest criterion
-    others = [np.where(diagonal, s, 0.0) for s in (0.3, 3.0, 0.1)]
-    second = min(others, key=objective)
-    best = None
-    for begin in (start, second):
-        result = _bounded(objective, begin, lower)
-        if best is None or result.fun < best.fun:
+    # from whichever scaled start has the lowest criterion (for the sparse
+    # engine, whose evaluations cost more, only when the first search ends on
+    # the boundary, where a flat criterion can stop it)
+    search = _bounded if thorough else _bobyqa
+    best = search(objective, start, lower)
+    if thorough or np.any(diagonal & (best.x < SINGULAR_TOL)):
+        others = [np.where(diagonal, s, 0.0) for s in (0.3, 3.0, 0.1)]
+        result = search(objective, min(others, key=objective), lower)
+        if result.fun < best.fun:
             best = result
     theta = _newton(objective, np.asarray(best.x, float), float(best.fun), lower)
     value = objective(theta)
@@ -359,7 +380,7 @@ def _optimise(design, start: np.ndarray, lower: np.ndarray, reml: bool):
     for k in np.flatnonzero(diagonal & (theta < SINGULAR_TOL)):
         begin = theta.copy()
         begin[k] = 0.1
-        retry = _bounded(objective, begin, lower)
+        retry = search(objective, begin, lower)
         if retry.fun < value:
             candidate = _newton(objective, np.asarray(retry.x, float), retry.fun, lower)
             if objective(candidate) < value:
@@ -418,6 +439,21 @@ def _bounded(objective, start: np.ndarray, lower: np.ndarray):
     )
 
 
+def _bobyqa(objective, start: np.ndarray, lower: np.ndarray) -> SimpleNamespace:
+    """lme4's default optimiser for lmer (``nloptwrap``): NLopt's BOBYQA with
+    lme4's tolerances and bounds (finite upper bounds make NLopt take a first
+    step of a quarter of the range: thousands of evaluations)."""
+    search = nlopt.opt(nlopt.LN_BOBYQA, len(start))
+    search.set_min_objective(lambda theta, grad: float(objective(theta)))
+    search.set_lower_bounds(np.asarray(lower, float))
+    search.set_upper_bounds(np.full(len(start), np.inf))
+    search.set_xtol_abs(BOBYQA_XTOL_ABS)
+    search.set_ftol_abs(BOBYQA_FTOL_ABS)
+    search.set_maxeval(BOBYQA_MAXEVAL)
+    x = search.optimize(np.asarray(start, float))
+    return SimpleNamespace(x=np.asarray(x), fun=search.last_optimum_value())
+
+
 def _convergence(objective, theta: np.ndarray, lower: np.ndarray):
     """lme4's checks: the scaled gradient ``H^-1 g`` on the free parameters is
     below ``GRADIENT_TOL``, no bound parameter has a downhill gradient, and the
@@ -466,6 +502,7 @@ def _result(
     notes: tuple[str, ...],
     design_info,
     kr_terms: RandomTerms | None,
+    design_x: np.ndarray,
 ) -> LmmResult:
     sol = design.solve(theta)
     dof = design.n - design.p if reml else design.n
@@ -476,6 +513,10 @@ def _result(
     if df_method == "satterthwaite":
         varpar_cov, cov_grad = satterthwaite_parts(design, theta, np.sqrt(sigma2), reml)
         df = satterthwaite_df(rows, cov, varpar_cov, cov_grad)
+    elif df_method == "kenward-roger":
+        kr = kenward_roger_fit(design_x, kr_terms, theta, sigma2)
+        cov = kr.vcov
+        df = np.array([kr_ddf(row, kr).ddf for row in rows])
     else:
         df = np.full(design.p, np.inf)
     se = np.sqrt(np.diag(cov))

@@ -16,9 +16,18 @@ from collections.abc import Callable
 import numpy as np
 from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
+from ..exceptions import DataError
+from ._kr import MAX_KR_ROWS, KRAdjustment, g_matrices, kenward_roger
 from ._nested import deviance_at
+from ._reterms import RandomTerms
 
-__all__ = ["gradient", "hessian", "satterthwaite_df", "satterthwaite_parts"]
+__all__ = [
+    "gradient",
+    "hessian",
+    "kenward_roger_fit",
+    "satterthwaite_df",
+    "satterthwaite_parts",
+]
 
 STEP_SCALE = 1e-3  # relative step of the central differences
 STEP_FLOOR = 1e-2  # smallest scale of a step (theta at or near 0)
@@ -77,3 +86,22 @@ def satterthwaite_df(
     var = np.einsum("ij,jk,ik->i", rows, cov, rows)
     grads = np.einsum("ij,mjk,ik->im", rows, cov_grad, rows)
     return 2 * var**2 / np.einsum("im,mn,in->i", grads, varpar_cov, grads)
+
+
+def kenward_roger_fit(
+    x: np.ndarray, terms: RandomTerms, theta: np.ndarray, sigma2: float
+) -> KRAdjustment:
+    """pbkrtest's adjustment at a REML fit: ``V = sigma^2 (I + Z Lambda Lambda'
+    Z')`` and the derivative matrices of each covariance parameter (dense
+    ``n x n``, as pbkrtest; refused above ``MAX_KR_ROWS`` rows)."""
+    n = x.shape[0]
+    if n > MAX_KR_ROWS:
+        raise DataError(
+            f"Kenward-Roger df need several dense n x n matrices and this model "
+            f"has {n:,} rows (the limit is {MAX_KR_ROWS:,}); use "
+            "df_method='satterthwaite', which is close to Kenward-Roger at this size"
+        )
+    zl = (terms.z @ terms.lambda_(theta)).toarray()
+    v = sigma2 * (zl @ zl.T + np.eye(n))
+    g = g_matrices([(t.z(), t.k) for t in terms.terms], n)
+    return kenward_roger(x, v, g)

@@ -13,6 +13,7 @@ from scipy import stats
 from .._results import EstimateResults, deprecated_alias
 from ..exceptions import DataError
 from ._intervals import t_interval, t_pvalue
+from ._kr import kr_ddf
 from ._lmm_df import satterthwaite_df
 
 __all__ = ["LmmResult"]
@@ -245,7 +246,7 @@ class LmmResult(EstimateResults):
         cov = self.cov.to_numpy()
         var = np.einsum("ij,jk,ik->i", rows, cov, rows)
         if self.df_method == "kenward-roger" and self.kr is not None:
-            df = np.array([self.kr.ddf(row[None, :]) for row in rows])
+            df = np.array([kr_ddf(row, self.kr).ddf for row in rows])
         elif self.df_method == "wald" or self.cov_grad is None:
             df = np.full(len(rows), np.inf)
         else:

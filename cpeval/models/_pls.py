@@ -63,8 +63,8 @@ class SparseFactor:
         self._keys = _keys(upper)
         self._diagonal = np.searchsorted(self._keys, np.arange(q) * (q + 1))
 
-    def factor(self, matrix: sp.spmatrix, shift: float = 0.0) -> None:
-        """Factor ``matrix + shift I`` (``matrix``'s pattern inside ``pattern``)."""
+    def values(self, matrix: sp.spmatrix) -> np.ndarray:
+        """The upper triangle of ``matrix`` as values on the factor's pattern."""
         upper = sp.triu(matrix, format="csc")
         upper.sum_duplicates()
         upper.sort_indices()
@@ -74,6 +74,15 @@ class SparseFactor:
             raise ValueError("the matrix has entries outside the factor's pattern")
         values = np.zeros(len(self._keys))
         values[where] = upper.data
+        return values
+
+    def factor(self, matrix: sp.spmatrix, shift: float = 0.0) -> None:
+        """Factor ``matrix + shift I`` (``matrix``'s pattern inside ``pattern``)."""
+        self.factor_values(self.values(matrix), shift)
+
+    def factor_values(self, values: np.ndarray, shift: float = 0.0) -> None:
+        """Factor the matrix with these values on the pattern, plus ``shift I``."""
+        values = values.copy()
         values[self._diagonal] += shift
         template = self._template
         filled = sp.csc_matrix(
@@ -129,6 +138,9 @@ class SparseDesign:
     ztw: np.ndarray = field(init=False, repr=False)
     wtw: np.ndarray = field(init=False, repr=False)
     factor: SparseFactor = field(init=False, repr=False)
+    _pairs: np.ndarray = field(init=False, repr=False)
+    _a_parts: np.ndarray = field(init=False, repr=False)
+    _b_parts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         z = self.terms.z
@@ -140,11 +152,33 @@ class SparseDesign:
         rng = np.random.default_rng(_PATTERN_SEED)
         lam = self.terms.lambda_(rng.uniform(0.5, 1.5, len(self.terms.start)))
         self.factor = SparseFactor(lam.T @ self.ztz @ lam)
+        self._precompute()
+
+    def _precompute(self) -> None:
+        """``Lambda = sum_r theta_r E_r``, so ``Lambda' Z'Z Lambda`` is
+        ``sum_{r<=s} theta_r theta_s M_rs`` and ``Lambda' Z'W`` is
+        ``sum_r theta_r E_r' Z'W``: the ``M_rs`` (on the factor's pattern) and
+        ``E_r' Z'W`` are computed once, so an evaluation is a weighted sum."""
+        m = len(self.terms.start)
+        units = [self.terms.lambda_(np.eye(m)[r]) for r in range(m)]
+        pairs, parts = [], []
+        for r in range(m):
+            for s in range(r, m):
+                part = units[r].T @ self.ztz @ units[s]
+                if r != s:
+                    part = part + part.T
+                if part.nnz:
+                    pairs.append((r, s))
+                    parts.append(self.factor.values(part))
+        self._pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        self._a_parts = np.array(parts)
+        self._b_parts = np.array([np.asarray(e.T @ self.ztw) for e in units])
 
     def solve(self, theta: np.ndarray) -> Solution:
         """Quadratic forms in ``V^-1`` and ``log|V|`` at ``theta``."""
-        lam = self.terms.lambda_(theta)
-        self.factor.factor(lam.T @ self.ztz @ lam, shift=1.0)
-        b = np.asarray(lam.T @ self.ztw)
+        theta = np.asarray(theta, float)
+        weights = theta[self._pairs[:, 0]] * theta[self._pairs[:, 1]]
+        self.factor.factor_values(weights @ self._a_parts, shift=1.0)
+        b = np.tensordot(theta, self._b_parts, axes=1)
         quad = self.wtw - b.T @ self.factor.solve(b)
         return finish(quad, self.p, self.factor.logdet())

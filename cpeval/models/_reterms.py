@@ -291,8 +291,14 @@ class RandomTerms:
         return out
 
 
-def build_terms(data: pd.DataFrame, bars: list[BarTerm], formula: str) -> RandomTerms:
+def build_terms(
+    data: pd.DataFrame, bars: list[BarTerm], formula: str, *, allow_n: bool = False
+) -> RandomTerms:
     """Expand the bar terms on the rows of ``data`` (all complete).
+
+    ``allow_n`` allows as many random effects as observations (an
+    observation-level random effect), as lme4's ``glmer`` does
+    (``allow.n = TRUE``); ``lmer`` refuses it (the default here).
 
     Raises
     ------
@@ -310,7 +316,7 @@ def build_terms(data: pd.DataFrame, bars: list[BarTerm], formula: str) -> Random
                 terms.append(
                     RandomTerm(name, expr_columns, int(codes.max()) + 1, codes, matrix)
                 )
-    _check_terms(terms, len(data), formula)
+    _check_terms(terms, len(data), formula, allow_n)
     levels = np.array([t.levels for t in terms])
     order = np.arange(len(terms))
     if np.any(np.diff(levels) > 0):  # lme4's mkReTrms: rev(order(nl)) only then
@@ -365,7 +371,9 @@ def _lme4_name(column: str) -> str:
     return "(Intercept)" if column == "Intercept" else column
 
 
-def _check_terms(terms: list[RandomTerm], n: int, formula: str) -> None:
+def _check_terms(
+    terms: list[RandomTerm], n: int, formula: str, allow_n: bool = False
+) -> None:
     for t in terms:
         if t.levels < 2:
             raise DataError(
@@ -373,7 +381,7 @@ def _check_terms(terms: list[RandomTerm], n: int, formula: str) -> None:
                 "the rows used: a random effect needs two or more (lme4 refuses it "
                 "too: grouping factors must have > 1 sampled level)"
             )
-        if t.levels * t.k >= n:
+        if t.levels * t.k > n or (t.levels * t.k == n and not allow_n):
             raise DataError(
                 f"the random term ({' + '.join(t.columns)} | {t.group}) in "
                 f"{formula!r} has {t.levels * t.k} random effects for {n} rows: "
