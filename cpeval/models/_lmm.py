@@ -374,7 +374,9 @@ def _optimise(
         result = search(objective, min(others, key=objective), lower)
         if result.fun < best.fun:
             best = result
-    theta = _newton(objective, np.asarray(best.x, float), float(best.fun), lower)
+    theta, derivatives = _newton(
+        objective, np.asarray(best.x, float), float(best.fun), lower
+    )
     value = objective(theta)
     # a flat criterion can stop a search at 0: step each bound parameter off it
     for k in np.flatnonzero(diagonal & (theta < SINGULAR_TOL)):
@@ -382,11 +384,19 @@ def _optimise(
         begin[k] = 0.1
         retry = search(objective, begin, lower)
         if retry.fun < value:
-            candidate = _newton(objective, np.asarray(retry.x, float), retry.fun, lower)
+            candidate, polished = _newton(
+                objective, np.asarray(retry.x, float), retry.fun, lower
+            )
             if objective(candidate) < value:
-                theta, value = candidate, objective(candidate)
-    converged, notes = _convergence(objective, theta, lower)
+                theta, value, derivatives = candidate, objective(candidate), polished
+    converged, notes = _convergence(objective, theta, lower, derivatives)
     return theta, converged, notes
+
+
+def _put(base: np.ndarray, where: np.ndarray, values: np.ndarray) -> np.ndarray:
+    full = base.copy()
+    full[where] = values
+    return full
 
 
 def _free(theta: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -394,18 +404,29 @@ def _free(theta: np.ndarray, lower: np.ndarray) -> np.ndarray:
     return (lower != 0) | (theta > SINGULAR_TOL)
 
 
+def _derivatives(objective, theta: np.ndarray, free: np.ndarray):
+    """Gradient and Hessian of the criterion in the free parameters only."""
+
+    def restricted(values):
+        return objective(_put(theta, free, values))
+
+    return gradient(restricted, theta[free]), hessian(restricted, theta[free])
+
+
 def _newton(
     objective, theta: np.ndarray, value: float, lower: np.ndarray, steps: int = 10
 ):
     """Polish a point with Newton steps on the free parameters (step halving,
     bounds kept); stops when a step no longer lowers the criterion or moves
-    theta by less than 1e-9."""
+    theta by less than 1e-9. Returns theta and ``(free, gradient, Hessian)``
+    at it (None if theta moved last or nothing is free)."""
+    derivatives = None
     for _ in range(steps):
         free = _free(theta, lower)
         if not free.any():
-            break
-        grad = gradient(objective, theta)[free]
-        curvature = hessian(objective, theta)[np.ix_(free, free)]
+            return theta, None
+        grad, curvature = _derivatives(objective, theta, free)
+        derivatives = (free, grad, curvature)
         try:
             np.linalg.cholesky(curvature)  # a minimum: positive definite
             step = np.linalg.solve(curvature, grad)
@@ -425,7 +446,8 @@ def _newton(
             scale /= 2
         if not moved:
             break
-    return theta
+        derivatives = None  # theta moved: they are stale
+    return theta, derivatives
 
 
 def _bounded(objective, start: np.ndarray, lower: np.ndarray):
@@ -454,20 +476,24 @@ def _bobyqa(objective, start: np.ndarray, lower: np.ndarray) -> SimpleNamespace:
     return SimpleNamespace(x=np.asarray(x), fun=search.last_optimum_value())
 
 
-def _convergence(objective, theta: np.ndarray, lower: np.ndarray):
+def _convergence(objective, theta: np.ndarray, lower: np.ndarray, derivatives=None):
     """lme4's checks: the scaled gradient ``H^-1 g`` on the free parameters is
     below ``GRADIENT_TOL``, no bound parameter has a downhill gradient, and the
-    Hessian is positive definite."""
+    Hessian is positive definite (``derivatives``: the Newton polish's, if at
+    this theta)."""
     free = _free(theta, lower)
-    at = np.where(free, theta, np.maximum(theta, SINGULAR_TOL))
-    grad = gradient(objective, at)
-    if np.any(grad[~free] < BOUNDARY_SLOPE):
-        return False, ("the criterion still falls off the boundary",)
+    if (~free).any():
+        at = np.where(free, theta, np.maximum(theta, SINGULAR_TOL))
+        slope = gradient(lambda v: objective(_put(at, ~free, v)), at[~free])
+        if np.any(slope < BOUNDARY_SLOPE):
+            return False, ("the criterion still falls off the boundary",)
     if not free.any():
         return True, ()
-    curvature = hessian(objective, theta)[np.ix_(free, free)]
+    if derivatives is None or not np.array_equal(derivatives[0], free):
+        derivatives = (free, *_derivatives(objective, theta, free))
+    _, grad, curvature = derivatives
     try:
-        step = np.linalg.solve(curvature, grad[free])
+        step = np.linalg.solve(curvature, grad)
     except np.linalg.LinAlgError:
         return False, (
             "the Hessian is numerically singular (lme4: unable to evaluate the "
