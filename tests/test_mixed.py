@@ -226,3 +226,16 @@ def test_kenward_roger_refuses_ml():
         fit_lmm(
             d, "Reaction ~ Days + (1 | Subject)", reml=False, df_method="kenward-roger"
         )
+
+
+def test_text_in_the_outcome_named():
+    """A text outcome would become indicator columns: refused, naming the row."""
+    d = _data("sleepstudy").astype({"Reaction": object})
+    d.loc[3, "Reaction"] = "n/a"
+    d.loc[1, "Subject"] = None  # a dropped row before it: row labels are the data's
+    for groups, formula in (
+        (None, "Reaction ~ Days + (1 | Subject)"),
+        (["Subject"], "Reaction ~ Days"),
+    ):
+        with pytest.raises(DataError, match=r"'Reaction', row 3: value 'n/a'"):
+            fit_lmm(d, formula, groups)

@@ -25,6 +25,7 @@ import pandas as pd
 from patsy import PatsyError, dmatrices
 from scipy import optimize
 
+from .._checks import numeric
 from .._results import check_level
 from ..exceptions import DataError
 from ._formula import QUOTE_HINT, formula_error
@@ -138,6 +139,9 @@ def fit_lmm(
     ('Subject.(Intercept)', 'Subject.Days.(Intercept)', 'Subject.Days')
     """
     _check_options(reml, df_method, level)
+    outcome = formula.split("~")[0].strip()
+    if outcome in data.columns:  # text would become indicator columns
+        data = data.assign(**{outcome: numeric(data[outcome], "the outcome")})
     if groups is not None:
         return _fit_nested(data, formula, list(groups), reml, df_method, level)
     fixed, bars = split_formula(formula)
