@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -15,6 +16,8 @@ from tests.conftest import ROOT, tree_hashes
 CONFIG = ROOT / "analysis" / "implementation_study.toml"
 TABLES = ("participant_flow", "baseline", "outcomes", "balance", "costs", "economics")
 FIGURES = ("trajectories", "forest_plot", "love_plot", "ce_plane", "ceac")
+# the config's random effects: nested intercepts and a team-by-wave effect
+RANDOM = " + (1 | site) + (1 | site:team) + (1 | site:team:time) + (1 | site:team:id)"
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +166,8 @@ def implementation():
 
 def test_propensity_adjusted_model_is_the_direct_fit(implementation):
     """The pipeline's available-data row equals fitting the score and the mixed
-    model by hand with the stages' public functions."""
+    model (with the config's team-by-wave effect) by hand with the stages'
+    public functions."""
     import numpy as np
 
     from cpeval.adjust import propensity_score
@@ -178,9 +182,7 @@ def test_propensity_adjusted_model_is_the_direct_fit(implementation):
     ps = propensity_score(base, "treated ~ age + sex_male").score
     by_hand = data.assign(ps=data["id"].map(np.log(ps / (1 - ps))))
     fit = fit_lmm(
-        by_hand,
-        "wemwbs_total ~ time * treated + age + ps + time:ps",
-        ["site", "team", "id"],
+        by_hand, "wemwbs_total ~ time * treated + age + ps + time:ps" + RANDOM
     )
     expected = fit.to_frame().set_index("term").loc["time:treated"]
     row = table.set_index(["outcome", "analysis"]).loc[
@@ -257,9 +259,7 @@ def test_imputed_rows_pool_the_refitted_models(implementation):
         ps = propensity_score(base, "treated ~ age + sex_male").score
         long["ps"] = long["id"].map(np.log(ps / (1 - ps)))
         fit = fit_lmm(
-            long,
-            "wemwbs_total ~ time * treated + age + ps + time:ps",
-            ["site", "team", "id"],
+            long, "wemwbs_total ~ time * treated + age + ps + time:ps" + RANDOM
         )
         effect = fit.to_frame().set_index("term").loc["time:treated"]
         q.append(effect["params"])
@@ -381,7 +381,7 @@ def test_ancova_sensitivity_rows_are_the_direct_fit(implementation):
     from cpeval.pipeline._outcomes import outcome_table
 
     cfg, book, data = implementation
-    assert cfg.model.sensitivity == "ancova"
+    assert "ancova" in cfg.model.sensitivity
     cfg = cfg.model_copy(update={"imputation": None})
     table, _ = outcome_table(cfg, data, book, say=lambda *_: None)
     row = table.set_index(["outcome", "analysis"]).loc[
@@ -413,7 +413,7 @@ def test_ancova_sensitivity_rows_are_the_direct_fit(implementation):
 def test_sensitivity_must_be_ancova_beside_a_mixed_model(tmp_path):
     text = CONFIG.read_text().replace("../data", str(ROOT / "data"))
     bad = tmp_path / "bad.toml"
-    bad.write_text(text.replace('sensitivity = "ancova"', 'sensitivity = "lmm"'))
+    bad.write_text(re.sub(r"(?m)^sensitivity = .*$", 'sensitivity = "lmm"', text))
     with pytest.raises(cpeval.DataError, match="sensitivity"):
         load_config(bad)
 
@@ -463,3 +463,146 @@ def test_tables_show_declared_formats(two_runs):
         cell = sheet.cell(row=2, column=names.index(column) + 1)
         assert cell.number_format == number_format, (name, column)
         assert isinstance(cell.value, int | float)  # the number, unrounded
+
+
+# ------------------------------------------- issue 15: the mixed model's options
+
+
+def _model_config(tmp_path, model: str):
+    """The implementation config with ``model`` as its [model] section."""
+    text = CONFIG.read_text().replace("../data", str(ROOT / "data"))
+    head, rest = text.split("[model]\n", 1)
+    bad = tmp_path / "c.toml"
+    bad.write_text(head + "[model]\n" + model + "\n" + rest[rest.index("\n[") :])
+    return bad
+
+
+MODEL = 'kind = "lmm"\ngroups = ["site", "team", "id"]\n'
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ('sensitivity = "ancova"', {"sensitivity": ("ancova",), "df": "satterthwaite"}),
+        (
+            'wave_effects = ["team"]\ndf = "kenward-roger"\n'
+            'sensitivity = ["wild-bootstrap-prepost", "gee"]\n'
+            '[model.wild_bootstrap]\nn_boot = 999\nweights = "rademacher"\n'
+            '[model.gee]\ncov_type = "mancl-derouen"',
+            {
+                "wave_effects": ("team",),
+                "df": "kenward-roger",
+                "sensitivity": ("wild-bootstrap-prepost", "gee"),
+            },
+        ),
+    ],
+)
+def test_model_options_parse(tmp_path, model, expected):
+    parsed = load_config(_model_config(tmp_path, MODEL + model)).model
+    for key, value in expected.items():
+        assert getattr(parsed, key) == value
+    if parsed.sensitivity != ("ancova",):
+        assert parsed.wild_bootstrap.n_boot == 999
+        assert parsed.gee.cov_type == "mancl-derouen" and parsed.gee.correlation is None
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ('sensitivity = ["ancova", "bootstrap"]', r"'model\.sensitivity\.1' must be"),
+        ('sensitivity = ["gee", "gee"]', r"'model\.sensitivity' names \['gee'\] more"),
+        ('df = "wald"', r"'model\.df' must be 'satterthwaite' or 'kenward-roger'"),
+        ('wave_effects = "team"', r"'model\.wave_effects' must be a list"),
+        ('wave_effect = ["team"]', r"unknown key 'model\.wave_effect'; known keys"),
+        (
+            'sensitivity = "gee"\n[model.gee]\ncorr = "ar1"',
+            r"unknown key 'model\.gee\.corr'; known keys: correlation, cov_type",
+        ),
+        (
+            'sensitivity = "wild-bootstrap-ancova"\n[model.wild_bootstrap]\nn_boot = 9',
+            r"'model\.wild_bootstrap\.n_boot' must be 99 or more",
+        ),
+        (
+            "[model.wild_bootstrap]\nn_boot = 999",
+            r"'model\.wild_bootstrap' sets options of an analysis that",
+        ),
+    ],
+)
+def test_model_options_are_checked_when_the_config_loads(tmp_path, model, message):
+    path = _model_config(tmp_path, MODEL + model)
+    with pytest.raises(cpeval.DataError, match=message) as error:
+        load_config(path)
+    assert str(path) in str(error.value)
+
+
+def test_mixed_model_options_on_an_ancova_are_refused(tmp_path):
+    path = _model_config(tmp_path, 'kind = "ancova"\nwave_effects = ["team"]')
+    with pytest.raises(cpeval.DataError, match=r"'model\.wave_effects' is an option"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("update", "message"),
+    [
+        ({"wave_effects": ("id",)}, "participant-by-wave effect is the residual"),
+        ({"wave_effects": ("ward",)}, r"wave_effects names \['ward'\]"),
+        ({"slopes": ("team",)}, "slopes need three or more waves"),
+    ],
+)
+def test_levels_are_checked_against_the_codebook(implementation, update, message):
+    from cpeval.pipeline._outcomes import outcome_table
+
+    cfg, book, data = implementation
+    model = cfg.model.model_copy(update=update)
+    cfg = cfg.model_copy(update={"model": model, "imputation": None})
+    with pytest.raises(cpeval.DataError, match=message):
+        outcome_table(cfg, data, book, say=lambda *_: None)
+
+
+def test_sensitivity_rows_name_their_n_and_df_method(implementation):
+    """Every sensitivity analysis writes a row per outcome and wave, with its n
+    and df method; the wild bootstrap's seed is the config's (two runs give the
+    same rows); the primary row is the team-by-wave mixed model."""
+    from cpeval.pipeline import _methods
+    from cpeval.pipeline._outcomes import outcome_analyses
+
+    cfg, book, data = implementation
+    everything = ("ancova", "wild-bootstrap-ancova", "wild-bootstrap-prepost", "gee")
+    model = cfg.model.model_copy(update={"sensitivity": everything})
+    cfg = cfg.model_copy(update={"model": model, "imputation": None})
+    first = outcome_analyses(cfg, data, book, say=lambda *_: None)
+    table = first.to_frame().set_index(["outcome", "analysis"])
+    label = "wellbeing (WEMWBS)"
+    expected = {
+        "available data": ("primary", "Satterthwaite"),
+        "complete cases, ANCOVA (CR2)": ("sensitivity", "CR2 Satterthwaite"),
+        "complete cases, ANCOVA (wild cluster bootstrap)": (
+            "sensitivity",
+            "wild cluster bootstrap (webb, 9,999 draws)",
+        ),
+        "pre-post, wild cluster bootstrap": (
+            "sensitivity",
+            "wild cluster bootstrap (webb, 9,999 draws)",
+        ),
+        "GEE (marginal model)": (
+            "sensitivity",
+            "GEE (exchangeable working correlation, robust errors), t on clusters "
+            "minus parameters",
+        ),
+    }
+    for analysis, (role, df_method) in expected.items():
+        row = table.loc[(label, analysis)]
+        assert row["role"] == role and row["df_method"] == df_method
+        assert row["n_participants"] > 100 and row["df"] > 0
+    assert (
+        table.loc[(label, "complete cases, ANCOVA (wild cluster bootstrap)"), "df"] == 9
+    )
+    assert table.loc[(label, "pre-post, wild cluster bootstrap"), "n_obs"] == 278
+    again = outcome_analyses(cfg, data, book, say=lambda *_: None).to_frame()
+    assert again.equals(first.to_frame())
+    text = " ".join(
+        _methods(cfg, book, first.score, ("intervention", "control"), "6 months", first)
+    )
+    assert "(1 | site:team:wave)" in text and "each team at each wave" in text
+    assert f"seed {cfg.seed}" in text and "pre-post effect" in text
+    assert "by GEE clustered by team" in text

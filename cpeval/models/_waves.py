@@ -23,9 +23,24 @@ from ._ancova import ancova
 from ._effects import treatment_effect
 from ._lmm import fit_lmm
 
-__all__ = ["WaveEffects", "effect_by_wave"]
+__all__ = ["DEFAULT_DF", "METHODS", "WaveEffects", "effect_by_wave"]
 
-Method = Literal["lmm", "ancova"]
+Method = Literal[
+    "lmm", "ancova", "gee", "wild-bootstrap-ancova", "wild-bootstrap-prepost"
+]
+#: Every method of :func:`effect_by_wave`.
+METHODS = (
+    "lmm",
+    "ancova",
+    "gee",
+    "wild-bootstrap-ancova",
+    "wild-bootstrap-prepost",
+)
+WaveDf = Literal["satterthwaite", "kenward-roger"]
+#: The mixed model's df unless another is asked for (the config's default too).
+DEFAULT_DF: WaveDf = "satterthwaite"
+_DF_NAMES = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger"}
+_WILD = ("wild-bootstrap-ancova", "wild-bootstrap-prepost")
 
 
 @dataclass(frozen=True, repr=False)
@@ -42,17 +57,23 @@ class WaveEffects(EstimateResults):
         mixed model, the complete pairs for ANCOVA.
     n_participants : pandas.Series
         Participants each wave's estimate used.
-    method : {"lmm", "ancova"}
+    method : {"lmm", "ancova", "gee", "wild-bootstrap-ancova", "wild-bootstrap-prepost"}
     df_method : str
-        ``"Satterthwaite"`` (mixed model), ``"CR2 Satterthwaite"`` (ANCOVA with
-        clusters) or ``"OLS"``.
+        ``"Satterthwaite"`` or ``"Kenward-Roger"`` (mixed model), ``"CR2
+        Satterthwaite"`` (ANCOVA with clusters), ``"OLS"``, ``"GEE
+        (<correlation> working correlation, <cov_type> errors), t on clusters
+        minus parameters"`` or ``"wild cluster bootstrap (<weights>, <n>
+        draws)"`` (the df then reported are clusters minus one; p and interval
+        come from the bootstrap).
     baseline : str
         The baseline wave.
     participants : mapping of str to frozenset
         The ids behind each wave's estimate (for the participant flow).
     fits : mapping of str to result
-        The one :class:`~cpeval.models.LmmResult` (under every wave) or each
-        wave's :class:`~cpeval.models.AncovaResult`. Their terms use safe names,
+        The one :class:`~cpeval.models.LmmResult` or
+        :class:`~cpeval.models.GeeResult` (under every wave), or each wave's
+        :class:`~cpeval.models.AncovaResult` or
+        :class:`~cpeval.models.WildBootstrap`. Their terms use safe names,
         whatever the columns are called: ``_y`` (the outcome; ``_y0`` and
         ``_yk`` at baseline and follow-up in ANCOVA), ``_arm``, ``_wK`` (the
         K-th follow-up wave), ``_xJ`` and ``_zJ`` (the J-th covariate and time
@@ -65,10 +86,12 @@ class WaveEffects(EstimateResults):
 
     Notes
     -----
-    ``conf_int(level)`` is ``params -/+ t se`` on each wave's df. ``cov`` is the
-    covariance of the wave effects: from the one mixed model, or, for ANCOVA
-    (a separate model per wave), the variances with the covariances between
-    waves unknown (NaN).
+    ``conf_int(level)`` is ``params -/+ t se`` on each wave's df, except for
+    the wild cluster bootstrap, whose interval inverts each wave's bootstrap
+    test (:meth:`cpeval.models.WildBootstrap.conf_int`). ``cov`` is the
+    covariance of the wave effects: from the one mixed model or GEE, or, for
+    models fitted separately per wave, the variances with the covariances
+    between waves unknown (NaN).
     """
 
     params: pd.Series
@@ -89,21 +112,29 @@ class WaveEffects(EstimateResults):
 
     @property
     def _title(self) -> str:  # type: ignore[override]
-        model = "mixed model (REML)" if self.method == "lmm" else "ANCOVA"
+        model = _MODELS[self.method]
         return f"Difference from {self.baseline} by wave, {model}"
 
     @property
     def cov_type(self) -> str:
-        """``"model-based"`` (mixed model), or the ANCOVA's ``"CR2"``/``"OLS"``."""
+        """``"model-based"`` (mixed model), or the fits' own (``"CR2"``,
+        ``"OLS"``, the GEE's sandwich, the bootstrap's)."""
         if self.method == "lmm":
             return "model-based"
         return next(iter(self.fits.values())).cov_type if self.fits else ""
+
+    def _interval(self, level: float) -> pd.DataFrame:
+        if self.method not in _WILD:
+            return EstimateResults._interval(self, level)
+        return pd.concat(
+            [self.fits[w].conf_int(level) for w in self.params.index]
+        ).set_axis(self.params.index)
 
     @property
     def cov(self) -> pd.DataFrame:
         """Covariance of the wave effects (NaN between separately fitted waves)."""
         waves = self.params.index
-        if self.method == "lmm" and self.fits:
+        if self.method in ("lmm", "gee") and self.fits:
             fit = next(iter(self.fits.values()))
             terms = [f"_w{k}:_arm" for k in range(1, len(waves) + 1)]
             if set(terms) <= set(fit.params.index):
@@ -138,6 +169,15 @@ class WaveEffects(EstimateResults):
         return EstimateResults.to_frame(self, level)
 
 
+_MODELS = {
+    "lmm": "mixed model (REML)",
+    "ancova": "ANCOVA",
+    "gee": "GEE",
+    "wild-bootstrap-ancova": "ANCOVA, wild cluster bootstrap",
+    "wild-bootstrap-prepost": "pre-post OLS, wild cluster bootstrap",
+}
+
+
 def effect_by_wave(
     data: pd.DataFrame,
     *,
@@ -151,7 +191,15 @@ def effect_by_wave(
     cluster: str | None = None,
     covariates: Sequence[str] = (),
     time_covariates: Sequence[str] = (),
+    wave_effects: Sequence[str] = (),
+    slopes: Sequence[str] = (),
+    df_method: WaveDf = DEFAULT_DF,
     effect_sizes: bool = True,
+    n_boot: int | None = None,
+    weights: str | None = None,
+    seed: int | None = None,
+    correlation: str | None = None,
+    cov_type: str | None = None,
     level: float = 0.95,
 ) -> WaveEffects:
     """The arm difference at every follow-up wave, adjusted for baseline.
@@ -172,13 +220,22 @@ def effect_by_wave(
         The participant column.
     treated : optional
         The intervention's value of ``group`` when it holds labels.
-    method : {"lmm", "ancova"}
+    method : {"lmm", "ancova", "gee", "wild-bootstrap-ancova", "wild-bootstrap-prepost"}
         ``"lmm"``: one mixed model of every wave, ``outcome ~ wave + group +
         wave:group + covariates`` with wave a factor; the effect at wave ``k``
         is the ``wave_k:group`` coefficient, the difference between arms in
         change from baseline to ``k``. ``"ancova"``: at each follow-up wave,
         ``outcome_k ~ outcome_baseline + group + covariates`` among those seen at
-        both (complete cases).
+        both (complete cases). ``"gee"``: the mixed model's fixed effects as a
+        marginal model (:func:`~cpeval.models.fit_gee`, Gaussian, clustered by
+        ``cluster``, or by participant without one). ``"wild-bootstrap-ancova"``:
+        each wave's ANCOVA tested by the restricted wild cluster bootstrap
+        (:func:`~cpeval.models.wild_bootstrap_ancova`); ``"wild-bootstrap-prepost"``:
+        for each follow-up wave, the OLS pre-post model of that wave and
+        baseline (every interview with an outcome; each time covariate also
+        interacts with the follow-up wave, as in the mixed model) tested the same
+        way (:func:`~cpeval.models.wild_bootstrap_prepost`); both need
+        ``cluster``.
     groups : sequence of str, optional
         ``lmm``: random-intercept levels, outermost first, ending with ``id``
         (e.g. ``["trust", "team", "id"]``); default ``[id]``. A list without the
@@ -186,7 +243,8 @@ def effect_by_wave(
         participants have repeated measures.
     cluster : str, optional
         ``ancova``: CR2 cluster-robust errors by this column, with Satterthwaite
-        df (as clubSandwich).
+        df (as clubSandwich). ``gee`` and the wild bootstrap: the cluster
+        (the allocation unit, e.g. team).
     covariates : sequence of str
         Baseline covariates: each participant's value at the baseline wave is
         used at every wave. Text columns enter as factors.
@@ -194,9 +252,35 @@ def effect_by_wave(
         ``lmm``: covariates that also interact with wave (e.g. a propensity
         score, so that it adjusts change as well as level); ``ancova`` treats
         them as ordinary covariates.
+    wave_effects : sequence of str
+        ``lmm``: levels of ``groups`` (not the participant) that also get a
+        random effect for each of their units at each wave, crossed with the
+        participant: for ``team`` in ``["site", "team", "id"]`` the term
+        ``(1 | site:team:wave)``, so team effects may change between waves
+        (teams are named within their site, so teams sharing a label in two
+        sites stay apart).
+    slopes : sequence of str
+        ``lmm``, three or more waves: levels of ``groups`` whose random
+        intercept becomes a random intercept and slope over waves, correlated
+        (lme4's ``(1 + step | site:team)``), where ``step`` counts waves from
+        baseline (0, 1, 2, ... in wave order, whatever the waves are called or
+        however far apart they are). Each unit then has its own linear trend
+        about the arm's wave means. With two waves a slope is the same as a
+        level-by-wave effect: use ``wave_effects``.
+    df_method : {"satterthwaite", "kenward-roger"}
+        ``lmm``: Satterthwaite df (as lmerTest), or Kenward-Roger df with the
+        adjusted covariance (as pbkrtest; refused above 10,000 rows).
     effect_sizes : bool
         ``ancova``: also Hedges' g and partial eta squared (with their
         intervals) in ``extra``; off saves time in simulations.
+    n_boot, weights, seed : optional
+        The wild bootstrap's samples, weights ("webb" or "rademacher") and
+        seed; ``None`` keeps :func:`~cpeval.models.wild_bootstrap_ancova`'s
+        defaults (the seed is needed unless every sign pattern is used).
+    correlation, cov_type : str, optional
+        ``gee``: the working correlation ("exchangeable" or "independence")
+        and the sandwich ("robust", "mancl-derouen", "kauermann-carroll");
+        ``None`` keeps :func:`~cpeval.models.fit_gee`'s defaults.
     level : float
         Confidence level.
 
@@ -208,7 +292,8 @@ def effect_by_wave(
     ------
     DataError
         A column is absent, the arm or the wave cannot be read, an arm has no
-        outcome at a wave, or the model cannot be fitted.
+        outcome at a wave, an option does not belong to the method or names
+        no level of ``groups``, or the model cannot be fitted.
 
     Notes
     -----
@@ -227,17 +312,72 @@ def effect_by_wave(
     >>> list(fit.params.index)
     ['6', '12']
     """
+    if method not in METHODS:
+        raise DataError(f"method must be one of {list(METHODS)}; got {method!r}")
+    _check_method_options(method, wave_effects, slopes, df_method)
+    wild = {"n_boot": n_boot, "weights": weights, "seed": seed}
+    gee = {"correlation": correlation, "cov_type": cov_type}
+    for name, value in {**wild, **gee}.items():
+        owner = "wild bootstrap" if name in wild else "gee"
+        if value is not None and not method.startswith(owner.split()[0]):
+            raise DataError(f"{name}= is an option of the {owner}, not of {method!r}")
     frame, waves = _prepared(data, outcome, group, wave, id, treated, covariates)
     frame = frame.assign(**{c: _baseline_values(frame, id, c) for c in covariates})
     _check_arms_seen(frame, outcome, waves, _arm_names(frame[group], treated))
     if method == "lmm":
+        random = _Random(tuple(wave_effects), tuple(slopes), df_method)
         return _lmm(
-            frame, outcome, waves, id, groups, covariates, time_covariates, level
+            frame,
+            outcome,
+            waves,
+            id,
+            groups,
+            covariates,
+            time_covariates,
+            level,
+            random,
         )
+    terms = list(dict.fromkeys([*covariates, *time_covariates]))
     if method == "ancova":
-        terms = list(dict.fromkeys([*covariates, *time_covariates]))
         return _ancova(frame, outcome, waves, id, cluster, terms, effect_sizes, level)
-    raise DataError(f"method must be 'lmm' or 'ancova'; got {method!r}")
+    if method == "gee":
+        given = {k: v for k, v in gee.items() if v is not None}
+        return _gee(
+            frame,
+            outcome,
+            waves,
+            id,
+            cluster,
+            covariates,
+            time_covariates,
+            level,
+            given,
+        )
+    given = {k: v for k, v in wild.items() if v is not None}
+    if cluster is None:
+        raise DataError(f"method={method!r} needs cluster=, the allocation cluster")
+    if method == "wild-bootstrap-ancova":
+        return _ancova(
+            frame, outcome, waves, id, cluster, terms, False, level, wild=given
+        )
+    return _prepost(
+        frame, outcome, waves, id, cluster, covariates, time_covariates, level, given
+    )
+
+
+def _check_method_options(method, wave_effects, slopes, df_method) -> None:
+    """The mixed model's options, checked before anything is fitted."""
+    for name, value in (("wave_effects", wave_effects), ("slopes", slopes)):
+        if isinstance(value, str):
+            raise DataError(f"{name}= is a list of levels; got the text {value!r}")
+        if list(value) and method != "lmm":
+            raise DataError(f"{name}= is an option of the mixed model (method='lmm')")
+    if df_method not in _DF_NAMES:
+        raise DataError(
+            f"df_method must be one of {list(_DF_NAMES)}; got {df_method!r}"
+        )
+    if df_method != DEFAULT_DF and method != "lmm":
+        raise DataError("df_method= is an option of the mixed model (method='lmm')")
 
 
 # ------------------------------------------------------------------ preparing
@@ -313,9 +453,65 @@ def _label(w) -> str:
 # ------------------------------------------------------------------ the models
 
 
-def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level):
+@dataclass(frozen=True)
+class _Random:
+    """The mixed model's options beyond nested random intercepts."""
+
+    wave_effects: tuple[str, ...] = ()
+    slopes: tuple[str, ...] = ()
+    df_method: str = DEFAULT_DF
+
+    @property
+    def nested(self) -> bool:
+        """Nested random intercepts only: the fast engine."""
+        return not (self.wave_effects or self.slopes)
+
+
+def random_terms(groups: Sequence[str], random: _Random) -> list[str]:
+    """The lme4 random-effect terms of ``groups`` (outermost first) with the
+    level-by-wave effects and slopes asked for: each level named within the
+    levels it is nested in (``site:team``), the wave column ``_wave`` and the
+    step count ``_t``."""
+    out = []
+    for k, level in enumerate(groups):
+        nest = ":".join(groups[: k + 1])
+        out.append(f"(1 + _t | {nest})" if level in random.slopes else f"(1 | {nest})")
+        if level in random.wave_effects:
+            out.append(f"(1 | {nest}:_wave)")
+    return out
+
+
+def _check_random(random: _Random, groups: list[str], id: str, waves: list) -> None:
+    for name, levels in (
+        ("wave_effects", random.wave_effects),
+        ("slopes", random.slopes),
+    ):
+        unknown = [g for g in levels if g not in groups]
+        if unknown:
+            raise DataError(
+                f"{name} names {unknown}, which are not among the random-effect "
+                f"levels {groups}"
+            )
+        twice = sorted({g for g in levels if levels.count(g) > 1})
+        if twice:
+            raise DataError(f"{name} names {twice} more than once")
+    if id in random.wave_effects:
+        raise DataError(
+            f"wave_effects names the participant '{id}': a participant-by-wave "
+            "effect is the residual (one interview per wave); name a cluster level"
+        )
+    if random.slopes and len(waves) < 3:
+        raise DataError(
+            f"slopes over waves need three or more waves; there are {len(waves)}: "
+            "with two, a slope is the change between them, which wave_effects "
+            "models (a random effect of each unit at each wave)"
+        )
+
+
+def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level, random):
     groups = list(groups) if groups is not None else [id]
     _check_participant_level(frame, id, groups)
+    _check_random(random, groups, id, waves)
     follow = waves[1:]
     model = pd.DataFrame({"_y": pd.to_numeric(frame[outcome], errors="coerce")})
     model["_arm"] = frame[_ARM]
@@ -325,7 +521,7 @@ def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level):
         indicators.append(f"_w{k}")
     model, terms = _covariate_terms(frame, model, covariates, "_x")
     model, changes = _covariate_terms(frame, model, time_covariates, "_z")
-    clash = [g for g in groups if g in model.columns]
+    clash = [g for g in groups if g in model.columns or g in ("_t", "_wave")]
     if clash:
         raise DataError(f"rename the grouping columns {clash}: cpeval uses the names")
     for g in groups:
@@ -335,8 +531,17 @@ def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level):
     parts += [*changes, *(f"{w}:{z}" for w in indicators for z in changes)]
     used = model.dropna(subset=["_y", *_columns(terms + changes), *groups])
     names = _names(outcome, covariates, time_covariates, follow)
+    fixed = "_y ~ " + " + ".join(parts)
     with _named_errors(names):
-        fit = fit_lmm(used, "_y ~ " + " + ".join(parts), groups, level=level)
+        if random.nested:
+            fit = fit_lmm(used, fixed, groups, df_method=random.df_method, level=level)
+        else:
+            used = used.assign(
+                _wave=frame.loc[used.index, _WAVE].cat.codes.astype(np.int64),
+                _t=frame.loc[used.index, _WAVE].cat.codes.astype(float),
+            )
+            formula = " + ".join([fixed, *random_terms(groups, random)])
+            fit = fit_lmm(used, formula, df_method=random.df_method, level=level)
     names = [f"{w}:_arm" for w in indicators]
     index = pd.Index([_label(w) for w in follow], name="wave")
     n_people = used["_id"].nunique()
@@ -349,7 +554,7 @@ def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level):
         n_obs=pd.Series(fit.n_obs, index=index),
         n_participants=pd.Series(n_people, index=index),
         method="lmm",
-        df_method="Satterthwaite" if fit.df_method == "satterthwaite" else "Wald",
+        df_method=_DF_NAMES.get(fit.df_method, "Wald"),
         baseline=_label(waves[0]),
         participants=dict.fromkeys(index, ids),
         fits=dict.fromkeys(index, fit),
@@ -357,7 +562,120 @@ def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level):
     )
 
 
-def _ancova(frame, outcome, waves, id, cluster, covariates, effect_sizes, level):
+def _gee(frame, outcome, waves, id, cluster, covariates, time_covariates, level, given):
+    """The mixed model's fixed effects, fitted by GEE (every wave's rows)."""
+    from ._gee import fit_gee  # after _waves: it imports this module's helpers
+
+    if cluster is not None and cluster not in frame.columns:
+        raise DataError(f"the data have no cluster column '{cluster}'")
+    follow = waves[1:]
+    model = pd.DataFrame({"_y": pd.to_numeric(frame[outcome], errors="coerce")})
+    model["_arm"] = frame[_ARM]
+    indicators = []
+    for k, w in enumerate(follow, start=1):
+        model[f"_w{k}"] = (frame[_WAVE] == w).astype(float)
+        indicators.append(f"_w{k}")
+    model, terms = _covariate_terms(frame, model, covariates, "_x")
+    model, changes = _covariate_terms(frame, model, time_covariates, "_z")
+    model["_c"] = frame[cluster if cluster is not None else id]
+    model["_id"] = frame[id]
+    parts = [*indicators, "_arm", *(f"{w}:_arm" for w in indicators), *terms]
+    parts += [*changes, *(f"{w}:{z}" for w in indicators for z in changes)]
+    used = model.dropna(subset=["_y", "_c", *_columns(terms + changes)])
+    with _named_errors(_names(outcome, covariates, time_covariates, follow, cluster)):
+        fit = fit_gee(
+            used, outcome="_y", terms=parts, cluster="_c", level=level, **given
+        )
+    names = [f"{w}:_arm" for w in indicators]
+    index = pd.Index([_label(w) for w in follow], name="wave")
+    ids = frozenset(used["_id"])
+    return WaveEffects(
+        params=pd.Series(fit.params[names].to_numpy(), index=index),
+        se=pd.Series(fit.se[names].to_numpy(), index=index),
+        df=pd.Series(fit.df[names].to_numpy(), index=index),
+        pvalues=pd.Series(fit.pvalues[names].to_numpy(), index=index),
+        n_obs=pd.Series(fit.n_obs, index=index),
+        n_participants=pd.Series(len(ids), index=index),
+        method="gee",
+        df_method=f"GEE ({fit.correlation} working correlation, {fit.cov_type} "
+        "errors), t on clusters minus parameters",
+        baseline=_label(waves[0]),
+        participants=dict.fromkeys(index, ids),
+        fits=dict.fromkeys(index, fit),
+        level=level,
+    )
+
+
+def _prepost(frame, outcome, waves, id, cluster, covariates, changes, level, given):
+    """Each follow-up wave against baseline by the wild bootstrap of the
+    pre-post OLS model (time covariates also interact with the follow-up)."""
+    from ._wild import wild_bootstrap_prepost  # it imports this module
+
+    if cluster not in frame.columns:
+        raise DataError(f"the data have no cluster column '{cluster}'")
+    fits, ids = {}, {}
+    for w in waves[1:]:
+        pair = frame[frame[_WAVE].isin([waves[0], w])]
+        extra = {}
+        for name in changes:
+            values = pd.to_numeric(pair[name], errors="coerce")
+            extra[f"{name} x {_label(w)}"] = values * (pair[_WAVE] == w)
+        pair = pair.assign(**extra)
+        terms = list(dict.fromkeys([*covariates, *changes, *extra]))
+        names = {**_names(outcome, covariates, changes, [], cluster), "_wave": "wave"}
+        with _named_errors(names):
+            fit = wild_bootstrap_prepost(
+                pair,
+                outcome=outcome,
+                time=_WAVE,
+                group=_ARM,
+                cluster=cluster,
+                id=id,
+                baseline_wave=waves[0],
+                followup_wave=w,
+                covariates=terms,
+                level=level,
+                **given,
+            )
+        label = _label(w)
+        values = pair.assign(_yy=pd.to_numeric(pair[outcome], errors="coerce"))
+        used = values.dropna(subset=["_yy", *terms])
+        fits[label], ids[label] = fit, frozenset(used[id])
+    return _wild_effects(fits, ids, "wild-bootstrap-prepost", waves, level)
+
+
+def _wild_effects(fits, ids, method, waves, level) -> WaveEffects:
+    index = pd.Index(list(fits), name="wave")
+    first = next(iter(fits.values()))
+
+    def each(name):
+        return pd.Series(
+            [float(getattr(f, name).iloc[0]) for f in fits.values()], index=index
+        )
+
+    return WaveEffects(
+        params=each("params"),
+        se=each("se"),
+        df=each("df"),
+        pvalues=each("pvalues"),
+        n_obs=pd.Series([f.n_obs for f in fits.values()], index=index),
+        n_participants=pd.Series([len(ids[w]) for w in index], index=index),
+        method=method,
+        df_method=f"wild cluster bootstrap ({first.weights}, {first.n_boot:,} draws"
+        + (", every sign pattern" if first.enumerated else "")
+        + ")",
+        baseline=_label(waves[0]),
+        participants=ids,
+        fits=fits,
+        level=level,
+    )
+
+
+def _ancova(
+    frame, outcome, waves, id, cluster, covariates, effect_sizes, level, wild=None
+):
+    """Each follow-up wave's ANCOVA (complete pairs); with ``wild`` (the
+    bootstrap's options) tested by the wild cluster bootstrap instead."""
     if cluster is not None and cluster not in frame.columns:
         raise DataError(f"the data have no cluster column '{cluster}'")
     base = frame[frame[_WAVE] == waves[0]].drop_duplicates(id)
@@ -381,6 +699,22 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, effect_sizes, level)
         pairs = model.assign(_yk=model["_id"].map(pd.Series(yk.to_numpy(), later[id])))
         pairs = pairs.dropna(subset=["_y0", "_yk", *_columns(terms)])
         label = _label(w)
+        if wild is not None:
+            from ._wild import wild_bootstrap_ancova  # it imports this module
+
+            with _named_errors(_names(outcome, covariates, (), [], cluster)):
+                fits[label] = wild_bootstrap_ancova(
+                    pairs,
+                    outcome="_yk",
+                    baseline="_y0",
+                    group="_arm",
+                    cluster="_c",
+                    covariates=terms,
+                    level=level,
+                    **wild,
+                )
+            ids[label] = frozenset(pairs["_id"])
+            continue
         with _named_errors(_names(outcome, covariates, (), [], cluster)):
             fit = ancova(
                 pairs,
@@ -403,6 +737,8 @@ def _ancova(frame, outcome, waves, id, cluster, covariates, effect_sizes, level)
             rows[label]["hedges_g"] = sizes["hedges_g"]
             rows[label]["partial_eta2"] = sizes["partial_eta2"]
         fits[label], ids[label] = fit, frozenset(pairs["_id"])
+    if wild is not None:
+        return _wild_effects(fits, ids, "wild-bootstrap-ancova", waves, level)
     table = pd.DataFrame(rows).T.rename_axis("wave")
     return WaveEffects(
         params=table["estimate"].astype(float),
@@ -434,6 +770,7 @@ def _names(
     names.update({f"_x{k}": c for k, c in enumerate(covariates, start=1)})
     names.update({f"_z{k}": c for k, c in enumerate(time_covariates, start=1)})
     names.update({f"_w{k}": f"wave {_label(w)}" for k, w in enumerate(follow, 1)})
+    names.update({"_t": "waves from baseline", "_wave": "wave"})
     return names
 
 
@@ -453,7 +790,7 @@ def _named_errors(names: dict[str, str]):
 
 def _spoken(text: str, names: dict[str, str]) -> str:
     return re.sub(
-        r"(?<![A-Za-z0-9])_(?:y0|yk|y|arm|c|[xzw]\d+)(?![A-Za-z0-9])",
+        r"(?<![A-Za-z0-9])_(?:y0|yk|y|arm|c|t|wave|[xzw]\d+)(?![A-Za-z0-9])",
         lambda m: names.get(m.group(0), m.group(0)),
         text,
     )

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import __version__
 from .._files import sha256, staged_folder, write_atomic
 from ..io import load_study
+from ..models._waves import _Random, random_terms
 from ..report import (
     Figure,
     Report,
@@ -39,7 +40,7 @@ from ._economics import economic_evaluation
 from ._figures import draw_figures
 from ._findings import findings, share
 from ._flow import analysis_flow
-from ._outcomes import analysis_data, model_groups, outcome_analyses
+from ._outcomes import ANALYSES, analysis_data, model_groups, outcome_analyses
 from ._summary import summary
 
 __all__ = ["AnalysisConfig", "load_config", "run", "share"]
@@ -171,7 +172,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     write_atomic(
         out / "tables" / "exclusions.csv", render_table(flow.exclusions, "csv")
     )
-    provenance = _provenance(cfg, study, analyses.score)
+    provenance = _provenance(cfg, study, analyses)
     write_atomic(out / "provenance.json", json.dumps(provenance, indent=2) + "\n")
     figures.insert(0, _flow_figure(cfg, flow, arms, out))
     directions = scale_directions(study)
@@ -183,7 +184,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
         ),
         tables=tuple(shown),
         figures=tuple(figures),
-        methods=tuple(_methods(cfg, book, analyses.score, arms, wave)),
+        methods=tuple(_methods(cfg, book, analyses.score, arms, wave, analyses)),
         diagnostics=tuple(diagnostics(analyses, data, book, cfg.economics)),
         warnings=tuple(str(p) for p in study.report.warnings),
         provenance=provenance,
@@ -248,7 +249,91 @@ def _checklists(cfg: AnalysisConfig, report: Report, features) -> tuple[Table, .
     )
 
 
-def _methods(cfg, book, score, arms, wave) -> list[str]:
+_DF_WORDS = {
+    "satterthwaite": "Satterthwaite degrees of freedom (as lmerTest)",
+    "kenward-roger": "Kenward-Roger degrees of freedom and standard errors (as "
+    "pbkrtest and lmerTest)",
+}
+
+
+def random_formula(cfg, book) -> str:
+    """The mixed model's random effects in lme4's notation, levels named within
+    the levels they are nested in (``(1 | site:team:wave)``)."""
+    model = cfg.model
+    terms = random_terms(
+        model_groups(cfg, book),
+        _Random(model.wave_effects, model.slopes, model.df),
+    )
+    return " + ".join(
+        t.replace(":_wave", f":{book.wave}").replace("_t ", "waves ") for t in terms
+    )
+
+
+def _random_words(model, book) -> str:
+    """The level-by-wave effects and slopes, in words."""
+    words = ""
+    for level in model.wave_effects:
+        words += (
+            f", a random effect of each {level} at each wave ({level} by "
+            f"{book.wave}, crossed with the participant), so that {level} effects "
+            "may change between waves"
+        )
+    for level in model.slopes:
+        words += (
+            f", a random slope over waves for each {level} (waves counted from "
+            "baseline, 0, 1, 2, ...; correlated with its intercept)"
+        )
+    return words
+
+
+def _sensitivity_words(cfg, book, analyses) -> list[str]:
+    """A sentence for each sensitivity analysis, with the settings its rows
+    report (bootstrap draws and weights, GEE working correlation and errors)."""
+    cluster = book.clusters[-1] if book.clusters else "participant"
+    setting = {}
+    for row in analyses.rows:
+        setting.setdefault(row["analysis"], row["df_method"])
+    lines = []
+    for method in cfg.model.sensitivity:
+        how = setting.get(ANALYSES["sensitivity"][method], "")
+        if method == "ancova":
+            lines.append(
+                "As a sensitivity analysis, follow-up was also compared by ANCOVA "
+                "adjusted for baseline and the same covariates, with CR2 "
+                f"cluster-robust errors by {cluster} and Satterthwaite df (as "
+                "clubSandwich); unlike a mixed model with random intercepts only, "
+                f"it does not assume that {cluster} effects stay the same between "
+                "waves."
+            )
+        elif method == "wild-bootstrap-ancova":
+            lines.append(
+                "As a sensitivity analysis for few clusters, each follow-up "
+                "wave's ANCOVA difference (complete cases, the same covariates) was "
+                f"tested by the restricted {how} by {cluster} (seed {cfg.seed}; "
+                "CR1 t statistic, symmetric p-value, interval by "
+                "inverting the test; the df shown are clusters minus one)."
+            )
+        elif method == "wild-bootstrap-prepost":
+            lines.append(
+                "As a sensitivity analysis for few clusters, the pre-post effect "
+                "(the difference between arms in change from baseline, by OLS on "
+                "every interview at baseline and the follow-up wave, with the same "
+                f"covariates) was tested by the restricted {how} by {cluster} "
+                f"(seed {cfg.seed}; CR1 t statistic, symmetric "
+                "p-value, interval by inverting the test; the df shown are clusters "
+                "minus one)."
+            )
+        elif method == "gee":
+            lines.append(
+                "As a sensitivity analysis, the mixed model's fixed effects were "
+                f"also fitted as a marginal model by GEE clustered by {cluster} "
+                f"({how}, as geepack): it makes no assumption about how {cluster} "
+                "effects vary between waves."
+            )
+    return lines
+
+
+def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
     model = cfg.model
     i, c = arms
     lines = [
@@ -257,14 +342,18 @@ def _methods(cfg, book, score, arms, wave) -> list[str]:
         + (" (the config's primary_wave)." if cfg.primary_wave else " (the last wave).")
     ]
     if model.kind == "lmm":
+        groups = model_groups(cfg, book)
         text = (
             "Each outcome was modelled with a linear mixed model fitted by REML, with "
-            f"random intercepts for {', '.join(model_groups(cfg, book))} (nested), "
-            "fixed effects for each follow-up wave (time as a factor), arm and "
+            f"random intercepts for {', '.join(groups)} (nested)"
+            + _random_words(model, book)
+            + ", fixed effects for each follow-up wave (time as a factor), arm and "
             "their interaction (the effect at each wave: the difference between "
             "arms in change from baseline to that wave)"
         )
-        df = "Satterthwaite degrees of freedom (as lmerTest)"
+        if model.wave_effects or model.slopes:
+            text += f" (in lme4's notation, {random_formula(cfg, book)})"
+        df = _DF_WORDS[model.df]
     else:
         text = (
             "Each outcome at each follow-up wave was compared between arms by "
@@ -280,15 +369,7 @@ def _methods(cfg, book, score, arms, wave) -> list[str]:
         joined = ", ".join(model.covariates)
         text += f", adjusted for {joined}" if model.kind == "lmm" else f" and {joined}"
     lines.append(f"{text}; intervals and p-values use {df}.")
-    if model.sensitivity == "ancova":
-        lines.append(
-            "As a sensitivity analysis, follow-up was also compared by ANCOVA "
-            "adjusted for baseline and the same covariates, with CR2 "
-            "cluster-robust errors by "
-            f"{book.clusters[-1] if book.clusters else 'cluster'} and "
-            "Satterthwaite df (as clubSandwich); unlike the mixed model, it does "
-            "not assume that team effects stay the same between waves."
-        )
+    lines += _sensitivity_words(cfg, book, analyses)
     if score is not None:
         lines.append(
             "Propensity adjustment: the probability of being in the "
@@ -346,7 +427,8 @@ def _methods(cfg, book, score, arms, wave) -> list[str]:
     return lines
 
 
-def _provenance(cfg: AnalysisConfig, study, score) -> dict:
+def _provenance(cfg: AnalysisConfig, study, analyses) -> dict:
+    score = analyses.score
     inputs = [
         {"path": f.path, "sha256": f.sha256, "rows": f.n_rows}
         for f in study.report.files
@@ -368,10 +450,28 @@ def _provenance(cfg: AnalysisConfig, study, score) -> dict:
             "groups": model_groups(cfg, study.codebook)
             if cfg.model.kind == "lmm"
             else None,
+            "random_effects": random_formula(cfg, study.codebook)
+            if cfg.model.kind == "lmm"
+            else None,
         },
-        "df_method": "Satterthwaite (lmerTest)"
+        "df_method": (
+            "Kenward-Roger (pbkrtest)"
+            if cfg.model.df == "kenward-roger"
+            else "Satterthwaite (lmerTest)"
+        )
         if cfg.model.kind == "lmm"
         else "CR2 with Satterthwaite df (clubSandwich)",
+        "sensitivity": {
+            name: setting
+            for method in cfg.model.sensitivity
+            for name in [ANALYSES["sensitivity"][method]]
+            for setting in [
+                next(
+                    (r["df_method"] for r in analyses.rows if r["analysis"] == name),
+                    None,
+                )
+            ]
+        },
         "propensity": {**cfg.propensity.model_dump(), "formula": score.formula}
         if score is not None
         else {},

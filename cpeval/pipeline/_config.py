@@ -6,6 +6,7 @@ default lives here, in one place.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,19 +19,23 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from .._toml import read_toml
 from ..exceptions import DataError
+from ..models._waves import DEFAULT_DF
 from ..report import REPORT_FORMATS
 
 __all__ = [
     "AnalysisConfig",
     "EconomicsConfig",
+    "GeeConfig",
     "ImputationConfig",
     "ModelConfig",
     "PropensityConfig",
+    "WildBootstrapConfig",
     "load_config",
 ]
 
@@ -52,21 +57,82 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The sensitivity analyses ``[model] sensitivity`` may ask for.
+Sensitivity = Literal[
+    "ancova", "wild-bootstrap-ancova", "wild-bootstrap-prepost", "gee"
+]
+
+
+class WildBootstrapConfig(_Section):
+    """``[model.wild_bootstrap]``: ``n_boot`` and ``weights`` ("webb" or
+    "rademacher") of the wild cluster bootstrap; unset, the defaults of
+    :func:`cpeval.models.wild_bootstrap_ancova` (the seed comes from
+    ``[analysis] seed``)."""
+
+    n_boot: StrictInt | None = Field(None, ge=99)
+    weights: Literal["webb", "rademacher"] | None = None
+
+
+class GeeConfig(_Section):
+    """``[model.gee]``: the working ``correlation`` ("exchangeable" or
+    "independence") and the sandwich ``cov_type`` ("robust", "mancl-derouen"
+    or "kauermann-carroll"); unset, the defaults of
+    :func:`cpeval.models.fit_gee`."""
+
+    correlation: Literal["exchangeable", "independence"] | None = None
+    cov_type: Literal["robust", "mancl-derouen", "kauermann-carroll"] | None = None
+
+
 class ModelConfig(_Section):
     """``[model]``: ``kind`` ("lmm" or "ancova"), ``groups`` (lmm: random
     intercepts, outermost first; default the codebook's clusters and id),
-    ``covariates`` (baseline values), ``sensitivity = "ancova"`` for CR2 ANCOVA
-    rows beside a mixed model."""
+    ``covariates`` (baseline values); for the mixed model ``wave_effects``
+    (levels with a random effect at each wave), ``slopes`` (levels with random
+    slopes over waves) and ``df`` ("satterthwaite" or "kenward-roger");
+    ``sensitivity``: analyses beside the primary one ("ancova",
+    "wild-bootstrap-ancova", "wild-bootstrap-prepost", "gee"; one name or a
+    list), with ``[model.wild_bootstrap]`` and ``[model.gee]`` options."""
 
     kind: Literal["lmm", "ancova"]
     groups: Names | None = Field(None, min_length=1)
     covariates: Names = ()
-    sensitivity: Literal["ancova"] | None = None
+    wave_effects: Names = ()
+    slopes: Names = ()
+    df: Literal["satterthwaite", "kenward-roger"] = DEFAULT_DF
+    sensitivity: tuple[Sensitivity, ...] = ()
+    wild_bootstrap: WildBootstrapConfig = WildBootstrapConfig()
+    gee: GeeConfig = GeeConfig()
+
+    @field_validator("sensitivity", mode="before")
+    @classmethod
+    def _one_or_a_list(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _sensitivity_beside_lmm(self) -> ModelConfig:
-        if self.sensitivity is not None and self.kind != "lmm":
-            raise ValueError("sensitivity: can only be 'ancova', beside kind = 'lmm'")
+    def _options_fit_the_model(self) -> ModelConfig:
+        if self.kind != "lmm":
+            for key in ("wave_effects", "slopes", "df"):
+                if key in self.model_fields_set:
+                    raise ValueError(
+                        f"{key}: is an option of the mixed model (kind = 'lmm'), "
+                        f"not of kind = {self.kind!r}"
+                    )
+            if "ancova" in self.sensitivity:
+                raise ValueError(
+                    "sensitivity: 'ancova' is the primary analysis already "
+                    "(kind = 'ancova'); it can be a sensitivity analysis beside "
+                    "kind = 'lmm'"
+                )
+        twice = sorted({s for s in self.sensitivity if self.sensitivity.count(s) > 1})
+        if twice:
+            raise ValueError(f"sensitivity: names {twice} more than once")
+        wild = any(s.startswith("wild") for s in self.sensitivity)
+        for key, used in (("wild_bootstrap", wild), ("gee", "gee" in self.sensitivity)):
+            if key in self.model_fields_set and not used:
+                raise ValueError(
+                    f"{key}: sets options of an analysis that [model] "
+                    "sensitivity does not ask for"
+                )
         return self
 
 
@@ -317,7 +383,7 @@ def _parse(schema: type[BaseModel], table: Any, key: str, path: Path) -> Any:
         error = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         where = ".".join([key, *(str(p) for p in error["loc"])])
         if error["type"] == "extra_forbidden":
-            known = ", ".join(schema.model_fields)
+            known = ", ".join(_table_of(schema, error["loc"][:-1]).model_fields)
             raise DataError(
                 f"{path}: unknown key '{where}'; known keys: {known}"
             ) from None
@@ -328,8 +394,9 @@ def _parse(schema: type[BaseModel], table: Any, key: str, path: Path) -> Any:
         message = message.replace("a valid tuple", "a list")
         if error["type"] == "greater_than_equal":
             message = f"must be {error['ctx']['ge']} or more"
-        if message.startswith("sensitivity:"):
-            where, message = f"{key}.sensitivity", message.split(": ", 1)[1]
+        named = re.match(r"(\w+): ", message)
+        if error["type"] == "value_error" and named:  # a check across keys
+            where, message = f"{key}.{named.group(1)}", message[named.end() :]
         scalar = not isinstance(error.get("input"), dict)
         shown = f" (got {error['input']!r})" if "input" in error and scalar else ""
         if error["type"] == "too_short":
@@ -339,6 +406,18 @@ def _parse(schema: type[BaseModel], table: Any, key: str, path: Path) -> Any:
                 else "is empty: give at least one value"
             )
         raise DataError(f"{path}: '{where}' {_lower(message)}{shown}") from None
+
+
+def _table_of(schema: type[BaseModel], loc: tuple) -> type[BaseModel]:
+    """The schema of the (sub)table at ``loc``: ``[model.gee]``'s for
+    ``("gee",)`` in ``[model]``."""
+    for name in loc:
+        field = schema.model_fields.get(str(name))
+        inner = getattr(field, "annotation", None)
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            break
+        schema = inner
+    return schema
 
 
 def _lower(message: str) -> str:

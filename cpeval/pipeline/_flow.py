@@ -143,6 +143,15 @@ def _ladder(study, data: pd.DataFrame, row: dict, covariates) -> list:
             (f"not interviewed at {row['wave']}", lambda p: p not in later.index),
             (f"{outcome} missing at {row['wave']}", lambda p: p not in seen),
         ]
+    elif row["model"] == "pre-post OLS":  # baseline and this wave only
+        pair = observed[observed[book.wave].isin([book.baseline, row["wave"]])]
+        either = set(pair[book.id])
+        ladder.append(
+            (
+                f"{outcome} missing at {book.baseline} and at {row['wave']}",
+                lambda p: p not in either,
+            )
+        )
     else:
         anywhere = set(observed[book.id])
         ladder.append((f"{outcome} missing at every wave", lambda p: p not in anywhere))

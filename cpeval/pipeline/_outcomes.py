@@ -22,15 +22,39 @@ from ..missing import impute, pool
 from ..models import check_nested, effect_by_wave
 
 __all__ = [
+    "ANALYSES",
+    "MODELS",
     "OutcomeAnalyses",
     "Propensity",
     "analysis_data",
+    "check_model",
     "outcome_analyses",
     "outcome_table",
     "propensity",
 ]
 
 PS = "ps_logit"
+
+#: Each analysis's name in the outcomes table: the primary analyses (by
+#: ``[model] kind``) and the sensitivity analyses ``[model] sensitivity`` names.
+ANALYSES = {
+    "lmm": "available data",
+    "ancova": "complete cases",
+    "sensitivity": {
+        "ancova": "complete cases, ANCOVA (CR2)",
+        "wild-bootstrap-ancova": "complete cases, ANCOVA (wild cluster bootstrap)",
+        "wild-bootstrap-prepost": "pre-post, wild cluster bootstrap",
+        "gee": "GEE (marginal model)",
+    },
+}
+#: The model column of the outcomes table, by method.
+MODELS = {
+    "lmm": "mixed model (REML)",
+    "ancova": "ANCOVA",
+    "wild-bootstrap-ancova": "ANCOVA",
+    "wild-bootstrap-prepost": "pre-post OLS",
+    "gee": "GEE",
+}
 
 
 def analysis_data(study) -> pd.DataFrame:
@@ -205,6 +229,7 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
             "so the score's logit is a combination of terms the model has already "
             "and adds nothing: leave them out of one of the two lists"
         )
+    check_model(cfg, book)
     score = None
     if ps_covariates:
         try:
@@ -220,24 +245,28 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
     spec = _Spec(cfg, book, covariates, changes)
     found: list[tuple[dict, frozenset]] = []
     kind = cfg.model.kind
-    name = "available data" if kind == "lmm" else "complete cases"
+    name = ANALYSES[kind]
     for label, column in cfg.outcomes.items():
         fit = spec.fit(data, column, kind)
         found += _rows(label, column, name, fit, data, book)
-    if cfg.model.sensitivity == "ancova":
+    for method in cfg.model.sensitivity:
+        if method != "ancova":
+            say(f"sensitivity analysis: {ANALYSES['sensitivity'][method]}")
         for label, column in cfg.outcomes.items():
-            fit = spec.fit(data, column, "ancova")
-            found += _rows(
-                label, column, "complete cases, ANCOVA (CR2)", fit, data, book
-            )
+            fit = spec.fit(data, column, method)
+            analysis = ANALYSES["sensitivity"][method]
+            found += _rows(label, column, analysis, fit, data, book)
     if cfg.imputation:
         say(f"multiple imputation ({cfg.imputation.m} imputations)")
         found += _imputed_rows(cfg, data, book, spec, ps_covariates)
-    primary = "multiple imputation" if cfg.imputation else name
     wave = cfg.wave(book)
     rows, populations = [], {}
     for row, ids in found:
-        main = row["analysis"].startswith(primary)
+        main = (
+            row["analysis"].startswith("multiple imputation")
+            if cfg.imputation
+            else row["analysis"] == name
+        )
         row["primary_wave"] = row["wave"] == wave
         row["role"] = (
             ("primary" if row["primary_wave"] else "secondary")
@@ -289,7 +318,7 @@ class _Spec:
                 "very few participants"
             ) from None
         except DataError as exc:
-            method = "mixed model" if kind == "lmm" else "ANCOVA"
+            method = {"lmm": "mixed model", **ANALYSES["sensitivity"]}[kind]
             raise DataError(
                 f"{self.cfg.path}: outcome '{column}', {method}: {exc}",
                 problems=exc.problems,
@@ -297,6 +326,20 @@ class _Spec:
 
     def _fit(self, data: pd.DataFrame, column: str, kind: str, cluster):
         book = self.book
+        model = self.cfg.model
+        options: dict = {}
+        if kind == "lmm":
+            options = {
+                "groups": model_groups(self.cfg, book),
+                "wave_effects": model.wave_effects,
+                "slopes": model.slopes,
+                "df_method": model.df,
+            }
+        elif kind.startswith("wild-bootstrap"):
+            given = model.wild_bootstrap.model_dump(exclude_none=True)
+            options = {**given, "seed": self.cfg.seed}
+        elif kind == "gee":
+            options = model.gee.model_dump(exclude_none=True)
         return effect_by_wave(
             data,
             outcome=column,
@@ -305,10 +348,46 @@ class _Spec:
             wave=book.wave,
             id=book.id,
             method=kind,
-            groups=model_groups(self.cfg, book) if kind == "lmm" else None,
             cluster=cluster,
             covariates=self.covariates,
             time_covariates=self.changes,
+            **options,
+        )
+
+
+def check_model(cfg, book) -> None:
+    """The config's model options against the codebook, before anything is
+    fitted: level-by-wave effects and slopes name levels of the model, and the
+    wild cluster bootstrap has a cluster."""
+    model = cfg.model
+    if model.kind == "lmm":
+        groups = model_groups(cfg, book)
+        for key, levels in (
+            ("wave_effects", model.wave_effects),
+            ("slopes", model.slopes),
+        ):
+            unknown = [g for g in levels if g not in groups]
+            if unknown:
+                raise DataError(
+                    f"{cfg.path}: [model] {key} names {unknown}, which are not "
+                    f"levels of the mixed model (groups: {groups})"
+                )
+        if book.id in model.wave_effects:
+            raise DataError(
+                f"{cfg.path}: [model] wave_effects names the participant "
+                f"'{book.id}': a participant-by-wave effect is the residual (one "
+                "interview per wave); name a cluster level"
+            )
+        if model.slopes and len(book.waves) < 3:
+            raise DataError(
+                f"{cfg.path}: [model] slopes need three or more waves; the codebook "
+                f"has {len(book.waves)}: with two, use wave_effects"
+            )
+    wild = [s for s in model.sensitivity if s.startswith("wild-bootstrap")]
+    if wild and not book.clusters:
+        raise DataError(
+            f"{cfg.path}: [model] sensitivity asks for {wild[0]!r}, which resamples "
+            "clusters, but the codebook declares none ([study] clusters)"
         )
 
 
@@ -363,21 +442,39 @@ def _estimate(record: dict, fit, wave: str, book) -> dict:
         "df_method": record["df_method"],
     }
     model = fit.fits[wave]
+    values["model"] = MODELS[fit.method]
     if fit.method == "lmm":
-        cluster = book.clusters[-1] if book.clusters else None
         values.update(
-            model="mixed model (REML)",
-            icc=model.icc.get(cluster, np.nan) if cluster else np.nan,
+            icc=_cluster_icc(model, book),
             singular=bool(model.singular),
             converged=bool(model.converged),
         )
-    else:
+    elif fit.method == "ancova":
         values.update(
-            model="ANCOVA",
             hedges_g=record["hedges_g"],
             partial_eta2=record["partial_eta2"],
         )
     return values
+
+
+def _cluster_icc(model, book) -> float:
+    """The allocation cluster's ICC (its random intercept's share of the
+    variance), under its name in the model: ``team`` in the nested model,
+    ``site:team`` when the model names it within its site; NaN with random
+    slopes, whose share of variance depends on the wave."""
+    if not book.clusters:
+        return np.nan
+    cluster = book.clusters[-1]
+    terms = model.varcorr
+    if terms is not None and (
+        terms["var1"].ne("(Intercept)") & terms["grp"].ne("Residual")
+    ).any():
+        return np.nan
+    icc = model.icc
+    if cluster in icc:
+        return icc[cluster]
+    nested = [g for g in icc if g.split(":")[-1] == cluster]
+    return icc[nested[0]] if nested else np.nan
 
 
 def _means(data, book, column, wave: str, ids: frozenset) -> dict:
