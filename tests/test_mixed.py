@@ -239,3 +239,35 @@ def test_text_in_the_outcome_named():
     ):
         with pytest.raises(DataError, match=r"'Reaction', row 3: value 'n/a'"):
             fit_lmm(d, formula, groups)
+
+
+@pytest.mark.parametrize(
+    ("data", "formula"),
+    [
+        ("team_wave", LMMS["team_wave"][1]),
+        ("penicillin", LMMS["penicillin"][1]),
+        ("sleepstudy", "Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)"),
+    ],
+)
+def test_schur_engine_equals_sparse_factorisation(data, formula):
+    """Eliminating a scalar term first (SchurDesign) gives the sparse
+    factorisation's criterion, REML and ML, inside and on the boundary."""
+    from patsy import dmatrices
+
+    from cpeval.models._nested import criterion
+    from cpeval.models._pls import SchurDesign, SparseDesign, make_design
+    from cpeval.models._reterms import build_terms, split_formula
+
+    d = _data(data)
+    fixed, bars = split_formula(formula)
+    terms = build_terms(d, bars, formula)
+    y, x = dmatrices(fixed, d)
+    args = (terms, np.asarray(x), np.asarray(y)[:, 0])
+    sparse, schur = SparseDesign(*args), make_design(*args)
+    assert isinstance(schur, SchurDesign)
+    rng = np.random.default_rng(1)
+    for theta in (rng.uniform(0.1, 2, len(terms.start)), terms.start * 0):
+        for reml in (True, False):
+            assert criterion(schur, theta, reml) == pytest.approx(
+                criterion(sparse, theta, reml), rel=1e-12
+            )

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from patsy import PatsyError, dmatrices
 from scipy import optimize
+from threadpoolctl import threadpool_limits
 
 from .._checks import numeric
 from .._results import check_level
@@ -40,7 +41,7 @@ from ._lmm_df import (
 )
 from ._lmm_results import LmmResult
 from ._nested import NestedDesign, criterion
-from ._pls import SparseDesign
+from ._pls import make_design
 from ._reterms import (
     RandomTerm,
     RandomTerms,
@@ -54,6 +55,8 @@ __all__ = ["LmmResult", "check_nested", "check_rank", "fit_lmm"]
 
 DfMethod = Literal["satterthwaite", "kenward-roger", "wald"]
 DF_METHODS = ("satterthwaite", "kenward-roger", "wald")
+#: BLAS threads while fitting (the matrices are small).
+BLAS_THREADS = 1
 #: lme4's ``isSingular`` tolerance: a diagonal theta below it is on the boundary.
 SINGULAR_TOL = 1e-4
 #: lme4's ``check.conv.grad`` tolerance (``.makeCC("warning", tol = 2e-3)``) on
@@ -139,6 +142,13 @@ def fit_lmm(
     ('Subject.(Intercept)', 'Subject.Days.(Intercept)', 'Subject.Days')
     """
     _check_options(reml, df_method, level)
+    # the matrices are small (fixed effects, a few hundred random effects): a
+    # second BLAS thread costs more than it saves (20 times on a busy machine)
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        return _fit(data, formula, groups, reml, df_method, level)
+
+
+def _fit(data, formula, groups, reml, df_method, level) -> LmmResult:
     outcome = formula.split("~")[0].strip()
     if outcome in data.columns:  # text would become indicator columns
         data = data.assign(**{outcome: numeric(data[outcome], "the outcome")})
@@ -155,7 +165,7 @@ def fit_lmm(
     y, x, used = _design(used, fixed, [])
     check_rank(x, formula)
     terms = build_terms(used, bars, formula)
-    design = SparseDesign(terms, x.to_numpy(float), y)
+    design = make_design(terms, x.to_numpy(float), y)
     theta, converged, notes = _optimise(design, terms.start, terms.lower, reml)
     return _result(
         design,
