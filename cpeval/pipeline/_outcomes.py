@@ -466,9 +466,10 @@ def _cluster_icc(model, book) -> float:
         return np.nan
     cluster = book.clusters[-1]
     terms = model.varcorr
-    if terms is not None and (
-        terms["var1"].ne("(Intercept)") & terms["grp"].ne("Residual")
-    ).any():
+    if (
+        terms is not None
+        and (terms["var1"].ne("(Intercept)") & terms["grp"].ne("Residual")).any()
+    ):
         return np.nan
     icc = model.icc
     if cluster in icc:
