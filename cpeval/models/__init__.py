@@ -15,6 +15,7 @@ from ._design import design_effect
 from ._did import DidResult, did
 from ._effects import EffectSize, partial_eta_squared, treatment_effect
 from ._gee import GeeResult, fit_gee
+from ._glmm import GlmmResult, fit_glmm
 from ._lmm import LmmResult, check_nested, fit_lmm
 from ._waves import WaveEffects, effect_by_wave
 from ._wild import WildBootstrap, wild_bootstrap_ancova, wild_bootstrap_prepost
@@ -24,6 +25,7 @@ __all__ = [
     "DidResult",
     "EffectSize",
     "GeeResult",
+    "GlmmResult",
     "KappaResult",
     "LmmResult",
     "WaveEffects",
@@ -36,6 +38,7 @@ __all__ = [
     "did",
     "effect_by_wave",
     "fit_gee",
+    "fit_glmm",
     "fit_lmm",
     "icc_ratings",
     "partial_eta_squared",
