@@ -49,6 +49,7 @@ from ._reterms import (
     complete_rows,
     lower_pairs,
     split_formula,
+    varcorr,
 )
 
 __all__ = ["LmmResult", "check_nested", "check_rank", "fit_lmm"]
@@ -599,23 +600,7 @@ def _diagonal(structure: _Structure) -> np.ndarray:
 
 def _varcorr(structure: _Structure, theta: np.ndarray, sigma: float) -> pd.DataFrame:
     """lme4's ``as.data.frame(VarCorr(fit))``."""
-    rows, start = [], 0
-    for group, columns in zip(structure.groups, structure.columns, strict=True):
-        k = len(columns)
-        tri = np.zeros((k, k))
-        for position, (i, j) in enumerate(lower_pairs(k)):
-            tri[i, j] = theta[start + position]
-        start += k * (k + 1) // 2
-        cov = sigma**2 * tri @ tri.T
-        sd = np.sqrt(np.diag(cov))
-        rows += [(group, columns[i], None, cov[i, i], sd[i]) for i in range(k)]
-        for j in range(k):
-            for i in range(j + 1, k):
-                denom = sd[i] * sd[j]
-                corr = cov[i, j] / denom if denom > 0 else np.nan
-                rows.append((group, columns[j], columns[i], cov[i, j], corr))
-    rows.append(("Residual", None, None, sigma**2, sigma))
-    return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+    return varcorr(zip(structure.groups, structure.columns, strict=True), theta, sigma)
 
 
 def _vcomp(varcorr: pd.DataFrame) -> dict[str, float]:

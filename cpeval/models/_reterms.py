@@ -21,6 +21,7 @@ The covariance of the observations is ``sigma^2 (I + Z Lambda Lambda' Z')``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -32,7 +33,14 @@ from patsy import PatsyError, dmatrix
 from ..exceptions import DataError
 from ._formula import QUOTE_HINT, formula_error
 
-__all__ = ["RandomTerm", "RandomTerms", "build_terms", "complete_rows", "split_formula"]
+__all__ = [
+    "RandomTerm",
+    "RandomTerms",
+    "build_terms",
+    "complete_rows",
+    "split_formula",
+    "varcorr",
+]
 
 _QUOTED = re.compile(r"""^Q\((["'])(.+)\1\)$""")
 
@@ -389,3 +397,48 @@ def _check_terms(
                 "too: number of observations <= number of random effects); drop "
                 "the term, or a slope"
             )
+
+
+def varcorr(
+    blocks: Sequence[tuple[str, Sequence[str]]],
+    theta: np.ndarray,
+    sigma: float = 1.0,
+    residual: bool = True,
+) -> pd.DataFrame:
+    """lme4's ``as.data.frame(VarCorr(fit))``: ``grp``, ``var1``, ``var2``,
+    ``vcov`` (variance or covariance), ``sdcor`` (SD or correlation).
+
+    Parameters
+    ----------
+    blocks : sequence of (group, columns)
+        Each term's grouping factor and random effects, in theta's order.
+    theta : numpy.ndarray
+        The relative Cholesky factors, each term's lower triangle by column.
+    sigma : float
+        The residual SD (1 for a GLMM).
+    residual : bool
+        Add the ``Residual`` row (linear mixed models).
+
+    Examples
+    --------
+    >>> varcorr([("g", ["(Intercept)"])], np.array([0.5]), 2.0)["vcov"].tolist()
+    [1.0, 4.0]
+    """
+    rows, start = [], 0
+    for group, columns in blocks:
+        k = len(columns)
+        tri = np.zeros((k, k))
+        for position, (i, j) in enumerate(lower_pairs(k)):
+            tri[i, j] = theta[start + position]
+        start += k * (k + 1) // 2
+        cov = sigma**2 * tri @ tri.T
+        sd = np.sqrt(np.diag(cov))
+        rows += [(group, columns[i], None, cov[i, i], sd[i]) for i in range(k)]
+        for j in range(k):
+            for i in range(j + 1, k):
+                denom = sd[i] * sd[j]
+                corr = cov[i, j] / denom if denom > 0 else np.nan
+                rows.append((group, columns[j], columns[i], cov[i, j], corr))
+    if residual:
+        rows.append(("Residual", None, None, sigma**2, sigma))
+    return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
