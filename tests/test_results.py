@@ -149,8 +149,53 @@ def _pooled_cea():
     return PooledCEA(pooled, 0.5, _bootstrap(), "impute then bootstrap", 5)
 
 
+def _lmm_slopes():
+    from cpeval.models import fit_lmm
+
+    d = pd.read_csv(REF / "mixed" / "sleepstudy.csv")
+    return fit_lmm(d, "Reaction ~ Days + (Days | Subject)", df_method="kenward-roger")
+
+
+def _glmm():
+    from cpeval.models import fit_glmm
+
+    d = pd.read_csv(REF / "mixed" / "cbpp.csv", dtype={"herd": str, "period": str})
+    return fit_glmm(
+        d, "incidence ~ period + (1 | herd)", family="binomial", trials="size"
+    )
+
+
+def _gee():
+    from cpeval.models import fit_gee
+
+    d = pd.read_csv(REF / "gee" / "ohio.csv")
+    return fit_gee(
+        d, outcome="resp", terms=["age", "smoke"], cluster="id", family="binomial"
+    )
+
+
+def _wild():
+    from cpeval.models import wild_bootstrap_prepost
+
+    d = pd.read_csv(REF / "lmm" / "unbalanced.csv")
+    return wild_bootstrap_prepost(
+        d,
+        outcome="y",
+        time="time",
+        group="group",
+        cluster="team",
+        id="id",
+        weights="rademacher",
+        n_boot=99999,
+    )
+
+
 ESTIMATES = {
     "LmmResult": _lmm,
+    "LmmResult (slopes, KR)": _lmm_slopes,
+    "GlmmResult": _glmm,
+    "GeeResult": _gee,
+    "WildBootstrap (pre-post)": _wild,
     "LmmResult (Wald)": _lmm_wald,
     "AncovaResult": _ancova,
     "WaveEffects (ANCOVA)": _waves,
@@ -164,6 +209,7 @@ ESTIMATES = {
     "PooledCEA": _pooled_cea,
 }
 PERCENTILE = {"BootstrapCEA"}  # intervals are quantiles of the replicates
+INVERTED = {"WildBootstrap (pre-post)"}  # intervals and p from the bootstrap test
 
 
 def _effect_size():
@@ -311,6 +357,10 @@ def test_conf_int_at_call_time_equals_hand_computation(name):
     assert list(narrow.columns) == ["ci_low", "ci_high"]
     assert (narrow["ci_low"] > wide["ci_low"]).all()
     assert (narrow["ci_high"] < wide["ci_high"]).all()
+    if name in INVERTED:  # test_wild checks the inversion against the test
+        frame = res.to_frame(level=0.9)
+        np.testing.assert_allclose(frame["ci_low"], narrow["ci_low"], rtol=1e-12)
+        return
     if name in PERCENTILE:
         draws = res.replicates[["delta_cost", "delta_effect"]]
         expected_low = draws.quantile(0.05).to_numpy()
@@ -329,7 +379,9 @@ def test_conf_int_at_call_time_equals_hand_computation(name):
     np.testing.assert_allclose(frame["ci_low"], expected_low, rtol=1e-10)
 
 
-@pytest.mark.parametrize("name", [n for n in ESTIMATES if n not in PERCENTILE])
+@pytest.mark.parametrize(
+    "name", [n for n in ESTIMATES if n not in PERCENTILE | INVERTED]
+)
 def test_pvalues_are_two_sided_on_df(name):
     res = result(name)
     params = np.atleast_1d(np.asarray(res.params, float))
