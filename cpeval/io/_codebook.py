@@ -23,8 +23,12 @@ from ..exceptions import DataError
 
 __all__ = ["Codebook", "ColumnSpec", "FileSpec", "code_text", "load_codebook"]
 
-ColumnType = Literal["numeric", "integer", "categorical", "date", "text"]
+ColumnType = Literal[
+    "numeric", "integer", "categorical", "date", "text", "binary", "count"
+]
 COLUMN_TYPES: tuple[str, ...] = get_args(ColumnType)
+#: A binary column's values without ``values``: absent, present.
+BINARY: tuple[int, int] = (0, 1)
 
 _STUDY_KEYS = {
     "name": str,
@@ -66,12 +70,16 @@ class ColumnSpec:
     ----------
     name : str
         Column name in the files.
-    type : {"numeric", "integer", "categorical", "date", "text"}
-        ``integer`` also refuses fractions (item codes).
+    type : {"numeric", "integer", "categorical", "date", "text", "binary", "count"}
+        ``integer`` also refuses fractions (item codes). ``binary``: an event
+        or state that is present or absent, 0/1 (or the two ``values``, absent
+        first); ``count``: a whole number of events, 0 or more. An outcome of
+        either type is analysed by the matching model (logistic or Poisson).
     min, max : float, optional
         Inclusive range for numeric and integer columns.
     values : tuple, optional
-        The allowed values (categories, or item codes).
+        The allowed values (categories, or item codes); for ``binary``, the
+        two values, the absence (read as 0) first and the presence (1) second.
     waves : tuple of str, optional
         Waves at which the column is collected; ``None`` means every wave.
     required : bool
@@ -143,7 +151,9 @@ class Codebook:
     def labelled(self) -> tuple[str, ...]:
         """Columns whose SPSS/Stata value labels replace their codes: the group,
         the clusters and the categorical columns."""
-        categorical = [n for n, s in self.columns.items() if s.type == "categorical"]
+        categorical = [
+            n for n, s in self.columns.items() if s.type in ("categorical", "binary")
+        ]
         return tuple(dict.fromkeys(c for c in (*self.keys[1:], *categorical) if c))
 
     def relabelled(self, labels: Mapping[str, Mapping[str, str]]) -> Codebook:
@@ -164,6 +174,10 @@ class Codebook:
         columns = {
             name: replace(spec, values=tuple(swap(name, v) for v in spec.values))
             if spec.type == "categorical" and spec.values is not None
+            else replace(
+                spec, values=tuple(swap(name, v) for v in spec.values or BINARY)
+            )
+            if spec.type == "binary" and name in labels
             else spec
             for name, spec in self.columns.items()
         }
@@ -195,7 +209,7 @@ class Codebook:
         return {
             name: self.missing_codes + spec.missing_codes
             for name, spec in self.columns.items()
-            if spec.type in ("numeric", "integer")
+            if spec.type in ("numeric", "integer", "binary", "count")
         }
 
 
@@ -447,6 +461,7 @@ def _column(
                 f"{path}: column '{name}' is {kind} but its values include "
                 f"{text[0]!r}; give numbers, or make the column categorical"
             )
+    _check_outcome_type(name, kind, entry, path)
     low, high = entry.get("min"), entry.get("max")
     if low is not None and high is not None and low > high:
         raise DataError(f"{path}: column '{name}' has min {low} above max {high}")
@@ -466,6 +481,39 @@ def _column(
         instrument=instrument,
         label=entry.get("label", ""),
     )
+
+
+def _check_outcome_type(
+    name: str, kind: str, entry: Mapping[str, Any], path: Path
+) -> None:
+    """A binary column has two values (absent first) and no range; a count has
+    no list of values and a range that starts at 0 or above."""
+    values = entry.get("values")
+    if kind == "binary":
+        ranged = [k for k in ("min", "max") if k in entry]
+        if ranged:
+            raise DataError(
+                f"{path}: column '{name}' is binary, so it has no '{ranged[0]}': "
+                "its values are 0 and 1, or the two it lists in 'values'"
+            )
+        if values is not None and (
+            len(values) != 2 or len({code_text(v) for v in values}) != 2
+        ):
+            raise DataError(
+                f"{path}: column '{name}' is binary: 'values' lists its two "
+                f'values, absence first (e.g. ["no", "yes"]); got {values}'
+            )
+    if kind == "count":
+        if values is not None:
+            raise DataError(
+                f"{path}: column '{name}' is a count (0, 1, 2, ...): it takes "
+                "'min'/'max', not 'values'; a few codes make it integer or categorical"
+            )
+        if entry.get("min") is not None and entry["min"] < 0:
+            raise DataError(
+                f"{path}: column '{name}' is a count, which is never negative; "
+                f"its min is {entry['min']}"
+            )
 
 
 def _expand_items(items: Any, path: Path, where: str) -> list[str]:

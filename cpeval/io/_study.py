@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
-from ._codebook import Codebook, code_text
+from ._codebook import BINARY, Codebook, code_text
 from ._validate import SOURCE_ROW, ValidationReport, check_and_link, parse_dates
 
 __all__ = ["ParticipantFlow", "Study", "load_study", "participant_flow"]
@@ -211,6 +212,16 @@ def _typed(data: pd.DataFrame, book: Codebook) -> pd.DataFrame:
             data[name] = _dates(data[name], book)
         elif spec.type == "categorical":
             data[name] = data[name].map(code_text, na_action="ignore").astype(object)
+        elif spec.type == "binary":  # absent 0, present 1, whatever the file says
+            given = spec.values or BINARY
+            codes = {code_text(v): float(k) for k, v in enumerate(given)}
+            data[name] = (
+                data[name]
+                .map(lambda v, c=codes: c.get(code_text(v), np.nan), na_action="ignore")
+                .astype(float)
+            )
+        elif spec.type == "count":
+            data[name] = pd.to_numeric(data[name], errors="coerce").astype(float)
     if book.date:
         data[book.date] = _dates(data[book.date], book)
     data[book.wave] = pd.Categorical(data[book.wave], book.waves, ordered=True)

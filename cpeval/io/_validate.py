@@ -20,7 +20,14 @@ import pandas as pd
 
 from .._format import show as _show
 from ..exceptions import DataError, one_line
-from ._codebook import Codebook, ColumnSpec, FileSpec, code_text, load_codebook
+from ._codebook import (
+    BINARY,
+    Codebook,
+    ColumnSpec,
+    FileSpec,
+    code_text,
+    load_codebook,
+)
 from ._read import ReadReport, read_data
 
 __all__ = ["Problem", "ValidationReport", "validate", "value_labels"]
@@ -418,6 +425,27 @@ def _categorical_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> l
     return [(outside, "not_allowed", f"'{{v}}' is not one of {shown}{hint}")]
 
 
+def _binary_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
+    """0 or 1, or the two declared values (the file's labels allowed)."""
+    allowed = spec.values or BINARY
+    shown = " or ".join(_show(v) for v in allowed)
+    outside = values.notna() & ~values.map(_show).isin({_show(v) for v in allowed})
+    hint = _label_hint(values.attrs.get("cpeval_labels"))
+    return [(outside, "not_binary", f"'{{v}}' is not {shown} (a binary column){hint}")]
+
+
+def _count_rules(values: pd.Series, spec: ColumnSpec, book: Codebook) -> list:
+    """A whole number, 0 or more (and within the column's max)."""
+    rules = _numeric_rules(values, replace(spec, type="integer", min=None), book)
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    low = 0.0 if spec.min is None else max(float(spec.min), 0.0)
+    with np.errstate(invalid="ignore"):
+        below = np.isfinite(numbers) & (numbers < low)
+    words = "a count (0 or more)" if low == 0 else f"a count of {_show(low)} or more"
+    rules.append((below, "not_count", f"'{{v}}' is not {words}"))
+    return [rule for rule in rules if np.asarray(rule[0]).any()]
+
+
 def _label_hint(labels: Mapping[str, str] | None) -> str:
     """The file's own value labels, for a message about a value not allowed."""
     if not labels:
@@ -464,6 +492,8 @@ _VALUE_RULES = {
     "categorical": _categorical_rules,
     "date": _date_rules,
     "text": _no_rules,
+    "binary": _binary_rules,
+    "count": _count_rules,
 }
 
 
