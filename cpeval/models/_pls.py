@@ -188,6 +188,8 @@ class SparseDesign:
 #: Schur complement is used (a dense ``q2 x q2`` Cholesky each evaluation; above
 #: a few hundred the sparse factorisation is faster).
 SCHUR_MAX = 200
+#: Up to this many cells of ``Z_1'Z_2`` the Schur engine works on dense arrays.
+DENSE_CELLS = 1_000_000
 
 
 @dataclass
@@ -228,6 +230,15 @@ class SchurDesign:
         self._d1 = np.asarray(z1.multiply(z1).sum(axis=0)).ravel()
         self._z12 = (z1.T @ z2).tocsr()
         self._z22 = (z2.T @ z2).tocsc()
+        q1, q2 = self._z12.shape
+        self._dense = q1 * q2 <= DENSE_CELLS
+        if self._dense:  # small: numpy's overhead is far below scipy.sparse's
+            self._z12 = self._z12.toarray()
+            self._z22 = self._z22.toarray()
+            m = len(self._rest.start)
+            self._units = np.array(
+                [self._rest.lambda_(np.eye(m)[r]).toarray() for r in range(m)]
+            ).reshape(m, q2, q2)
         self._w1 = np.asarray(z1.T @ w)
         self._w2 = np.asarray(z2.T @ w)
         self.wtw = w.T @ w
@@ -238,11 +249,17 @@ class SchurDesign:
         theta = np.asarray(theta, float)
         t1 = theta[self._where]
         rest = np.delete(theta, self._where)
-        lam2 = self._rest.lambda_(rest)
         a11 = 1.0 + t1**2 * self._d1
-        a12 = (self._z12 @ lam2).tocsr() * t1
-        scaled = sp.diags(1.0 / a11) @ a12
-        schur = (lam2.T @ self._z22 @ lam2 - a12.T @ scaled).toarray()
+        if self._dense:
+            lam2 = np.tensordot(rest, self._units, axes=1)
+            a12 = t1 * (self._z12 @ lam2)
+            scaled = a12 / a11[:, None]
+            schur = lam2.T @ self._z22 @ lam2 - a12.T @ scaled
+        else:
+            lam2 = self._rest.lambda_(rest)
+            a12 = (self._z12 @ lam2).tocsr() * t1
+            scaled = sp.diags(1.0 / a11) @ a12
+            schur = (lam2.T @ self._z22 @ lam2 - a12.T @ scaled).toarray()
         schur[np.diag_indices_from(schur)] += 1.0
         chol = np.linalg.cholesky(schur)  # LinAlgError if not positive definite
         b1 = t1 * self._w1
