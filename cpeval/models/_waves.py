@@ -21,9 +21,10 @@ from .._results import EstimateResults, percent
 from ..exceptions import DataError
 from ._ancova import ancova
 from ._effects import treatment_effect
+from ._glmm import fit_glmm
 from ._lmm import fit_lmm
 
-__all__ = ["DEFAULT_DF", "METHODS", "WaveEffects", "effect_by_wave"]
+__all__ = ["DEFAULT_DF", "FAMILIES", "METHODS", "WaveEffects", "effect_by_wave"]
 
 Method = Literal[
     "lmm", "ancova", "gee", "wild-bootstrap-ancova", "wild-bootstrap-prepost"
@@ -37,6 +38,12 @@ METHODS = (
     "wild-bootstrap-prepost",
 )
 WaveDf = Literal["satterthwaite", "kenward-roger"]
+Family = Literal["gaussian", "binomial", "poisson"]
+#: The outcome families: continuous, binary (logit link), count (log link).
+FAMILIES = ("gaussian", "binomial", "poisson")
+#: What each family's effect is, exponentiated (``None``: a difference).
+RATIOS = {"gaussian": None, "binomial": "odds ratio", "poisson": "rate ratio"}
+_KINDS = {"binomial": "binary (0/1)", "poisson": "a count"}
 #: The mixed model's df unless another is asked for (the config's default too).
 DEFAULT_DF: WaveDf = "satterthwaite"
 _DF_NAMES = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger"}
@@ -67,6 +74,10 @@ class WaveEffects(EstimateResults):
         come from the bootstrap).
     baseline : str
         The baseline wave.
+    family : {"gaussian", "binomial", "poisson"}
+        The outcome's family: for ``"binomial"`` (logit) and ``"poisson"``
+        (log) ``params`` and its interval are on the log scale (log odds ratio,
+        log rate ratio) and ``extra`` holds the ratio itself.
     participants : mapping of str to frozenset
         The ids behind each wave's estimate (for the participant flow).
     fits : mapping of str to result
@@ -80,7 +91,11 @@ class WaveEffects(EstimateResults):
         covariate); grouping columns keep their names.
     extra : pandas.DataFrame
         ANCOVA: Hedges' g and partial eta squared by wave (empty for the mixed
-        model).
+        model). Binary and count outcomes: ``ratio``, ``ratio_ci_low``,
+        ``ratio_ci_high`` (the exponentiated effect and interval at ``level``)
+        and, for a binary outcome's mixed model, the marginal risk difference
+        at each wave (``risk_difference``, ``risk_difference_se``,
+        ``risk_difference_ci_low``, ``risk_difference_ci_high``).
     level : float
         Default confidence level of :meth:`conf_int`.
 
@@ -107,13 +122,23 @@ class WaveEffects(EstimateResults):
     fits: Mapping[str, Any] = field(repr=False)
     extra: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     level: float = 0.95
+    family: str = "gaussian"
 
     _term_label = "wave"
 
     @property
     def _title(self) -> str:  # type: ignore[override]
-        model = _MODELS[self.method]
-        return f"Difference from {self.baseline} by wave, {model}"
+        model = model_name(self.method, self.family)
+        scale = RATIOS[self.family]
+        what = f"Log {scale}" if scale else "Difference"
+        return f"{what} from {self.baseline} by wave, {model}"
+
+    @property
+    def scale(self) -> str:
+        """What ``params`` is: ``"difference"``, ``"log odds ratio"`` or
+        ``"log rate ratio"``."""
+        ratio = RATIOS[self.family]
+        return f"log {ratio}" if ratio else "difference"
 
     @property
     def cov_type(self) -> str:
@@ -176,6 +201,17 @@ _MODELS = {
     "wild-bootstrap-ancova": "ANCOVA, wild cluster bootstrap",
     "wild-bootstrap-prepost": "pre-post OLS, wild cluster bootstrap",
 }
+_LINKS = {"binomial": "binomial, logit", "poisson": "Poisson, log"}
+
+
+def model_name(method: str, family: str = "gaussian") -> str:
+    """The model in words: ``"mixed model (REML)"``, ``"generalised linear
+    mixed model (binomial, logit; Laplace)"``, ``"GEE (Poisson, log)"``."""
+    if family == "gaussian":
+        return _MODELS[method]
+    if method == "lmm":
+        return f"generalised linear mixed model ({_LINKS[family]}; Laplace)"
+    return f"{_MODELS[method]} ({_LINKS[family]})"
 
 
 def effect_by_wave(
@@ -200,6 +236,7 @@ def effect_by_wave(
     seed: int | None = None,
     correlation: str | None = None,
     cov_type: str | None = None,
+    family: Family = "gaussian",
     level: float = 0.95,
 ) -> WaveEffects:
     """The arm difference at every follow-up wave, adjusted for baseline.
@@ -281,6 +318,17 @@ def effect_by_wave(
         ``gee``: the working correlation ("exchangeable" or "independence")
         and the sandwich ("robust", "mancl-derouen", "kauermann-carroll");
         ``None`` keeps :func:`~cpeval.models.fit_gee`'s defaults.
+    family : {"gaussian", "binomial", "poisson"}
+        The outcome: continuous (default), binary 0/1 (logit link) or a count
+        (log link). ``lmm`` then fits a generalised linear mixed model
+        (:func:`~cpeval.models.fit_glmm`, Laplace, the same random effects:
+        nested intercepts, level-by-wave effects, slopes) with Wald z
+        inference; ``gee`` a binomial or Poisson GEE. The effect at wave ``k``
+        is then the ``wave_k:group`` coefficient on the log scale: the ratio of
+        the arms' odds (rate) ratio at ``k`` to that at baseline, conditional on
+        the random effects for the mixed model. ANCOVA and the wild bootstrap
+        are linear models of a continuous outcome and refuse another family;
+        so does Kenward-Roger df.
     level : float
         Confidence level.
 
@@ -315,6 +363,7 @@ def effect_by_wave(
     if method not in METHODS:
         raise DataError(f"method must be one of {list(METHODS)}; got {method!r}")
     _check_method_options(method, wave_effects, slopes, df_method)
+    _check_family(family, method, outcome, df_method)
     wild = {"n_boot": n_boot, "weights": weights, "seed": seed}
     gee = {"correlation": correlation, "cov_type": cov_type}
     for name, value in {**wild, **gee}.items():
@@ -336,6 +385,7 @@ def effect_by_wave(
             time_covariates,
             level,
             random,
+            family,
         )
     terms = list(dict.fromkeys([*covariates, *time_covariates]))
     if method == "ancova":
@@ -351,7 +401,7 @@ def effect_by_wave(
             covariates,
             time_covariates,
             level,
-            given,
+            {**given, "family": family},
         )
     given = {k: v for k, v in wild.items() if v is not None}
     if cluster is None:
@@ -378,6 +428,27 @@ def _check_method_options(method, wave_effects, slopes, df_method) -> None:
         )
     if df_method != DEFAULT_DF and method != "lmm":
         raise DataError("df_method= is an option of the mixed model (method='lmm')")
+
+
+def _check_family(family, method, outcome, df_method) -> None:
+    """A binary or count outcome gets a model of its own kind, or none."""
+    if family not in FAMILIES:
+        raise DataError(f"family must be one of {list(FAMILIES)}; got {family!r}")
+    if family == "gaussian":
+        return
+    if method not in ("lmm", "gee"):
+        raise DataError(
+            f"'{outcome}' is {_KINDS[family]}, and method={method!r} is a linear "
+            "model of a continuous outcome (its difference in means and its "
+            "errors assume one): analyse it with method='lmm' (a generalised "
+            "linear mixed model) or 'gee'"
+        )
+    if method == "lmm" and df_method != DEFAULT_DF:
+        raise DataError(
+            f"df_method={df_method!r} is for a linear mixed model; the mixed model "
+            f"of '{outcome}' ({_KINDS[family]}) is a GLMM, whose tests are Wald z "
+            "(as lme4's)"
+        )
 
 
 # ------------------------------------------------------------------ preparing
@@ -508,7 +579,18 @@ def _check_random(random: _Random, groups: list[str], id: str, waves: list) -> N
         )
 
 
-def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level, random):
+def _lmm(
+    frame,
+    outcome,
+    waves,
+    id,
+    groups,
+    covariates,
+    time_covariates,
+    level,
+    random,
+    family="gaussian",
+):
     groups = list(groups) if groups is not None else [id]
     _check_participant_level(frame, id, groups)
     _check_random(random, groups, id, waves)
@@ -533,7 +615,14 @@ def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level, 
     names = _names(outcome, covariates, time_covariates, follow)
     fixed = "_y ~ " + " + ".join(parts)
     with _named_errors(names):
-        if random.nested:
+        if family != "gaussian":
+            used = used.assign(
+                _wave=frame.loc[used.index, _WAVE].cat.codes.astype(np.int64),
+                _t=frame.loc[used.index, _WAVE].cat.codes.astype(float),
+            )
+            formula = " + ".join([fixed, *random_terms(groups, random)])
+            fit = fit_glmm(used, formula, family=family, level=level)
+        elif random.nested:
             fit = fit_lmm(used, fixed, groups, df_method=random.df_method, level=level)
         else:
             used = used.assign(
@@ -554,12 +643,43 @@ def _lmm(frame, outcome, waves, id, groups, covariates, time_covariates, level, 
         n_obs=pd.Series(fit.n_obs, index=index),
         n_participants=pd.Series(n_people, index=index),
         method="lmm",
-        df_method=_DF_NAMES.get(fit.df_method, "Wald"),
+        df_method="Wald z (GLMM, Laplace)"
+        if family != "gaussian"
+        else _DF_NAMES.get(fit.df_method, "Wald"),
         baseline=_label(waves[0]),
         participants=dict.fromkeys(index, ids),
         fits=dict.fromkeys(index, fit),
+        extra=_ratios(fit, names, index, family, level, used, indicators),
         level=level,
+        family=family,
     )
+
+
+def _ratios(fit, names, index, family, level, used=None, indicators=()):
+    """A binary or count outcome's effects as ratios (exp of the log-scale
+    estimate and interval) and, for a binary outcome's GLMM, the marginal
+    (population-averaged) risk difference between arms among each wave's rows."""
+    if family == "gaussian":
+        return pd.DataFrame()
+    limits = fit.conf_int(level).loc[names]
+    extra = pd.DataFrame(
+        {
+            "ratio": np.exp(fit.params[names].to_numpy()),
+            "ratio_ci_low": np.exp(limits["ci_low"].to_numpy()),
+            "ratio_ci_high": np.exp(limits["ci_high"].to_numpy()),
+        },
+        index=index,
+    )
+    if family == "binomial" and used is not None:
+        rows = []
+        for w in indicators:
+            at = used[used[w] == 1]
+            rd = fit.risk_difference("_arm", data=at, level=level).loc["difference"]
+            rows.append(rd[["estimate", "se", "ci_low", "ci_high"]].to_numpy(float))
+        values = np.array(rows)
+        for k, name in enumerate(("", "_se", "_ci_low", "_ci_high")):
+            extra[f"risk_difference{name}"] = values[:, k]
+    return extra
 
 
 def _gee(frame, outcome, waves, id, cluster, covariates, time_covariates, level, given):
@@ -602,7 +722,9 @@ def _gee(frame, outcome, waves, id, cluster, covariates, time_covariates, level,
         baseline=_label(waves[0]),
         participants=dict.fromkeys(index, ids),
         fits=dict.fromkeys(index, fit),
+        extra=_ratios(fit, names, index, given.get("family", "gaussian"), level),
         level=level,
+        family=given.get("family", "gaussian"),
     )
 
 
