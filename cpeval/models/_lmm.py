@@ -389,13 +389,12 @@ def _optimise(
     def objective(theta):
         return criterion(design, np.asarray(theta), reml)
 
-    # the criterion can have local optima: start where lme4 does and again
-    # from whichever scaled start has the lowest criterion (for the sparse
-    # engine, whose evaluations cost more, only when the first search ends on
-    # the boundary, where a flat criterion can stop it)
+    # the criterion can have local optima: start where lme4 does and (nested
+    # engine) again from whichever scaled start has the lowest criterion; both
+    # engines retry off the boundary below
     search = _bounded if thorough else _bobyqa
     best = search(objective, start, lower)
-    if thorough or np.any(diagonal & (best.x < SINGULAR_TOL)):
+    if thorough:
         others = [np.where(diagonal, s, 0.0) for s in (0.3, 3.0, 0.1)]
         result = search(objective, min(others, key=objective), lower)
         if result.fun < best.fun:

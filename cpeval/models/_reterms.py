@@ -344,6 +344,8 @@ def complete_rows(data: pd.DataFrame, bars: list[BarTerm], formula: str) -> pd.I
                     f"have: {absent[0]!r}"
                 )
             keep = keep.intersection(data.index[data[columns].notna().all(axis=1)])
+        if bar.expr == "1":  # a random intercept uses no variable
+            continue
         try:
             matrix = dmatrix(bar.expr, data, NA_action="drop", return_type="dataframe")
         except PatsyError as exc:
@@ -359,6 +361,8 @@ def complete_rows(data: pd.DataFrame, bars: list[BarTerm], formula: str) -> pd.I
 def _expr_blocks(data: pd.DataFrame, bar: BarTerm, formula: str):
     """(column names, n x k matrix) of each term of the expression: one block
     for ``|``, one per patsy term (the intercept its own) for ``||``."""
+    if bar.expr == "1":  # the common case, without patsy's overhead
+        return [(("(Intercept)",), np.ones((len(data), 1)))]
     try:
         matrix = dmatrix(bar.expr, data, NA_action="raise", return_type="dataframe")
     except PatsyError as exc:
