@@ -741,10 +741,11 @@ def closed_form_power(
     Donner and Klar's variance of a difference of two proportions from cluster
     randomised arms, ``SE^2 = (p0 (1 - p0) DE0 + p1 (1 - p1) DE1) / (k m)``
     (Donner A, Klar N. *Design and Analysis of Cluster Randomization Trials in
-    Health Research*. London: Arnold, 2000, section 5.2; Donner, Birkett and
-    Buck 1981), ``p1`` the intervention risk at the odds ratio and ``DE_a`` the
-    design effect at the ICC of 0/1 values. With ``icc_scale="latent"`` (the
-    default, as :class:`TrialDesign`'s ``icc``) that ICC is
+    Health Research*. London: Arnold, 2000; Donner, Birkett and Buck 1981,
+    *Am J Epidemiol* 114:906-914), ``p1`` the intervention risk at the odds
+    ratio and ``DE_a`` the design effect at the ICC of 0/1 values. With
+    ``icc_scale="latent"`` (the default, as :class:`TrialDesign`'s ``icc``)
+    that ICC is
     :func:`proportion_icc` of ``icc`` at each arm's risk, so it differs a
     little between arms; with ``"proportion"`` ``icc`` is already the ICC of
     the 0/1 values, the same in both arms (Donner and Klar's ``rho``).
