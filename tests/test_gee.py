@@ -309,3 +309,15 @@ def test_bad_options_are_named():
     with pytest.raises(DataError, match="did not converge"):
         separated = frame[frame["id"] < 30].assign(resp=lambda d: (d.age > 0) * 1)
         fit_gee(separated, **base, family="binomial")
+
+
+def test_iteration_limit_is_an_error(monkeypatch):
+    """statsmodels only warns when the iterations run out: a DataError here."""
+    import cpeval.models._gee as gee
+
+    monkeypatch.setattr(gee, "MAX_ITERATIONS", 2)
+    d = pd.read_csv(REF / "ohio.csv")
+    with pytest.raises(DataError, match="did not converge in 2 iterations"):
+        fit_gee(
+            d, outcome="resp", terms=["age", "smoke"], cluster="id", family="binomial"
+        )

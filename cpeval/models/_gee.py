@@ -21,6 +21,10 @@ from ._intervals import t_pvalue
 
 __all__ = ["GeeResult", "fit_gee"]
 
+#: Fisher-scoring iterations before a fit counts as not converged (statsmodels'
+#: default; geepack's is 25).
+MAX_ITERATIONS = 60
+
 Family = Literal["gaussian", "binomial", "poisson"]
 Correlation = Literal["independence", "exchangeable", "ar1"]
 Covariance = Literal["robust", "mancl-derouen", "kauermann-carroll"]
@@ -332,6 +336,7 @@ def fit_gee(
     import statsmodels.formula.api as smf
     from statsmodels.tools.sm_exceptions import (
         ConvergenceWarning,
+        IterationLimitWarning,
         PerfectSeparationWarning,
     )
 
@@ -408,13 +413,17 @@ def fit_gee(
             f"{n_clusters} clusters for {n_params} parameters: the t df "
             "(clusters minus parameters) would be below 1"
         )
+    failures = (ConvergenceWarning, IterationLimitWarning, PerfectSeparationWarning)
     with warnings.catch_warnings():  # no convergence, or separation: an error
-        warnings.simplefilter("error", ConvergenceWarning)
-        warnings.simplefilter("error", PerfectSeparationWarning)
+        for failure in failures:
+            warnings.simplefilter("error", failure)
         try:
-            fit = model.fit(cov_type=_COVARIANCES[cov_type])
-        except (ConvergenceWarning, PerfectSeparationWarning) as exc:
-            raise DataError(f"the GEE {formula!r} did not converge: {exc}") from None
+            fit = model.fit(cov_type=_COVARIANCES[cov_type], maxiter=MAX_ITERATIONS)
+        except failures as exc:
+            raise DataError(
+                f"the GEE {formula!r} did not converge in {MAX_ITERATIONS} "
+                f"iterations: {str(exc).splitlines()[0]}"
+            ) from None
     names = fit.params.index
     if cov_type == "kauermann-carroll":
         cov = pd.DataFrame(_kauermann_carroll(model), index=names, columns=names)
