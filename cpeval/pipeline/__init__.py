@@ -40,7 +40,13 @@ from ._economics import economic_evaluation
 from ._figures import draw_figures
 from ._findings import findings, share
 from ._flow import analysis_flow
-from ._outcomes import ANALYSES, analysis_data, model_groups, outcome_analyses
+from ._outcomes import (
+    ANALYSES,
+    analysis_data,
+    model_groups,
+    outcome_analyses,
+    outcome_family,
+)
 from ._summary import summary
 
 __all__ = ["AnalysisConfig", "load_config", "run", "share"]
@@ -329,8 +335,59 @@ def _sensitivity_words(cfg, book, analyses) -> list[str]:
                 f"also fitted as a marginal model by GEE clustered by {cluster} "
                 f"({how}, as geepack): it makes no assumption about how {cluster} "
                 "effects vary between waves."
+                + (
+                    " Binary and count outcomes were fitted by a binomial (logit) "
+                    "or Poisson (log) GEE; their odds and rate ratios are "
+                    "population-averaged, closer to 1 than the mixed model's."
+                    if _family_words(cfg, book)
+                    else ""
+                )
             )
     return lines
+
+
+def _family_words(cfg, book) -> list[str]:
+    """How binary and count outcomes were modelled (none: no sentence)."""
+    found: dict[str, list[str]] = {"binomial": [], "poisson": []}
+    for label, column in cfg.outcomes.items():
+        family = outcome_family(book, column)
+        if family in found:
+            found[family].append(label)
+    if not any(found.values()):
+        return []
+    kinds = []
+    if found["binomial"]:
+        kinds.append(
+            f"the binary outcomes ({', '.join(found['binomial'])}) by a binomial "
+            "model with a logit link"
+        )
+    if found["poisson"]:
+        kinds.append(
+            f"the counts ({', '.join(found['poisson'])}) by a Poisson model with a "
+            "log link"
+        )
+    text = (
+        "As the codebook declares them, "
+        + " and ".join(kinds)
+        + ": a generalised linear mixed model fitted by the Laplace approximation "
+        "(as lme4's glmer), with the same fixed and random effects as above. "
+        "Their effect at each wave is an odds (or rate) ratio, the exponentiated "
+        "wave-by-arm coefficient: the arms' odds (rate) ratio at that wave over "
+        "their ratio at baseline, for participants of the same clusters "
+        "(conditional on the random effects), with a Wald z interval; a ratio "
+        "whose interval contains 1 shows no clear difference. The difference and "
+        "its interval in the outcomes table are on the log scale."
+    )
+    if cfg.model.df != "satterthwaite":
+        text += " Kenward-Roger df apply to the continuous outcomes only."
+    if found["binomial"]:
+        text += (
+            " For binary outcomes the table also gives the marginal risk "
+            "difference at each follow-up wave: each participant's risk with "
+            "either arm, the random effects integrated out, averaged over that "
+            "wave's participants (delta-method interval)."
+        )
+    return [text]
 
 
 def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
@@ -369,6 +426,7 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
         joined = ", ".join(model.covariates)
         text += f", adjusted for {joined}" if model.kind == "lmm" else f" and {joined}"
     lines.append(f"{text}; intervals and p-values use {df}.")
+    lines += _family_words(cfg, book)
     lines += _sensitivity_words(cfg, book, analyses)
     if score is not None:
         lines.append(

@@ -37,6 +37,11 @@ _LABELS = {
     "q1": "lower quartile",
     "q3": "upper quartile",
     "smd": "standardised mean difference",
+    "scale": "difference scale",
+    "ratio_ci_low": "ratio 95% CI from",
+    "ratio_ci_high": "ratio 95% CI to",
+    "risk_difference_ci_low": "risk difference 95% CI from",
+    "risk_difference_ci_high": "risk difference 95% CI to",
 }
 
 
@@ -123,6 +128,11 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
     if name == "outcomes":
         if {"ci_low", "ci_high"} <= set(columns):
             merges.append(interval("ci_low", "ci_high"))
+        for key, what in (("ratio", "ratio"), ("risk_difference", "risk difference")):
+            if {f"{key}_ci_low", f"{key}_ci_high"} <= set(columns):
+                merges.append(
+                    interval(f"{key}_ci_low", f"{key}_ci_high", f"{what} 95% CI")
+                )
         for stage in ("baseline mean", "follow-up mean"):
             pair = [f"{stage} ({i})", f"{stage} ({c})"]
             if _adjacent(columns, pair):
@@ -205,7 +215,11 @@ def outcome_display(analyses, arms: tuple[str, str], book) -> pd.DataFrame:
 
     The internal keys (``mean_baseline_intervention``, ...) become
     ``baseline mean (<intervention>)``; ``difference`` says which arm is
-    subtracted from which.
+    subtracted from which. With a binary or count outcome the table also says
+    each row's ``scale`` (what the difference is: a mean difference, or a log
+    odds or rate ratio), and gives the odds or rate ratio (intervention over
+    comparator) and, for binary outcomes, the marginal risk difference, each
+    with its interval.
     """
     i, c = arms
     cluster = book.clusters[-1] if book.clusters else "cluster"
@@ -216,6 +230,13 @@ def outcome_display(analyses, arms: tuple[str, str], book) -> pd.DataFrame:
         "wave": "wave",
         "n_participants": "n",
         # the answer first, so it is on screen without scrolling
+        "ratio": f"odds or rate ratio ({i} / {c})",
+        "ratio_ci_low": "ratio_ci_low",
+        "ratio_ci_high": "ratio_ci_high",
+        "risk_difference": f"risk difference ({i} minus {c})",
+        "risk_difference_ci_low": "risk_difference_ci_low",
+        "risk_difference_ci_high": "risk_difference_ci_high",
+        "scale": "scale",
         "difference": f"difference ({i} minus {c})",
         "se": "se",
         "ci_low": "ci_low",

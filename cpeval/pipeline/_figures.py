@@ -170,6 +170,11 @@ def _forest(outcomes: pd.DataFrame):
     )
     ax.axvline(0, color="grey", linestyle="--")
     labels = outcomes["outcome"] + "\n" + outcomes["analysis"] + ", " + outcomes["wave"]
+    xlabel = "adjusted difference (95% CI)"
+    if "scale" in outcomes.columns:  # binary or count outcomes: their log ratios
+        ratio = outcomes["scale"].ne("mean difference")
+        labels = labels.where(~ratio, labels + " (" + outcomes["scale"] + ")")
+        xlabel += "; log odds or rate ratio for binary and count outcomes"
     ax.set_yticks(positions, labels, fontsize=7)
-    ax.set_xlabel("adjusted difference (95% CI)")
+    ax.set_xlabel(xlabel)
     return fig

@@ -43,7 +43,11 @@ def findings(
     if len(primary) > 1:
         lines.append(
             f"{len(primary)} outcomes were compared: even with no real effect, about "
-            "one 95% interval in twenty excludes zero by chance alone."
+            "one 95% interval in twenty excludes no difference (zero, or 1 for a "
+            "ratio) by chance alone."
+            if any(is_ratio(r) for r in primary)
+            else f"{len(primary)} outcomes were compared: even with no real effect, "
+            "about one 95% interval in twenty excludes zero by chance alone."
         )
     lines += _other_rows(analyses, i, c)
     lines += list(diagnostics)
@@ -90,7 +94,67 @@ def _balance_sentence(score, labels: Mapping[str, str], *, ancova: bool) -> str:
     )
 
 
+def is_ratio(row: Mapping) -> bool:
+    """A binary or count outcome's row: its effect is an odds or rate ratio."""
+    ratio = row.get("ratio")
+    return ratio is not None and ratio == ratio  # present and not NaN
+
+
+def ratio_name(row: Mapping) -> str:
+    """``"odds ratio"`` or ``"rate ratio"``."""
+    return str(row.get("scale", "log ratio")).removeprefix("log ")
+
+
+def _ratio_sentence(row: dict, i: str, c: str, higher: str | None) -> str:
+    """A binary or count outcome: the odds or rate ratio, which is 1 for no
+    difference, and for a binary outcome the risk difference."""
+    r, low, high = row["ratio"], row["ratio_ci_low"], row["ratio_ci_high"]
+    name = ratio_name(row)
+    what = "odds" if name == "odds ratio" else "rate"
+    clear = low > 1 or high < 1
+    certain = (
+        "the 95% interval does not include 1, so chance alone is an unlikely "
+        "explanation"
+        if clear
+        else "the 95% interval includes 1 (no difference), so chance could explain it"
+    )
+    if higher is None:
+        favours = "; the outcome's definition does not say whether higher is better"
+    elif not clear or r == 1:
+        favours = ""
+    else:
+        better = (r > 1) == (higher == "better")
+        favours = f", favouring {i if better else c}"
+    text = (
+        f"{row['outcome']} at {_wave(row['wave'])}: {name} {r:.2f} ({i} against "
+        f"{c}: the {what} {_times(r)} in {i}; 95% CI {low:.2f} to {high:.2f}; "
+        f"n = {row['n_participants']})"
+    )
+    rd = row.get("risk_difference")
+    if rd is not None and rd == rd:
+        text += (
+            f"; risk difference {_percentage_points(rd)} (95% CI from "
+            f"{_percentage_points(row['risk_difference_ci_low'])} to "
+            f"{_percentage_points(row['risk_difference_ci_high'])})"
+        )
+    return f"{text}{favours}; {certain}."
+
+
+def _times(ratio: float) -> str:
+    """A ratio in words: '1.85 times as high', 'the same'."""
+    if abs(ratio - 1) < 0.005:
+        return "about the same"
+    return f"{ratio:.2f} times as high"
+
+
+def _percentage_points(value: float) -> str:
+    """A risk difference in words: '12.0 percentage points higher'."""
+    return _points(100 * value, "percentage points", digits=1)
+
+
 def _effect_sentence(row: dict, i: str, c: str, higher: str | None) -> str:
+    if is_ratio(row):
+        return _ratio_sentence(row, i, c, higher)
     d, low, high = row["difference"], row["ci_low"], row["ci_high"]
     certain = (
         "the 95% interval does not include zero, so chance alone is an unlikely "
@@ -113,11 +177,11 @@ def _effect_sentence(row: dict, i: str, c: str, higher: str | None) -> str:
     )
 
 
-def _points(value: float, unit: str = "points") -> str:
+def _points(value: float, unit: str = "points", digits: int = 2) -> str:
     """A signed difference in words: '0.52 points higher', '0.10 points lower'."""
-    if abs(value) < 0.005:
-        return f"0.00 {unit} different"
-    return f"{abs(value):.2f} {unit} {'higher' if value > 0 else 'lower'}"
+    if abs(value) < 0.5 * 10**-digits:
+        return f"{0:.{digits}f} {unit} different"
+    return f"{abs(value):.{digits}f} {unit} {'higher' if value > 0 else 'lower'}"
 
 
 def _other_rows(analyses, i: str, c: str) -> list[str]:
@@ -133,14 +197,19 @@ def _other_rows(analyses, i: str, c: str) -> list[str]:
         if not rows:
             continue
         parts = [
-            f"{r['analysis']} at {_wave(r['wave'])}, {_points(r['difference'])} "
+            f"{r['analysis']} at {_wave(r['wave'])}, {ratio_name(r)} "
+            f"{r['ratio']:.2f} (95% CI {r['ratio_ci_low']:.2f} to "
+            f"{r['ratio_ci_high']:.2f}; n = {r['n_participants']})"
+            if is_ratio(r)
+            else f"{r['analysis']} at {_wave(r['wave'])}, {_points(r['difference'])} "
             f"(95% CI from {_points(r['ci_low'])} to {_points(r['ci_high'])}; "
             f"n = {r['n_participants']})"
             for r in rows
         ]
         roles = {r["role"] for r in rows}
         what = " and ".join(label for role, label in _ROLES.items() if role in roles)
-        lines.append(f"{outcome}, {what} ({i} minus {c}): " + "; ".join(parts) + ".")
+        versus = "against" if is_ratio(rows[0]) else "minus"
+        lines.append(f"{outcome}, {what} ({i} {versus} {c}): " + "; ".join(parts) + ".")
     return lines
 
 

@@ -20,6 +20,7 @@ from ..adjust import balance_table, ipw_weights, propensity_score
 from ..exceptions import DataError
 from ..missing import impute, pool
 from ..models import check_nested, effect_by_wave
+from ..models._waves import RATIOS, model_name
 
 __all__ = [
     "ANALYSES",
@@ -29,6 +30,7 @@ __all__ = [
     "analysis_data",
     "check_model",
     "outcome_analyses",
+    "outcome_family",
     "outcome_table",
     "propensity",
 ]
@@ -55,6 +57,20 @@ MODELS = {
     "wild-bootstrap-prepost": "pre-post OLS",
     "gee": "GEE",
 }
+#: The model family of an outcome column, by its codebook type (scored scales
+#: and numeric columns are continuous).
+FAMILIES = {"binary": "binomial", "count": "poisson"}
+_TYPE_WORDS = {"binomial": "binary", "poisson": "a count"}
+#: The analyses a binary or count outcome cannot have: linear models of a
+#: continuous outcome.
+_LINEAR_ONLY = ("ancova", "wild-bootstrap-ancova", "wild-bootstrap-prepost")
+
+
+def outcome_family(book, column: str) -> str:
+    """``"binomial"`` for a binary codebook column, ``"poisson"`` for a count,
+    ``"gaussian"`` otherwise (scores, numeric columns)."""
+    spec = book.columns.get(column)
+    return FAMILIES.get(spec.type, "gaussian") if spec is not None else "gaussian"
 
 
 def analysis_data(study) -> pd.DataFrame:
@@ -174,7 +190,12 @@ class OutcomeAnalyses:
         ``n_obs``) of the participants the estimate used, and ``difference``,
         ``se``, ``ci_low``, ``ci_high``, ``p_val``, ``df``, ``df_method``,
         ``model``, ``icc``, ``singular``, ``hedges_g``, ``partial_eta2``,
-        ``fmi`` where they apply.
+        ``fmi`` where they apply. A binary or count outcome's rows also have
+        ``scale`` ("log odds ratio", "log rate ratio": what ``difference`` and
+        its interval are), ``ratio``, ``ratio_ci_low``, ``ratio_ci_high`` (the
+        odds or rate ratio) and, for binary outcomes, ``risk_difference``,
+        ``risk_difference_ci_low``, ``risk_difference_ci_high`` (marginal);
+        continuous outcomes' rows then have ``scale`` "mean difference".
     populations : mapping
         ``(outcome, analysis, wave)`` -> the participant ids behind that row.
     score : Propensity or None
@@ -277,6 +298,9 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
         rows.append(row)
     order = {"primary": 0, "secondary": 1, "sensitivity": 2}
     rows.sort(key=lambda r: order[r["role"]])  # stable within each role
+    if any("scale" in r for r in rows):  # a ratio beside a difference: say which
+        for row in rows:
+            row.setdefault("scale", "mean difference")
     return OutcomeAnalyses(tuple(rows), populations, score)
 
 
@@ -327,19 +351,21 @@ class _Spec:
     def _fit(self, data: pd.DataFrame, column: str, kind: str, cluster):
         book = self.book
         model = self.cfg.model
-        options: dict = {}
+        family = outcome_family(book, column)
+        options: dict = {"family": family}
         if kind == "lmm":
-            options = {
+            options |= {
                 "groups": model_groups(self.cfg, book),
                 "wave_effects": model.wave_effects,
                 "slopes": model.slopes,
-                "df_method": model.df,
             }
+            if family == "gaussian":  # a GLMM's tests are Wald z
+                options["df_method"] = model.df
         elif kind.startswith("wild-bootstrap"):
             given = model.wild_bootstrap.model_dump(exclude_none=True)
-            options = {**given, "seed": self.cfg.seed}
+            options |= {**given, "seed": self.cfg.seed}
         elif kind == "gee":
-            options = model.gee.model_dump(exclude_none=True)
+            options |= model.gee.model_dump(exclude_none=True)
         return effect_by_wave(
             data,
             outcome=column,
@@ -358,8 +384,10 @@ class _Spec:
 def check_model(cfg, book) -> None:
     """The config's model options against the codebook, before anything is
     fitted: level-by-wave effects and slopes name levels of the model, and the
-    wild cluster bootstrap has a cluster."""
+    wild cluster bootstrap has a cluster; binary and count outcomes are not
+    given linear models of a continuous outcome."""
     model = cfg.model
+    _check_families(cfg, book)
     if model.kind == "lmm":
         groups = model_groups(cfg, book)
         for key, levels in (
@@ -389,6 +417,34 @@ def check_model(cfg, book) -> None:
             f"{cfg.path}: [model] sensitivity asks for {wild[0]!r}, which resamples "
             "clusters, but the codebook declares none ([study] clusters)"
         )
+
+
+def _check_families(cfg, book) -> None:
+    """ANCOVA and the wild bootstrap (OLS) model a continuous outcome: a binary
+    or count outcome is refused them, naming it and what to change."""
+    for label, column in cfg.outcomes.items():
+        family = outcome_family(book, column)
+        if family == "gaussian":
+            continue
+        what = (
+            f"{cfg.path}: outcome '{label}' ('{column}') is {_TYPE_WORDS[family]} in "
+            "the codebook"
+        )
+        model = "logistic" if family == "binomial" else "Poisson"
+        if cfg.model.kind in _LINEAR_ONLY:
+            raise DataError(
+                f'{what}, but [model] kind = "{cfg.model.kind}" is a linear model '
+                'of a continuous outcome: set kind = "lmm" (a mixed '
+                f"{model} model, its effect a "
+                f"{RATIOS[family]}), or analyse it elsewhere"
+            )
+        linear = [s for s in cfg.model.sensitivity if s in _LINEAR_ONLY]
+        if linear:
+            raise DataError(
+                f"{what}, but [model] sensitivity asks for {linear[0]!r}, a linear "
+                'model of a continuous outcome: leave it out of the list ("gee" '
+                f"fits a {model} marginal model)"
+            )
 
 
 def model_groups(cfg, book) -> list[str]:
@@ -443,9 +499,19 @@ def _estimate(record: dict, fit, wave: str, book) -> dict:
     }
     model = fit.fits[wave]
     values["model"] = MODELS[fit.method]
+    if fit.family != "gaussian":
+        values["model"] = model_name(fit.method, fit.family)
+        values["scale"] = fit.scale
+        for key in ("ratio", "ratio_ci_low", "ratio_ci_high"):
+            values[key] = record[key]
+        if fit.family == "binomial":
+            for key in ("", "_se", "_ci_low", "_ci_high"):
+                values[f"risk_difference{key}"] = record.get(
+                    f"risk_difference{key}", np.nan
+                )
     if fit.method == "lmm":
         values.update(
-            icc=_cluster_icc(model, book),
+            icc=_cluster_icc(model, book) if fit.family == "gaussian" else np.nan,
             singular=bool(model.singular),
             converged=bool(model.converged),
         )
@@ -538,7 +604,8 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
             row.update(
                 _pooled([f.to_frame().set_index("wave").loc[wave] for f in fits[label]])
             )
-            row["model"] = "mixed model (REML)" if cfg.model.kind == "lmm" else "ANCOVA"
+            family = fits[label][0].family
+            row["model"] = model_name(cfg.model.kind, family)
             row["n_participants"] = len(wide)
             rows.append((row, everyone))
     return rows
@@ -552,7 +619,28 @@ def _pooled(results: list[pd.Series]) -> dict:
         df_complete=df_complete,
     )
     limits = pooled.conf_int().iloc[0]
-    return {
+    ratios = {}
+    if "ratio" in results[0].index:  # a binary or count outcome: log scale pooled
+        ratios = {
+            "ratio": np.exp(pooled.params[0]),
+            "ratio_ci_low": np.exp(limits["ci_low"]),
+            "ratio_ci_high": np.exp(limits["ci_high"]),
+        }
+        scale = "log odds ratio" if "risk_difference" in results[0].index else None
+        ratios["scale"] = scale or "log rate ratio"
+    if "risk_difference" in results[0].index:  # pooled on its own scale
+        rd = pool(
+            [r["risk_difference"] for r in results],
+            [r["risk_difference_se"] ** 2 for r in results],
+        )
+        rd_limits = rd.conf_int().iloc[0]
+        ratios |= {
+            "risk_difference": rd.params[0],
+            "risk_difference_se": rd.se[0],
+            "risk_difference_ci_low": rd_limits["ci_low"],
+            "risk_difference_ci_high": rd_limits["ci_high"],
+        }
+    return ratios | {
         "difference": pooled.params[0],
         "se": pooled.se[0],
         "ci_low": limits["ci_low"],

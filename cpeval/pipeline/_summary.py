@@ -13,7 +13,16 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..report import Summary
-from ._findings import _join, _money, _points, _qalys, _wave, share
+from ._findings import (
+    _join,
+    _money,
+    _points,
+    _qalys,
+    _wave,
+    is_ratio,
+    ratio_name,
+    share,
+)
 
 __all__ = ["DESIGNS", "summary"]
 
@@ -76,7 +85,47 @@ def _plural(noun: str, n: int) -> str:
     return noun if n == 1 else f"{noun}s"
 
 
+def _ratio_answer(row: Mapping, i: str, c: str, higher: str | None, design) -> str:
+    """A binary or count outcome: the odds or rate ratio, 1 for no difference."""
+    r, low, high = row["ratio"], row["ratio_ci_low"], row["ratio_ci_high"]
+    name = ratio_name(row)
+    what = "odds" if name == "odds ratio" else "rate"
+    head = (
+        f"{name.capitalize()} {r:.2f} for {i} against {c} (95% CI {low:.2f} to "
+        f"{high:.2f}; n = {row['n_participants']}; 1 means no difference)."
+    )
+    if not (low > 1 or high < 1):
+        return (
+            f"{head} No clear difference: the data fit {i} having a {what} from "
+            f"{low:.2f} to {high:.2f} times {c}'s"
+            + _direction_note(higher)
+            + ", so this study alone does not show that it changes this outcome."
+        )
+    if higher is None:
+        return (
+            head + " The difference is unlikely to be chance alone, but the "
+            "outcome's definition does not say whether higher is better."
+        )
+    better = (r > 1) == (higher == "better")
+    return (
+        head
+        + f" This favours {i if better else c}"
+        + {
+            "randomised": ".",
+            "cluster-randomised": ".",
+            "non-randomised": "; in a non-randomised comparison part of it may come "
+            "from how the groups differed.",
+        }.get(
+            design,
+            "; unless the groups were randomised, part of it may come from "
+            "how they differed.",
+        )
+    )
+
+
 def _answer(row: Mapping, i: str, c: str, higher: str | None, design) -> str:
+    if is_ratio(row):
+        return _ratio_answer(row, i, c, higher, design)
     d, low, high = row["difference"], row["ci_low"], row["ci_high"]
     head = (
         f"{_points(d)} in {i} than in {c} (95% CI from "
