@@ -188,8 +188,6 @@ class SparseDesign:
 #: Schur complement is used (a dense ``q2 x q2`` Cholesky each evaluation; above
 #: a few hundred the sparse factorisation is faster).
 SCHUR_MAX = 200
-#: Up to this many cells of ``Z_1'Z_2`` the Schur engine works on dense arrays.
-DENSE_CELLS = 1_000_000
 
 
 @dataclass
@@ -200,9 +198,12 @@ class SchurDesign:
     diagonal block ``A_11 = I + theta_1^2 diag(Z_1'Z_1)``: each row belongs to one
     level. With ``A_12 = theta_1 Z_1'Z_2 Lambda_2`` and the rest ``A_22``,
     ``log|A| = sum log A_11 + log|S|`` and the solves go through the Schur
-    complement ``S = A_22 - A_12' A_11^-1 A_12`` (``q2 x q2``, dense). For a
-    trial's participants within a few teams (``q2`` small) an evaluation costs
-    ``O(rows)`` instead of a sparse factorisation with a dense border.
+    complement ``S = A_22 - A_12' A_11^-1 A_12`` (``q2 x q2``, dense).
+    ``A_11`` takes few values (the rows per participant), so the participants
+    are grouped by it and ``Z_2'Z_1 D Z_1'Z_2``, ``Z_2'Z_1 D Z_1'W`` and
+    ``W'Z_1 D Z_1'W`` are weighted sums of per-group matrices computed once:
+    an evaluation costs ``O(groups q2^2 + q2^3)``, whatever the number of
+    participants.
 
     Parameters
     ----------
@@ -227,47 +228,56 @@ class SchurDesign:
         rest = tuple(t for i, t in enumerate(terms) if i != self.first)
         self._rest = RandomTerms(rest, n=self.terms.n)
         z1, z2 = one.z(), self._rest.z
-        self._d1 = np.asarray(z1.multiply(z1).sum(axis=0)).ravel()
-        self._z12 = (z1.T @ z2).tocsr()
-        self._z22 = (z2.T @ z2).tocsc()
-        q1, q2 = self._z12.shape
-        self._dense = q1 * q2 <= DENSE_CELLS
-        if self._dense:  # small: numpy's overhead is far below scipy.sparse's
-            self._z12 = self._z12.toarray()
-            self._z22 = self._z22.toarray()
-            m = len(self._rest.start)
-            self._units = np.array(
-                [self._rest.lambda_(np.eye(m)[r]).toarray() for r in range(m)]
-            ).reshape(m, q2, q2)
-        self._w1 = np.asarray(z1.T @ w)
+        d1 = np.asarray(z1.multiply(z1).sum(axis=0)).ravel()
+        z12 = (z1.T @ z2).tocsr()
+        w1 = np.asarray(z1.T @ w)
+        q2 = z2.shape[1]
+        m = len(self._rest.start)
+        self._units = np.array(
+            [self._rest.lambda_(np.eye(m)[r]).toarray() for r in range(m)]
+        ).reshape(m, q2, q2)
+        self._z22 = (z2.T @ z2).toarray()
         self._w2 = np.asarray(z2.T @ w)
         self.wtw = w.T @ w
         self._where = sum(t.n_theta for t in terms[: self.first])
+        # A_11 has few distinct values (rows per participant): sums over the
+        # levels that share one are computed once
+        values, group = np.unique(d1, return_inverse=True)
+        self._values = values
+        self._counts = np.bincount(group, minlength=len(values)).astype(float)
+        self._zz = np.empty((len(values), q2, q2))
+        self._zw = np.empty((len(values), q2, self.p + 1))
+        self._ww = np.empty((len(values), self.p + 1, self.p + 1))
+        for v in range(len(values)):
+            rows = np.flatnonzero(group == v)
+            part = z12[rows]
+            self._zz[v] = (part.T @ part).toarray()
+            self._zw[v] = np.asarray(part.T @ w1[rows])
+            self._ww[v] = w1[rows].T @ w1[rows]
 
     def solve(self, theta: np.ndarray) -> Solution:
         """Quadratic forms in ``V^-1`` and ``log|V|`` at ``theta``."""
         theta = np.asarray(theta, float)
-        t1 = theta[self._where]
-        rest = np.delete(theta, self._where)
-        a11 = 1.0 + t1**2 * self._d1
-        if self._dense:
-            lam2 = np.tensordot(rest, self._units, axes=1)
-            a12 = t1 * (self._z12 @ lam2)
-            scaled = a12 / a11[:, None]
-            schur = lam2.T @ self._z22 @ lam2 - a12.T @ scaled
-        else:
-            lam2 = self._rest.lambda_(rest)
-            a12 = (self._z12 @ lam2).tocsr() * t1
-            scaled = sp.diags(1.0 / a11) @ a12
-            schur = (lam2.T @ self._z22 @ lam2 - a12.T @ scaled).toarray()
+        t2 = theta[self._where] ** 2
+        lam2 = np.tensordot(np.delete(theta, self._where), self._units, axes=1)
+        a11 = 1.0 + t2 * self._values  # each distinct diagonal value of A_11
+        weights = t2 / a11
+        inner = self._z22 - np.tensordot(weights, self._zz, axes=1)
+        schur = lam2.T @ inner @ lam2
         schur[np.diag_indices_from(schur)] += 1.0
         chol = np.linalg.cholesky(schur)  # LinAlgError if not positive definite
-        b1 = t1 * self._w1
-        c = lam2.T @ self._w2 - scaled.T @ b1
+        c = lam2.T @ (self._w2 - np.tensordot(weights, self._zw, axes=1))
         half = np.linalg.solve(chol, c)
-        quad = self.wtw - (b1.T @ (b1 / a11[:, None])) - half.T @ half
-        logdet = float(np.log(a11).sum()) + 2.0 * float(np.log(np.diag(chol)).sum())
+        quad = self.wtw - np.tensordot(weights, self._ww, axes=1) - half.T @ half
+        logdet = float(self._counts @ np.log(a11))
+        logdet += 2.0 * float(np.log(np.diag(chol)).sum())
         return finish(quad, self.p, logdet)
+
+
+#: The Schur engine groups the participants by their diagonal value of
+#: ``A_11`` (rows per participant); with more distinct values than this (a
+#: random slope on a continuous variable) the sparse factorisation is used.
+SCHUR_GROUPS = 64
 
 
 def make_design(terms: RandomTerms, x: np.ndarray, y: np.ndarray):
@@ -277,6 +287,10 @@ def make_design(terms: RandomTerms, x: np.ndarray, y: np.ndarray):
     scalar = [i for i, t in enumerate(terms.terms) if t.k == 1]
     if scalar and len(terms.terms) > 1:
         first = max(scalar, key=lambda i: terms.terms[i].levels)
-        if terms.q - terms.terms[first].levels <= SCHUR_MAX:
+        z1 = terms.terms[first].matrix[:, 0]
+        distinct = len(np.unique(np.bincount(terms.terms[first].codes, weights=z1**2)))
+        if terms.q - terms.terms[first].levels <= SCHUR_MAX and (
+            distinct <= SCHUR_GROUPS
+        ):
             return SchurDesign(terms, x, y, first)
     return SparseDesign(terms, x, y)
