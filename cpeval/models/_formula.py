@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from patsy import PatsyError
+import pandas as pd
+from patsy import PatsyError, dmatrices, dmatrix
 
 from ..exceptions import DataError
 
@@ -32,3 +33,26 @@ def formula_error(
     if "SyntaxError" in first:
         return DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}")
     return DataError(f"cannot build the model {formula!r}: {first}")
+
+
+def patsy_matrices(
+    spec: str, data: pd.DataFrame, *, formula: str | None = None, na_action="drop"
+):
+    """patsy's ``dmatrices`` (a ``y ~ x`` spec) or ``dmatrix`` (a right-hand
+    side) as data frames, its errors as DataErrors naming ``formula`` (the
+    model as the user wrote it; default ``spec``) and the missing column.
+
+    Examples
+    --------
+    >>> y, x = patsy_matrices("y ~ x", pd.DataFrame({"y": [1.0, 2], "x": [0, 1]}))
+    >>> list(x.columns)
+    ['Intercept', 'x']
+    """
+    shown = spec if formula is None else formula
+    build = dmatrices if "~" in spec else dmatrix
+    try:
+        return build(spec, data, return_type="dataframe", NA_action=na_action)
+    except PatsyError as exc:
+        raise formula_error(shown, exc, data.columns) from None
+    except SyntaxError:
+        raise DataError(f"cannot read the model {shown!r}: {QUOTE_HINT}") from None

@@ -51,7 +51,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from patsy import PatsyError, dmatrices, dmatrix
 from scipy import optimize, special
 from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
@@ -60,7 +59,7 @@ from .._format import show
 from .._results import check_level
 from ..exceptions import DataError
 from ._families import GlmFamily
-from ._formula import QUOTE_HINT, formula_error
+from ._formula import patsy_matrices
 from ._glmm_results import GlmmResult, _RiskModel
 from ._intervals import t_pvalue
 from ._lmm import check_rank
@@ -724,12 +723,7 @@ def fit_glmm(
             raise DataError(f"trials names a column the data do not have: {trials!r}")
         rows = rows.intersection(work.index[work[trials].notna()])
     used = work.loc[rows]
-    try:
-        yframe, x = dmatrices(fixed, used, return_type="dataframe", NA_action="drop")
-    except PatsyError as exc:
-        raise formula_error(formula, exc, work.columns) from None
-    except SyntaxError:
-        raise DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}") from None
+    yframe, x = patsy_matrices(fixed, used, formula=formula)
     if len(x) == 0:
         raise DataError(f"the model {formula!r} has no complete rows")
     used = used.loc[x.index]
@@ -945,10 +939,7 @@ def _hessian_cov(hess: np.ndarray, n_theta: int):
 
 def _random_infos(frame: pd.DataFrame, bars, formula: str) -> tuple:
     """patsy's design info of each random-effect expression (for new data)."""
-    infos = []
-    for bar in bars:
-        try:
-            infos.append(dmatrix(bar.expr, frame, NA_action="raise").design_info)
-        except PatsyError as exc:  # built once already, so not expected
-            raise formula_error(formula, exc, frame.columns) from None
-    return tuple(infos)
+    return tuple(
+        patsy_matrices(bar.expr, frame, formula=formula, na_action="raise").design_info
+        for bar in bars
+    )

@@ -23,14 +23,13 @@ from typing import Literal
 import nlopt
 import numpy as np
 import pandas as pd
-from patsy import PatsyError, dmatrices
 from scipy import optimize
 from threadpoolctl import ThreadpoolController
 
 from .._checks import numeric
 from .._results import check_level
 from ..exceptions import DataError
-from ._formula import QUOTE_HINT, formula_error
+from ._formula import patsy_matrices
 from ._intervals import t_pvalue
 from ._kr import kr_ddf
 from ._lmm_df import (
@@ -261,12 +260,7 @@ def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
 
 def _design(data: pd.DataFrame, formula: str, groups: list[str]):
     used = data.dropna(subset=groups).reset_index(drop=True)  # labels may repeat
-    try:
-        y, x = dmatrices(formula, used, return_type="dataframe", NA_action="drop")
-    except PatsyError as exc:
-        raise formula_error(formula, exc, used.columns) from None
-    except SyntaxError:
-        raise DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}") from None
+    y, x = patsy_matrices(formula, used)
     if len(y) == 0:
         raise DataError(f"the model {formula!r} has no complete rows")
     return y.iloc[:, 0].to_numpy(float), x, used.loc[x.index]

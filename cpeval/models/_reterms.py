@@ -28,10 +28,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from patsy import PatsyError, dmatrix
 
 from ..exceptions import DataError
-from ._formula import QUOTE_HINT, formula_error
+from ._formula import patsy_matrices
 
 __all__ = [
     "RandomTerm",
@@ -346,14 +345,7 @@ def complete_rows(data: pd.DataFrame, bars: list[BarTerm], formula: str) -> pd.I
             keep = keep.intersection(data.index[data[columns].notna().all(axis=1)])
         if bar.expr == "1":  # a random intercept uses no variable
             continue
-        try:
-            matrix = dmatrix(bar.expr, data, NA_action="drop", return_type="dataframe")
-        except PatsyError as exc:
-            raise formula_error(formula, exc, data.columns) from None
-        except SyntaxError:
-            raise DataError(
-                f"cannot read the model {formula!r}: {QUOTE_HINT}"
-            ) from None
+        matrix = patsy_matrices(bar.expr, data, formula=formula)
         keep = keep.intersection(matrix.index)
     return keep
 
@@ -363,12 +355,7 @@ def _expr_blocks(data: pd.DataFrame, bar: BarTerm, formula: str):
     for ``|``, one per patsy term (the intercept its own) for ``||``."""
     if bar.expr == "1":  # the common case, without patsy's overhead
         return [(("(Intercept)",), np.ones((len(data), 1)))]
-    try:
-        matrix = dmatrix(bar.expr, data, NA_action="raise", return_type="dataframe")
-    except PatsyError as exc:
-        raise formula_error(formula, exc, data.columns) from None
-    except SyntaxError:
-        raise DataError(f"cannot read the model {formula!r}: {QUOTE_HINT}") from None
+    matrix = patsy_matrices(bar.expr, data, formula=formula, na_action="raise")
     names = [_lme4_name(c) for c in matrix.columns]
     values = matrix.to_numpy(float)
     if bar.correlated:

@@ -107,19 +107,20 @@ def _ratio_answer(row: Mapping, i: str, c: str, higher: str | None, design) -> s
             "outcome's definition does not say whether higher is better."
         )
     better = (r > 1) == (higher == "better")
-    return (
-        head
-        + f" This favours {i if better else c}"
-        + {
-            "randomised": ".",
-            "cluster-randomised": ".",
-            "non-randomised": "; in a non-randomised comparison part of it may come "
-            "from how the groups differed.",
-        }.get(
-            design,
-            "; unless the groups were randomised, part of it may come from "
-            "how they differed.",
-        )
+    return head + f" This favours {i if better else c}" + _design_caveat(design)
+
+
+def _design_caveat(design) -> str:
+    """How a clear difference's sentence ends: a caution unless randomised."""
+    return {
+        "randomised": ".",
+        "cluster-randomised": ".",
+        "non-randomised": "; in a non-randomised comparison part of it may come "
+        "from how the groups differed.",
+    }.get(
+        design,
+        "; unless the groups were randomised, part of it may come from "
+        "how they differed.",
     )
 
 
@@ -156,16 +157,7 @@ def _answer(row: Mapping, i: str, c: str, higher: str | None, design) -> str:
             f" This favours {i if better else c}: the difference could be as small "
             f"as {near:.2f} or as large as {far:.2f} points"
         )
-        meaning += {
-            "randomised": ".",
-            "cluster-randomised": ".",
-            "non-randomised": "; in a non-randomised comparison part of it may come "
-            "from how the groups differed.",
-        }.get(
-            design,
-            "; unless the groups were randomised, part of it may come from "
-            "how they differed.",
-        )
+        meaning += _design_caveat(design)
     return head + meaning
 
 
