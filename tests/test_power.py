@@ -255,6 +255,27 @@ def test_proportion_icc_without_a_participant_effect():
     assert proportion_icc(0.0, 0.3) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize(("icc", "risk"), [(0.05, 0.3), (0.2, 0.1)])
+def test_proportion_icc_by_adaptive_quadrature(icc, risk):
+    """An independent computation (scipy's adaptive quad and a root search, not
+    the package's Gauss-Hermite): for logit p = a + u, u ~ N(0, s^2) with
+    s^2 = icc (pi^2/3) / (1 - icc) and a such that E p = risk, the ICC of the
+    0/1 values is (E p^2 - risk^2) / (risk (1 - risk)). Tolerance 1e-8."""
+    from scipy import integrate, optimize, special, stats
+
+    sd = np.sqrt(icc * np.pi**2 / 3 / (1 - icc))
+
+    def moment(a, k):
+        def integrand(u):
+            return special.expit(a + u) ** k * stats.norm.pdf(u, scale=sd)
+
+        return integrate.quad(integrand, -12 * sd, 12 * sd, epsabs=1e-13)[0]
+
+    a = optimize.brentq(lambda v: moment(v, 1) - risk, -10, 10, xtol=1e-14)
+    expected = (moment(a, 2) - risk**2) / (risk * (1 - risk))
+    assert proportion_icc(icc, risk) == pytest.approx(expected, rel=1e-8)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
