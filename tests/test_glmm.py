@@ -482,3 +482,12 @@ def test_model_errors():
         fit_glmm(SMALL, "y ~ x + (1 | k)")
     with pytest.raises(DataError, match="constant or a combination"):
         fit_glmm(SMALL.assign(c=1.0), "y ~ x + c + (1 | g)")
+
+
+@pytest.mark.parametrize(
+    ("family", "message"), [("binomial", "no odds"), ("poisson", "rate of 0")]
+)
+def test_an_outcome_with_one_value_is_refused(family, message):
+    d = pd.read_csv(REF / "sleepstudy.csv").assign(y=0)
+    with pytest.raises(DataError, match=message):
+        fit_glmm(d, "y ~ Days + (1 | Subject)", family=family)

@@ -271,3 +271,24 @@ def test_schur_engine_equals_sparse_factorisation(data, formula):
             assert criterion(schur, theta, reml) == pytest.approx(
                 criterion(sparse, theta, reml), rel=1e-12
             )
+
+
+@pytest.mark.parametrize("groups", [None, ["Subject"]])
+def test_an_outcome_fitted_exactly_is_refused(groups):
+    """A constant outcome, or one computed from the covariates, leaves no
+    variance: a DataError, not a LinAlgError or NaN standard errors."""
+    d = _data("sleepstudy")
+    formula = "Reaction ~ Days" + (" + (Days | Subject)" if groups is None else "")
+    for outcome in (1.0, 2 * d["Days"] + 3):
+        with pytest.raises(DataError, match="fit the outcome exactly"):
+            fit_lmm(d.assign(Reaction=outcome), formula, groups)
+
+
+@pytest.mark.parametrize("column", ["Reaction", "Days"])
+def test_infinite_values_named_with_their_row(column):
+    d = _data("sleepstudy")
+    d.index = d.index + 100  # the data's own labels are reported
+    d[column] = d[column].astype(float)
+    d.loc[103, column] = np.inf
+    with pytest.raises(DataError, match=rf"'{column}', row 103: value inf"):
+        fit_lmm(d, "Reaction ~ 1 + (Days | Subject)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 from patsy import PatsyError, dmatrices, dmatrix
 
@@ -51,8 +52,25 @@ def patsy_matrices(
     shown = spec if formula is None else formula
     build = dmatrices if "~" in spec else dmatrix
     try:
-        return build(spec, data, return_type="dataframe", NA_action=na_action)
+        out = build(spec, data, return_type="dataframe", NA_action=na_action)
     except PatsyError as exc:
         raise formula_error(shown, exc, data.columns) from None
     except SyntaxError:
         raise DataError(f"cannot read the model {shown!r}: {QUOTE_HINT}") from None
+    for frame in out if isinstance(out, tuple) else (out,):
+        _check_finite(frame, shown)
+    return out
+
+
+def _check_finite(frame: pd.DataFrame, shown: str) -> None:
+    """An infinite value (``inf`` in a file, a log of 0) is an error, named."""
+    values = frame.to_numpy(float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, column = (int(v[0]) for v in np.nonzero(bad))
+        label = frame.index[row]
+        label = label.item() if isinstance(label, np.generic) else label
+        raise DataError(
+            f"the model {shown!r}: '{frame.columns[column]}', row {label!r}: value "
+            f"{values[row, column]} is not a finite number"
+        )

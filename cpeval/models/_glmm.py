@@ -821,6 +821,17 @@ def _check_outcome(y, sizes, fam, outcome, labels, trials) -> None:
             f"outcome '{outcome}', row {labels[k]!r}: value '{show(y[k])}' must be "
             f"{want} for a {fam.name} model"
         )
+    share = y if sizes is None else y / np.where(sizes > 0, sizes, 1)
+    if fam.name == "poisson" and not (y > 0).any():
+        raise DataError(
+            f"outcome '{outcome}' is 0 in all {len(y)} rows used: a rate of 0 has "
+            "no finite log and the model cannot be estimated"
+        )
+    if fam.name == "binomial" and (np.all(share == 0) or np.all(share == 1)):
+        raise DataError(
+            f"outcome '{outcome}' is {'0' if share[0] == 0 else '1 (every trial)'} in "
+            f"all {len(y)} rows used: with one outcome only, no odds can be estimated"
+        )
 
 
 # ------------------------------------------------------------------ the result

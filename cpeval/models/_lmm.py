@@ -63,6 +63,9 @@ SINGULAR_TOL = 1e-4
 #: lme4's ``check.conv.grad`` tolerance (``.makeCC("warning", tol = 2e-3)``) on
 #: the scaled gradient ``H^-1 g``.
 GRADIENT_TOL = 2e-3
+#: Residuals of the fixed effects alone below this (relative to the outcome's
+#: size) are rounding: the outcome is fitted exactly.
+EXACT_FIT = 1e-10
 #: A level's SD at most 1000 residual SDs: keeps ``X'V^-1 X`` invertible.
 THETA_MAX = 1e3
 #: lme4's ``nloptwrap`` defaults (``environment(nloptwrap)$defaultControl``).
@@ -160,6 +163,8 @@ def _blas() -> ThreadpoolController:
 
 
 def _fit(data, formula, groups, reml, df_method, level) -> LmmResult:
+    if not data.index.is_unique:  # rows are named by label in errors
+        data = data.reset_index(drop=True)
     outcome = formula.split("~")[0].strip()
     if outcome in data.columns:  # text would become indicator columns
         data = data.assign(**{outcome: numeric(data[outcome], "the outcome")})
@@ -171,10 +176,10 @@ def _fit(data, formula, groups, reml, df_method, level) -> LmmResult:
             f"the model {formula!r} has no random effects: add a term such as "
             "(1 | team), or give the nested grouping columns in groups="
         )
-    rows = complete_rows(data, bars, formula)
-    used = data.loc[rows].reset_index(drop=True)
-    y, x, used = _design(used, fixed, [])
+    used = data.loc[complete_rows(data, bars, formula)]
+    y, x, used = _design(used, fixed, [], shown=formula)
     check_rank(x, formula)
+    _check_variation(y, x, formula)
     terms = build_terms(used, bars, formula)
     design = make_design(terms, x.to_numpy(float), y)
     theta, converged, notes = _optimise(design, terms.start, terms.lower, reml)
@@ -226,6 +231,7 @@ def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
     check_nested(used, groups)
     _check_levels(used, groups)
     check_rank(x, formula)
+    _check_variation(y, x, formula)
     codes = _codes(used, groups)
     design = NestedDesign.build(x.to_numpy(float), y, codes)
     start = np.ones(len(groups))
@@ -258,12 +264,27 @@ def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
     )
 
 
-def _design(data: pd.DataFrame, formula: str, groups: list[str]):
-    used = data.dropna(subset=groups).reset_index(drop=True)  # labels may repeat
-    y, x = patsy_matrices(formula, used)
+def _design(data: pd.DataFrame, formula: str, groups: list[str], shown=None):
+    used = data.dropna(subset=groups)
+    y, x = patsy_matrices(formula, used, formula=shown)
     if len(y) == 0:
         raise DataError(f"the model {formula!r} has no complete rows")
     return y.iloc[:, 0].to_numpy(float), x, used.loc[x.index]
+
+
+def _check_variation(y: np.ndarray, x: pd.DataFrame, formula: str) -> None:
+    """An outcome the fixed effects fit exactly (a constant, or a column
+    computed from the covariates) leaves no variance to split: the criterion
+    would take the log of 0."""
+    matrix = x.to_numpy(float)
+    beta, *_ = np.linalg.lstsq(matrix, y, rcond=None)
+    spread = np.sqrt(np.mean((y - matrix @ beta) ** 2))
+    if spread <= EXACT_FIT * (1.0 + float(np.abs(y).max())):
+        raise DataError(
+            f"the model {formula!r}: the fixed effects fit the outcome exactly in "
+            f"all {len(y)} rows used (it is constant, or computed from the "
+            "covariates), so there is no variance left to model"
+        )
 
 
 def check_nested(data: pd.DataFrame, groups: Sequence[str]) -> None:
