@@ -321,3 +321,18 @@ def test_iteration_limit_is_an_error(monkeypatch):
         fit_gee(
             d, outcome="resp", terms=["age", "smoke"], cluster="id", family="binomial"
         )
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "message"),
+    [
+        ({"resp": 1}, {}, "takes one value"),
+        ({"resp": 1.5}, {"family": "poisson"}, "must be a count"),
+        ({}, {"terms": "age + smoke"}, "must be a list"),
+    ],
+)
+def test_gee_bad_input_named(change, kwargs, message):
+    d = pd.read_csv(REF / "ohio.csv").assign(**change)
+    options = {"terms": ["age", "smoke"], "family": "binomial", **kwargs}
+    with pytest.raises(DataError, match=message):
+        fit_gee(d, outcome="resp", cluster="id", **options)

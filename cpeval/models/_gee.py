@@ -362,6 +362,11 @@ def fit_gee(
             f"correlation={correlation!r}"
         )
     check_level(level)
+    if isinstance(terms, str):
+        raise DataError(
+            f"terms must be a list of terms, e.g. ['time', 'arm', 'time:arm']; got "
+            f"the text {terms!r}"
+        )
     if not terms:
         raise DataError("terms names no right-hand-side terms")
     ordering = [] if time is None else [time]
@@ -374,10 +379,11 @@ def fit_gee(
             f"outcome '{outcome}' must hold 0 and 1 for a binomial GEE; got values "
             f"from {values.min():g} to {values.max():g}"
         )
-    if family == "poisson" and (values < 0).any():
+    if family == "poisson" and ((values < 0) | (values != values.round())).any():
+        bad = values[(values < 0) | (values != values.round())].iloc[0]
         raise DataError(
-            f"outcome '{outcome}' must be a count (0 or more) for a Poisson GEE; "
-            f"got {values.min():g}"
+            f"outcome '{outcome}' must be a count (a whole number, 0 or more) for a "
+            f"Poisson GEE; got {bad:g}"
         )
     used = used.assign(**{outcome: values})
     if time is not None:
@@ -416,6 +422,11 @@ def fit_gee(
         raise DataError(
             f"{n_clusters} clusters for {n_params} parameters: the t df "
             "(clusters minus parameters) would be below 1"
+        )
+    if values.nunique() < 2:
+        raise DataError(
+            f"outcome '{outcome}' takes one value ({values.iloc[0]:g}) in all "
+            f"{len(values)} rows used: there is nothing to model"
         )
     failures = (ConvergenceWarning, IterationLimitWarning, PerfectSeparationWarning)
     with warnings.catch_warnings():  # no convergence, or separation: an error
