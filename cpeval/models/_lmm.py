@@ -17,13 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
-from types import SimpleNamespace
 from typing import Literal
 
-import nlopt
 import numpy as np
 import pandas as pd
-from scipy import optimize
 from threadpoolctl import ThreadpoolController
 
 from .._checks import numeric
@@ -33,14 +30,19 @@ from ._formula import patsy_matrices
 from ._intervals import t_pvalue
 from ._kr import kr_ddf
 from ._lmm_df import (
-    gradient,
-    hessian,
     kenward_roger_fit,
     satterthwaite_df,
+    satterthwaite_exact,
     satterthwaite_parts,
 )
+from ._lmm_optimise import (
+    SINGULAR_TOL,
+    ExactCriterion,
+    NumericCriterion,
+    optimise,
+)
 from ._lmm_results import LmmResult
-from ._nested import NestedDesign, criterion
+from ._nested import NestedDesign
 from ._pls import make_design
 from ._reterms import (
     RandomTerm,
@@ -58,26 +60,9 @@ DfMethod = Literal["satterthwaite", "kenward-roger", "wald"]
 DF_METHODS = ("satterthwaite", "kenward-roger", "wald")
 #: BLAS threads while fitting (the matrices are small).
 BLAS_THREADS = 1
-#: lme4's ``isSingular`` tolerance: a diagonal theta below it is on the boundary.
-SINGULAR_TOL = 1e-4
-#: lme4's ``check.conv.grad`` tolerance (``.makeCC("warning", tol = 2e-3)``) on
-#: the scaled gradient ``H^-1 g``.
-GRADIENT_TOL = 2e-3
 #: Residuals of the fixed effects alone below this (relative to the outcome's
 #: size) are rounding: the outcome is fitted exactly.
 EXACT_FIT = 1e-10
-#: A level's SD at most 1000 residual SDs: keeps ``X'V^-1 X`` invertible.
-THETA_MAX = 1e3
-#: lme4's ``nloptwrap`` defaults (``environment(nloptwrap)$defaultControl``).
-BOBYQA_XTOL_ABS = 1e-8
-BOBYQA_FTOL_ABS = 1e-8
-BOBYQA_MAXEVAL = 100_000
-#: The sparse engine stops polishing when a Newton step would lower the
-#: criterion (-2 log-likelihood) by less than half this: far below the 1e-6 in
-#: logLik at which fits are compared with lme4.
-NEWTON_DECREMENT = 1e-9
-#: Bound parameters with a gradient below this are moving off the boundary.
-BOUNDARY_SLOPE = -1e-2
 
 
 def fit_lmm(
@@ -130,7 +115,9 @@ def fit_lmm(
     Notes
     -----
     ``theta`` minimises the profiled REML/ML criterion (bounded: standard
-    deviations at least 0; lme4's start, then other starts, then Newton steps).
+    deviations at least 0) from lme4's start, with the exact gradient where the
+    engine has one (nested random intercepts, the Schur engine), then Newton
+    steps (``_lmm_optimise``).
     Convergence is checked as lme4 does (``GRADIENT_TOL`` on the scaled
     gradient) and the fit is singular when a diagonal ``theta`` is below
     ``SINGULAR_TOL``. Checked against lme4, lmerTest and pbkrtest
@@ -182,9 +169,11 @@ def _fit(data, formula, groups, reml, df_method, level) -> LmmResult:
     _check_variation(y, x, formula)
     terms = build_terms(used, bars, formula)
     design = make_design(terms, x.to_numpy(float), y)
-    theta, converged, notes = _optimise(design, terms.start, terms.lower, reml)
+    exact = hasattr(design, "solve_with_derivatives")  # the Schur engine
+    objective = (ExactCriterion if exact else NumericCriterion)(design, reml)
+    theta, converged, notes = optimise(objective, terms.start, terms.lower)
     return _result(
-        design,
+        objective,
         theta,
         names=list(x.columns),
         reml=reml,
@@ -234,10 +223,9 @@ def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
     _check_variation(y, x, formula)
     codes = _codes(used, groups)
     design = NestedDesign.build(x.to_numpy(float), y, codes)
-    start = np.ones(len(groups))
-    theta, converged, notes = _optimise(
-        design, start, np.zeros(len(groups)), reml, thorough=True
-    )
+    objective = ExactCriterion(design, reml)
+    start = np.ones(len(groups))  # lme4's
+    theta, converged, notes = optimise(objective, start, np.zeros(len(groups)))
     structure = _Structure(
         theta_names=tuple(f"{g}.(Intercept)" for g in groups),
         groups=tuple(groups),
@@ -248,7 +236,7 @@ def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
         _nested_terms(codes, groups, len(y)) if df_method == "kenward-roger" else None
     )
     return _result(
-        design,
+        objective,
         theta,
         names=list(x.columns),
         reml=reml,
@@ -394,185 +382,8 @@ def _nested_terms(codes: list[np.ndarray], groups: list[str], n: int) -> RandomT
     return RandomTerms(tuple(terms), n=n)
 
 
-def _optimise(
-    design, start: np.ndarray, lower: np.ndarray, reml: bool, thorough: bool = False
-):
-    """theta minimising the criterion, whether lme4's convergence check holds,
-    and notes on the Hessian; ``thorough`` always tries a second start."""
-    diagonal = lower == 0
-
-    def objective(theta):
-        return criterion(design, np.asarray(theta), reml)
-
-    # the criterion can have local optima: start where lme4 does and (nested
-    # engine) again from whichever scaled start has the lowest criterion; both
-    # engines retry off the boundary below
-    search = _bounded if thorough else _bobyqa
-    best = search(objective, start, lower)
-    if thorough:
-        others = [np.where(diagonal, s, 0.0) for s in (0.3, 3.0, 0.1)]
-        result = search(objective, min(others, key=objective), lower)
-        if result.fun < best.fun:
-            best = result
-    decrement = 0.0 if thorough else NEWTON_DECREMENT
-    theta, derivatives = _newton(
-        objective,
-        np.asarray(best.x, float),
-        float(best.fun),
-        lower,
-        decrement=decrement,
-    )
-    value = objective(theta)
-    # a flat criterion can stop a search at 0: step each bound parameter off it
-    for k in np.flatnonzero(diagonal & (theta < SINGULAR_TOL)):
-        begin = theta.copy()
-        begin[k] = 0.1
-        retry = search(objective, begin, lower)
-        if retry.fun < value:
-            candidate, polished = _newton(
-                objective,
-                np.asarray(retry.x, float),
-                retry.fun,
-                lower,
-                decrement=decrement,
-            )
-            if objective(candidate) < value:
-                theta, value, derivatives = candidate, objective(candidate), polished
-    converged, notes = _convergence(objective, theta, lower, derivatives)
-    return theta, converged, notes
-
-
-def _put(base: np.ndarray, where: np.ndarray, values: np.ndarray) -> np.ndarray:
-    full = base.copy()
-    full[where] = values
-    return full
-
-
-def _free(theta: np.ndarray, lower: np.ndarray) -> np.ndarray:
-    """Parameters inside their bounds (off-diagonals are always free)."""
-    return (lower != 0) | (theta > SINGULAR_TOL)
-
-
-def _derivatives(objective, theta: np.ndarray, free: np.ndarray):
-    """Gradient and Hessian of the criterion in the free parameters only."""
-
-    def restricted(values):
-        return objective(_put(theta, free, values))
-
-    return gradient(restricted, theta[free]), hessian(restricted, theta[free])
-
-
-def _newton(
-    objective,
-    theta: np.ndarray,
-    value: float,
-    lower: np.ndarray,
-    steps: int = 10,
-    decrement: float = 0.0,
-):
-    """Polish a point with Newton steps on the free parameters (step halving,
-    bounds kept); stops when a step no longer lowers the criterion, moves
-    theta by less than 1e-9, or its Newton decrement ``g'H^-1 g`` (twice the
-    fall it predicts) is below ``decrement``. Returns theta and ``(free,
-    gradient, Hessian)`` at it (None if theta moved last or nothing is free)."""
-    derivatives = None
-    for _ in range(steps):
-        free = _free(theta, lower)
-        if not free.any():
-            return theta, None
-        grad, curvature = _derivatives(objective, theta, free)
-        derivatives = (free, grad, curvature)
-        try:
-            np.linalg.cholesky(curvature)  # a minimum: positive definite
-            step = np.linalg.solve(curvature, grad)
-        except np.linalg.LinAlgError:
-            break
-        if grad @ step < decrement:  # the step would lower it by less
-            break
-        scale, moved = 1.0, False
-        while scale > 1e-3:
-            candidate = theta.copy()
-            candidate[free] = np.clip(
-                theta[free] - scale * step, lower[free], THETA_MAX
-            )
-            new = objective(candidate)
-            if new <= value:
-                moved = np.max(np.abs(candidate - theta)) > 1e-9
-                theta, value = candidate, new
-                break
-            scale /= 2
-        if not moved:
-            break
-        derivatives = None  # theta moved: they are stale
-    return theta, derivatives
-
-
-def _bounded(objective, start: np.ndarray, lower: np.ndarray):
-    bounds = [(max(lo, -THETA_MAX), THETA_MAX) for lo in lower]
-    return optimize.minimize(
-        objective,
-        start,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"ftol": 1e-10, "gtol": 1e-5, "maxiter": 1000},
-    )
-
-
-def _bobyqa(objective, start: np.ndarray, lower: np.ndarray) -> SimpleNamespace:
-    """lme4's default optimiser for lmer (``nloptwrap``): NLopt's BOBYQA with
-    lme4's tolerances and bounds (finite upper bounds make NLopt take a first
-    step of a quarter of the range: thousands of evaluations)."""
-    search = nlopt.opt(nlopt.LN_BOBYQA, len(start))
-    search.set_min_objective(lambda theta, grad: float(objective(theta)))
-    search.set_lower_bounds(np.asarray(lower, float))
-    search.set_upper_bounds(np.full(len(start), np.inf))
-    search.set_xtol_abs(BOBYQA_XTOL_ABS)
-    search.set_ftol_abs(BOBYQA_FTOL_ABS)
-    search.set_maxeval(BOBYQA_MAXEVAL)
-    x = search.optimize(np.asarray(start, float))
-    return SimpleNamespace(x=np.asarray(x), fun=search.last_optimum_value())
-
-
-def _convergence(objective, theta: np.ndarray, lower: np.ndarray, derivatives=None):
-    """lme4's checks: the scaled gradient ``H^-1 g`` on the free parameters is
-    below ``GRADIENT_TOL``, no bound parameter has a downhill gradient, and the
-    Hessian is positive definite (``derivatives``: the Newton polish's, if at
-    this theta)."""
-    free = _free(theta, lower)
-    if (~free).any():
-        at = np.where(free, theta, np.maximum(theta, SINGULAR_TOL))
-        slope = gradient(lambda v: objective(_put(at, ~free, v)), at[~free])
-        if np.any(slope < BOUNDARY_SLOPE):
-            return False, ("the criterion still falls off the boundary",)
-    if not free.any():
-        return True, ()
-    if derivatives is None or not np.array_equal(derivatives[0], free):
-        derivatives = (free, *_derivatives(objective, theta, free))
-    _, grad, curvature = derivatives
-    try:
-        step = np.linalg.solve(curvature, grad)
-    except np.linalg.LinAlgError:
-        return False, (
-            "the Hessian is numerically singular (lme4: unable to evaluate the "
-            "scaled gradient)",
-        )
-    negative = int(np.sum(np.linalg.eigvalsh(curvature) < 0))
-    if negative:
-        return False, (
-            f"degenerate Hessian with {negative} negative eigenvalue(s) (lme4's "
-            "check.conv.hess): not a minimum",
-        )
-    worst = float(np.max(np.abs(step)))
-    if worst >= GRADIENT_TOL:
-        return False, (
-            f"failed to converge with max|scaled gradient| = {worst:.3g} "
-            f"(lme4's tolerance {GRADIENT_TOL})",
-        )
-    return True, ()
-
-
 def _result(
-    design,
+    objective: NumericCriterion,
     theta: np.ndarray,
     *,
     names: list[str],
@@ -587,13 +398,18 @@ def _result(
     kr_terms: RandomTerms | None,
     design_x: np.ndarray,
 ) -> LmmResult:
+    design = objective.design
     sol = design.solve(theta)
     dof = design.n - design.p if reml else design.n
     sigma2 = sol.rss / dof
     cov = sigma2 * np.linalg.inv(sol.xvx)
     varpar_cov = cov_grad = kr = None
     rows = np.eye(design.p)
-    if df_method == "satterthwaite":
+    if df_method == "satterthwaite" and isinstance(objective, ExactCriterion):
+        curvature = objective.hessian(theta)
+        varpar_cov, cov_grad = satterthwaite_exact(design, theta, reml, curvature)
+        df = satterthwaite_df(rows, cov, varpar_cov, cov_grad)
+    elif df_method == "satterthwaite":
         varpar_cov, cov_grad = satterthwaite_parts(design, theta, np.sqrt(sigma2), reml)
         df = satterthwaite_df(rows, cov, varpar_cov, cov_grad)
     elif df_method == "kenward-roger":
@@ -613,7 +429,7 @@ def _result(
         cov=pd.DataFrame(cov, index=names, columns=names),
         vcomp=_vcomp(varcorr),
         theta=tuple(float(v) for v in theta),
-        llf=-criterion(design, theta, reml) / 2,
+        llf=-objective(theta) / 2,
         reml=reml,
         df_method=df_method,
         n_obs=design.n,

@@ -18,7 +18,7 @@ from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
 from ..exceptions import DataError
 from ._kr import MAX_KR_ROWS, KRAdjustment, g_matrices, kenward_roger
-from ._nested import deviance_at
+from ._nested import covariance_gradient, deviance_at, deviance_hessian
 from ._reterms import RandomTerms
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "hessian",
     "kenward_roger_fit",
     "satterthwaite_df",
+    "satterthwaite_exact",
     "satterthwaite_parts",
 ]
 
@@ -77,6 +78,21 @@ def satterthwaite_parts(design, theta: np.ndarray, sigma: float, reml: bool):
     p = design.p
     jac = jacobian(cov, varpar)  # (p*p) x k
     return a, jac.T.reshape(len(varpar), p, p)
+
+
+def satterthwaite_exact(design, theta: np.ndarray, reml: bool, curvature: np.ndarray):
+    """:func:`satterthwaite_parts` for an engine with exact first derivatives
+    (``design.solve_with_derivatives``: nested, Schur) and the optimiser's
+    Hessian of the profiled criterion (``curvature``, in theta at the optimum):
+    no further numerical derivatives."""
+    sol, deriv = design.solve_with_derivatives(np.asarray(theta, float))
+    dof = design.n - design.p if reml else design.n
+    sigma = float(np.sqrt(sol.rss / dof))
+    try:
+        a = 2 * np.linalg.inv(deviance_hessian(design, sol, deriv, curvature, reml))
+    except np.linalg.LinAlgError:
+        a = np.full((len(theta) + 1,) * 2, np.nan)
+    return a, covariance_gradient(sol, deriv, sigma, design.p)
 
 
 def satterthwaite_df(

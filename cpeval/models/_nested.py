@@ -84,6 +84,10 @@ class NestedDesign:
         """Quadratic forms in ``V^-1`` and ``log|V|`` at ``theta``."""
         return solve(self, theta)
 
+    def solve_with_derivatives(self, theta: np.ndarray):
+        """:meth:`solve` and its exact first derivatives in theta."""
+        return solve_with_derivatives(self, theta)
+
 
 @dataclass(frozen=True)
 class Solution:
@@ -164,3 +168,152 @@ def deviance_at(design: NestedDesign, varpar: np.ndarray, reml: bool) -> float:
     dof = n - p if reml else n
     value = sol.logdet_v + dof * np.log(2 * np.pi * sigma2) + sol.rss / sigma2
     return value + (sol.logdet_xvx if reml else 0.0)
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """First derivatives, in each ``theta_k``, of what :func:`solve` computes:
+    ``logdet_v`` (a vector) and ``W'V^-1 W`` (``K x (p+1) x (p+1)``)."""
+
+    logdet_v: np.ndarray
+    quad: np.ndarray
+
+
+def solve_with_derivatives(
+    design: NestedDesign, theta: np.ndarray
+) -> tuple[Solution, Derivatives]:
+    """:func:`solve` and its exact first derivatives in theta (forward mode).
+
+    Each level's Sherman-Morrison update is differentiated as it is applied:
+    with ``d = 1 + theta^2 s`` per cluster, ``log|V|`` gains ``sum log d``,
+    ``W'V^-1 W`` loses ``a' diag(theta^2 / d) a``, and the next level's sums are
+    ``s / d`` and ``a / d`` added within parents; the derivatives of ``s``,
+    ``a`` and ``d`` are carried along (``K`` times the cost of one solve).
+    """
+    p, levels = design.p, len(theta)
+    quad = np.zeros((p + 1, p + 1))
+    quad[:p, :p], quad[:p, p], quad[p, :p] = design.xtx, design.xty, design.xty
+    quad[p, p] = design.yty
+    s = design.counts
+    a = np.column_stack([design.x_sums, design.y_sums])
+    # derivatives of s and a in the parameters of the levels done so far
+    ds = np.zeros((0, len(s)))
+    da = np.zeros((0, *a.shape))
+    logdet, dlogdet = 0.0, np.zeros(levels)
+    dquad = np.zeros((levels, p + 1, p + 1))
+    for step in range(levels):
+        j = levels - 1 - step  # this level's parameter; those after it are done
+        th2 = theta[j] ** 2
+        denom = 1.0 + th2 * s
+        ddenom = np.vstack([2.0 * theta[j] * s, th2 * ds])  # rows j, j+1, ...
+        logdet += float(np.log(denom).sum())
+        dlogdet[j:] += (ddenom / denom).sum(axis=1)
+        weight = th2 / denom
+        dweight = -th2 * ddenom / denom**2
+        dweight[0] += 2.0 * theta[j] / denom
+        quad -= (a * weight[:, None]).T @ a
+        for row in range(levels - j):
+            change = (a * dweight[row][:, None]).T @ a
+            if row:  # a does not depend on this level's own parameter yet
+                cross = (da[row - 1] * weight[:, None]).T @ a
+                change += cross + cross.T
+            dquad[j + row] -= change
+        if step < levels - 1:
+            starts = design.parents[step]
+            ratio = ddenom / denom**2
+            da = np.concatenate([np.zeros((1, *a.shape)), da])
+            ds = np.add.reduceat(
+                np.vstack([np.zeros(len(s)), ds]) / denom - s * ratio, starts, axis=1
+            )
+            da = np.add.reduceat(
+                da / denom[:, None] - a[None] * ratio[:, :, None], starts, axis=1
+            )
+            s = np.add.reduceat(s / denom, starts)
+            a = np.add.reduceat(a / denom[:, None], starts, axis=0)
+    return finish(quad, p, logdet), Derivatives(dlogdet, dquad)
+
+
+def profile_gradient(
+    sol: Solution, deriv: Derivatives, p: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Derivatives in theta of the residual sum of squares and of
+    ``log|X'V^-1 X|``: ``d rss = d(y'V^-1 y) - 2 beta' d(X'V^-1 y) + beta'
+    d(X'V^-1 X) beta`` and ``d log|X'V^-1 X| = tr((X'V^-1 X)^-1 d(X'V^-1 X))``."""
+    dxvx, dxvy, dyvy = deriv.quad[:, :p, :p], deriv.quad[:, :p, p], deriv.quad[:, p, p]
+    beta = sol.beta
+    drss = dyvy - 2.0 * dxvy @ beta + np.einsum("i,kij,j->k", beta, dxvx, beta)
+    inverse = np.linalg.inv(sol.xvx)
+    dlogdet_xvx = np.einsum("ij,kji->k", inverse, dxvx)
+    return drss, dlogdet_xvx
+
+
+def criterion_and_gradient(
+    design, theta: np.ndarray, reml: bool
+) -> tuple[float, np.ndarray]:
+    """:func:`criterion` and its exact gradient in theta (``inf`` and NaNs where
+    ``X'V^-1 X`` is numerically singular), for a design with
+    ``solve_with_derivatives`` (nested, or the Schur engine)."""
+    theta = np.asarray(theta, float)
+    try:
+        sol, deriv = design.solve_with_derivatives(theta)
+    except np.linalg.LinAlgError:
+        return np.inf, np.full(len(theta), np.nan)
+    n, p = design.n, design.p
+    drss, dlogdet_xvx = profile_gradient(sol, deriv, p)
+    dof = n - p if reml else n
+    value = sol.logdet_v + dof * (1 + np.log(2 * np.pi * sol.rss / dof))
+    grad = deriv.logdet_v + dof * drss / sol.rss
+    if reml:
+        value += sol.logdet_xvx
+        grad = grad + dlogdet_xvx
+    return float(value), grad
+
+
+def deviance_gradient(design, varpar: np.ndarray, reml: bool) -> np.ndarray:
+    """Exact gradient of :func:`deviance_at` in ``(theta..., sigma)``."""
+    theta, sigma = np.asarray(varpar[:-1], float), float(varpar[-1])
+    sol, deriv = design.solve_with_derivatives(theta)
+    n, p = design.n, design.p
+    dof = n - p if reml else n
+    drss, dlogdet_xvx = profile_gradient(sol, deriv, p)
+    grad_theta = deriv.logdet_v + drss / sigma**2
+    if reml:
+        grad_theta = grad_theta + dlogdet_xvx
+    grad_sigma = 2.0 * dof / sigma - 2.0 * sol.rss / sigma**3
+    return np.append(grad_theta, grad_sigma)
+
+
+def covariance_gradient(
+    sol: Solution, deriv: Derivatives, sigma: float, p: int
+) -> np.ndarray:
+    """Exact derivatives of the fixed-effect covariance ``sigma^2 (X'V^-1
+    X)^-1`` in ``(theta..., sigma)``, ``(K + 1) x p x p``."""
+    inverse = np.linalg.inv(sol.xvx)
+    d_theta = -(sigma**2) * np.einsum(
+        "ij,kjl,lm->kim", inverse, deriv.quad[:, :p, :p], inverse
+    )
+    return np.concatenate([d_theta, (2.0 * sigma * inverse)[None]])
+
+
+def deviance_hessian(
+    design,
+    sol: Solution,
+    deriv: Derivatives,
+    curvature: np.ndarray,
+    reml: bool,
+) -> np.ndarray:
+    """The Hessian of :func:`deviance_at` in ``(theta..., sigma)`` at the
+    optimum, from the Hessian of the profiled criterion (``curvature``): with
+    ``sigma^2 = rss / dof``, ``D_tt = P'' + dof rss' rss'^T / rss^2``, ``D_ts =
+    -2 rss' / sigma^3`` and ``D_ss = 4 dof / sigma^2``, where ``P`` is the
+    profiled criterion and ``rss'`` the gradient of the residual sum of squares."""
+    n, p = design.n, design.p
+    dof = n - p if reml else n
+    drss, _ = profile_gradient(sol, deriv, p)
+    sigma2 = sol.rss / dof
+    k = len(drss)
+    out = np.empty((k + 1, k + 1))
+    out[:k, :k] = curvature + dof * np.outer(drss, drss) / sol.rss**2
+    out[:k, k] = out[k, :k] = -2.0 * drss / sigma2**1.5
+    out[k, k] = 4.0 * dof / sigma2
+    return out

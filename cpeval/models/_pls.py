@@ -28,7 +28,7 @@ import numpy as np
 import qdldl
 import scipy.sparse as sp
 
-from ._nested import Solution, finish
+from ._nested import Derivatives, Solution, finish
 from ._reterms import RandomTerms
 
 __all__ = ["SchurDesign", "SparseDesign", "SparseFactor", "make_design"]
@@ -236,6 +236,8 @@ class SchurDesign:
         self._units = np.array(
             [self._rest.lambda_(np.eye(m)[r]).toarray() for r in range(m)]
         ).reshape(m, q2, q2)
+        # Lambda_2's derivatives (0/1 patterns), sparse for the gradient
+        self._sparse_units = [sp.csr_matrix(u) for u in self._units]
         self._z22 = (z2.T @ z2).toarray()
         self._w2 = np.asarray(z2.T @ w)
         self.wtw = w.T @ w
@@ -272,6 +274,59 @@ class SchurDesign:
         logdet = float(self._counts @ np.log(a11))
         logdet += 2.0 * float(np.log(np.diag(chol)).sum())
         return finish(quad, self.p, logdet)
+
+    def solve_with_derivatives(self, theta: np.ndarray) -> tuple[Solution, Derivatives]:
+        """:meth:`solve` and its exact first derivatives in theta.
+
+        With ``G = Z_2'W - Z_2'Z_1 D Z_1'W`` (``D = diag(theta_1^2 / A_11)``),
+        ``c = Lambda_2' G`` and ``S = Lambda_2' (Z_2'Z_2 - Z_2'Z_1 D Z_1'Z_2)
+        Lambda_2 + I``: ``W'V^-1 W = W'W - W'Z_1 D Z_1'W - c' S^-1 c``, so ``d(W'V^-1
+        W) = -W'Z_1 dD Z_1'W - dc' S^-1 c - c' S^-1 dc + c' S^-1 dS S^-1 c`` and
+        ``d log|S| = tr(S^-1 dS)``; ``theta_1`` enters through ``D`` (``dD =
+        2 theta_1 / A_11^2``) and ``log A_11``, the others through ``Lambda_2``
+        (linear in them).
+        """
+        from scipy.linalg import cho_solve
+
+        theta = np.asarray(theta, float)
+        where, p1 = self._where, self.p + 1
+        t1 = theta[where]
+        lam2 = np.tensordot(np.delete(theta, where), self._units, axes=1)
+        a11 = 1.0 + t1**2 * self._values
+        weights, dweights = t1**2 / a11, 2.0 * t1 / a11**2
+        inner = self._z22 - np.tensordot(weights, self._zz, axes=1)
+        g = self._w2 - np.tensordot(weights, self._zw, axes=1)
+        inner_lam = inner @ lam2
+        schur = lam2.T @ inner_lam
+        schur[np.diag_indices_from(schur)] += 1.0
+        chol = np.linalg.cholesky(schur)
+        c = lam2.T @ g
+        s_c = cho_solve((chol, True), c)
+        s_inv = cho_solve((chol, True), np.eye(len(schur)))
+        quad = self.wtw - np.tensordot(weights, self._ww, axes=1) - c.T @ s_c
+        logdet = float(self._counts @ np.log(a11))
+        logdet += 2.0 * float(np.log(np.diag(chol)).sum())
+        dlogdet = np.zeros(len(theta))
+        dquad = np.zeros((len(theta), p1, p1))
+        others = [k for k in range(len(theta)) if k != where]
+        for unit, k in zip(self._sparse_units, others, strict=True):
+            d_schur = unit.T @ inner_lam
+            d_schur = d_schur + d_schur.T
+            dlogdet[k], dquad[k] = _schur_terms(s_inv, s_c, d_schur, unit.T @ g)
+        d_inner = -np.tensordot(dweights, self._zz, axes=1)
+        d_g = -np.tensordot(dweights, self._zw, axes=1)
+        dlogdet[where], dquad[where] = _schur_terms(
+            s_inv, s_c, lam2.T @ d_inner @ lam2, lam2.T @ d_g
+        )
+        dlogdet[where] += float(self._counts @ (2.0 * t1 * self._values / a11))
+        dquad[where] -= np.tensordot(dweights, self._ww, axes=1)
+        return finish(quad, self.p, logdet), Derivatives(dlogdet, dquad)
+
+
+def _schur_terms(s_inv, s_c, d_schur, d_c):
+    """``tr(S^-1 dS)`` and ``-dc' S^-1 c - c' S^-1 dc + c' S^-1 dS S^-1 c``."""
+    cross = d_c.T @ s_c
+    return float(np.sum(s_inv * d_schur)), s_c.T @ d_schur @ s_c - cross - cross.T
 
 
 #: The Schur engine groups the participants by their diagonal value of
