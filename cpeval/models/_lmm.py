@@ -345,13 +345,16 @@ def check_rank(x: pd.DataFrame, formula: str) -> None:
 
 
 def _codes(used: pd.DataFrame, groups: list[str]) -> list[np.ndarray]:
-    """Cluster number of each row at each level (levels nest by construction)."""
-    return [
-        used.groupby(groups[: k + 1], sort=True, observed=True)
-        .ngroup()
-        .to_numpy(np.int64)
-        for k in range(len(groups))
-    ]
+    """Cluster number of each row at each level, numbered as a sorted
+    ``groupby(groups[:k + 1]).ngroup()`` would number them (levels nest by
+    construction)."""
+    codes, combined = [], np.zeros(len(used), dtype=np.int64)
+    for group in groups:
+        own, labels = pd.factorize(used[group], sort=True)
+        combined = combined * len(labels) + own
+        combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
+        codes.append(combined)
+    return codes
 
 
 @dataclass(frozen=True)
@@ -464,17 +467,14 @@ def _varcorr(structure: _Structure, theta: np.ndarray, sigma: float) -> pd.DataF
 def _vcomp(varcorr: pd.DataFrame) -> dict[str, float]:
     """Variances keyed by group (random intercepts) or ``group: column``."""
     variances = varcorr[varcorr["var2"].isna()]
-    slopes = variances["var1"].notna() & variances["var1"].ne("(Intercept)")
-    single = variances.groupby("grp", sort=False)["grp"].transform("size").eq(1)
+    groups = variances["grp"].tolist()
     out = {}
-    for (_, row), slope, alone in zip(
-        variances.iterrows(), slopes, single, strict=True
+    for group, column, value in zip(
+        groups, variances["var1"].tolist(), variances["vcov"].tolist(), strict=True
     ):
-        if row["grp"] == "Residual" or (alone and not slope):
-            key = row["grp"]
-        else:
-            key = f"{row['grp']}: {row['var1']}"
-        out[key] = float(row["vcov"])
+        alone = groups.count(group) == 1 and column == "(Intercept)"
+        key = group if group == "Residual" or alone else f"{group}: {column}"
+        out[key] = float(value)
     residual = out.pop("Residual")
     return {**out, "Residual": residual}
 

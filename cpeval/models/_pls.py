@@ -236,8 +236,9 @@ class SchurDesign:
         self._units = np.array(
             [self._rest.lambda_(np.eye(m)[r]).toarray() for r in range(m)]
         ).reshape(m, q2, q2)
-        # Lambda_2's derivatives (0/1 patterns), sparse for the gradient
-        self._sparse_units = [sp.csr_matrix(u) for u in self._units]
+        # Lambda_2's derivatives are 0/1 patterns with at most one 1 in each
+        # column: unit' M is rows of M moved, kept as (from, to) positions
+        self._unit_moves = [np.nonzero(u) for u in self._units]
         self._z22 = (z2.T @ z2).toarray()
         self._w2 = np.asarray(z2.T @ w)
         self.wtw = w.T @ w
@@ -309,10 +310,13 @@ class SchurDesign:
         dlogdet = np.zeros(len(theta))
         dquad = np.zeros((len(theta), p1, p1))
         others = [k for k in range(len(theta)) if k != where]
-        for unit, k in zip(self._sparse_units, others, strict=True):
-            d_schur = unit.T @ inner_lam
+        for (rows, cols), k in zip(self._unit_moves, others, strict=True):
+            d_schur = np.zeros_like(schur)
+            d_schur[cols] = inner_lam[rows]
             d_schur = d_schur + d_schur.T
-            dlogdet[k], dquad[k] = _schur_terms(s_inv, s_c, d_schur, unit.T @ g)
+            d_c = np.zeros_like(c)
+            d_c[cols] = g[rows]
+            dlogdet[k], dquad[k] = _schur_terms(s_inv, s_c, d_schur, d_c)
         d_inner = -np.tensordot(dweights, self._zz, axes=1)
         d_g = -np.tensordot(dweights, self._zw, axes=1)
         dlogdet[where], dquad[where] = _schur_terms(
