@@ -47,7 +47,6 @@ WEIGHTS: dict[str, np.ndarray] = {
         [-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)]
     ),
 }
-_CHUNK = 4_000_000  # floats per block of bootstrap samples (about 32 MB)
 _PRECISION = 1e-6  # interval limits to this fraction of the standard error
 
 
@@ -82,24 +81,45 @@ class _Problem:
         scale = g / (g - 1) * (n - 1) / (n - p)
         return w @ Y, np.sqrt(scale * (scores**2).sum(axis=0))
 
+    @cached_property
+    def _linear(self) -> tuple[np.ndarray, ...]:
+        """The pieces, free of ``r``, of every bootstrap t as a function of the
+        null value ``r`` (Roodman, MacKinnon, Nielsen and Webb 2019, section 3).
+
+        Under the null the restricted residuals are ``u - r v`` (``u``, ``v``:
+        ``y`` and column ``k`` residualised on the other columns), and with
+        ``w = X (X'X)^-1 e_k`` (orthogonal to the other columns, ``w' x_k = 1``)
+        a bootstrap sample's ``beta_k - r`` is ``sum_g d_g (a_g - r c_g)``
+        (``a_g``, ``c_g``: cluster sums of ``w u`` and ``w v``), and its CR1
+        scores are ``(K0 - r K1) d`` with ``K = diag(a) - m q'`` (``m_g``,
+        ``q_g``: cluster sums of ``w Q`` and of ``Q u`` or ``Q v``, ``X = QR``).
+        So each ``r`` costs ``O(G^2 B)``, not a regression per draw.
+        """
+        q, row = self._qr
+        w = q @ row
+        others, _ = np.linalg.qr(np.delete(self.X, self.k, axis=1))
+        column = self.X[:, self.k]
+        u = self.y - others @ (others.T @ self.y)
+        v = column - others @ (others.T @ column)
+        starts = self.starts
+        a = np.add.reduceat(w * u, starts)
+        c = np.add.reduceat(w * v, starts)
+        m = np.add.reduceat(w[:, None] * q, starts, axis=0)
+        k0 = np.diag(a) - m @ np.add.reduceat(q * u[:, None], starts, axis=0).T
+        k1 = np.diag(c) - m @ np.add.reduceat(q * v[:, None], starts, axis=0).T
+        return a, c, k0, k1
+
     def t_stats(self, r: float) -> tuple[float, np.ndarray]:
         """The observed t of ``beta_k = r`` and its bootstrap distribution."""
-        X, y, k = self.X, self.y, self.k
-        beta, se = self.cr1(y[:, None])
+        beta, se = self.cr1(self.y[:, None])
         t_obs = float((beta[0] - r) / se[0])
-        others = np.delete(X, k, axis=1)  # the model under the null
-        gamma, *_ = np.linalg.lstsq(others, y - r * X[:, k], rcond=None)
-        fitted = others @ gamma + r * X[:, k]
-        residual = y - fitted
-        sizes = np.diff(np.append(self.starts, len(y)))
-        row_draws = np.repeat(self.draws, sizes, axis=0)  # (n, n_boot)
-        step = max(1, _CHUNK // len(y))
-        blocks = []
-        for b in range(0, row_draws.shape[1], step):
-            Y = fitted[:, None] + residual[:, None] * row_draws[:, b : b + step]
-            beta, se = self.cr1(Y)
-            blocks.append((beta - r) / se)
-        return t_obs, np.concatenate(blocks)
+        a, c, k0, k1 = self._linear
+        n, p = self.X.shape
+        g = len(self.starts)
+        scale = g / (g - 1) * (n - 1) / (n - p)
+        difference = (a - r * c) @ self.draws
+        scores = (k0 - r * k1) @ self.draws
+        return t_obs, difference / np.sqrt(scale * (scores**2).sum(axis=0))
 
     def p_value(self, r: float) -> float:
         """The symmetric bootstrap p-value of ``beta_k = r``."""
