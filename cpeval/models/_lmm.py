@@ -49,6 +49,7 @@ from ._reterms import (
     RandomTerms,
     build_terms,
     complete_rows,
+    group_codes,
     lower_pairs,
     split_formula,
     varcorr,
@@ -345,16 +346,8 @@ def check_rank(x: pd.DataFrame, formula: str) -> None:
 
 
 def _codes(used: pd.DataFrame, groups: list[str]) -> list[np.ndarray]:
-    """Cluster number of each row at each level, numbered as a sorted
-    ``groupby(groups[:k + 1]).ngroup()`` would number them (levels nest by
-    construction)."""
-    codes, combined = [], np.zeros(len(used), dtype=np.int64)
-    for group in groups:
-        own, labels = pd.factorize(used[group], sort=True)
-        combined = combined * len(labels) + own
-        combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
-        codes.append(combined)
-    return codes
+    """Cluster number of each row at each level (levels nest by construction)."""
+    return [group_codes(used, groups[: k + 1]) for k in range(len(groups))]
 
 
 @dataclass(frozen=True)

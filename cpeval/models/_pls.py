@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import qdldl
 import scipy.sparse as sp
+from scipy.linalg import solve_triangular
 
 from ._nested import Derivatives, Solution, finish
 from ._reterms import RandomTerms
@@ -239,6 +240,12 @@ class SchurDesign:
         # Lambda_2's derivatives are 0/1 patterns with at most one 1 in each
         # column: unit' M is rows of M moved, kept as (from, to) positions
         self._unit_moves = [np.nonzero(u) for u in self._units]
+        diagonal = all(np.array_equal(u, np.diag(np.diag(u))) for u in self._units)
+        self._diagonal = (
+            np.array([np.diag(u) for u in self._units]).reshape(m, q2)
+            if diagonal
+            else None
+        )
         self._z22 = (z2.T @ z2).toarray()
         self._w2 = np.asarray(z2.T @ w)
         self.wtw = w.T @ w
@@ -258,19 +265,26 @@ class SchurDesign:
             self._zw[v] = np.asarray(part.T @ w1[rows])
             self._ww[v] = w1[rows].T @ w1[rows]
 
+    def _lambda(self, theta: np.ndarray) -> _Lambda:
+        """``Lambda_2`` at ``theta`` (the parameters other than ``theta_1``)."""
+        rest = np.delete(theta, self._where)
+        if self._diagonal is not None:
+            return _Lambda(diagonal=rest @ self._diagonal)
+        return _Lambda(matrix=np.tensordot(rest, self._units, axes=1))
+
     def solve(self, theta: np.ndarray) -> Solution:
         """Quadratic forms in ``V^-1`` and ``log|V|`` at ``theta``."""
         theta = np.asarray(theta, float)
         t2 = theta[self._where] ** 2
-        lam2 = np.tensordot(np.delete(theta, self._where), self._units, axes=1)
+        lam2 = self._lambda(theta)
         a11 = 1.0 + t2 * self._values  # each distinct diagonal value of A_11
         weights = t2 / a11
         inner = self._z22 - np.tensordot(weights, self._zz, axes=1)
-        schur = lam2.T @ inner @ lam2
+        schur = lam2.both(inner)
         schur[np.diag_indices_from(schur)] += 1.0
         chol = np.linalg.cholesky(schur)  # LinAlgError if not positive definite
-        c = lam2.T @ (self._w2 - np.tensordot(weights, self._zw, axes=1))
-        half = np.linalg.solve(chol, c)
+        c = lam2.left(self._w2 - np.tensordot(weights, self._zw, axes=1))
+        half = solve_triangular(chol, c, lower=True)
         quad = self.wtw - np.tensordot(weights, self._ww, axes=1) - half.T @ half
         logdet = float(self._counts @ np.log(a11))
         logdet += 2.0 * float(np.log(np.diag(chol)).sum())
@@ -292,16 +306,16 @@ class SchurDesign:
         theta = np.asarray(theta, float)
         where, p1 = self._where, self.p + 1
         t1 = theta[where]
-        lam2 = np.tensordot(np.delete(theta, where), self._units, axes=1)
+        lam2 = self._lambda(theta)
         a11 = 1.0 + t1**2 * self._values
         weights, dweights = t1**2 / a11, 2.0 * t1 / a11**2
         inner = self._z22 - np.tensordot(weights, self._zz, axes=1)
         g = self._w2 - np.tensordot(weights, self._zw, axes=1)
-        inner_lam = inner @ lam2
-        schur = lam2.T @ inner_lam
+        inner_lam = lam2.right(inner)
+        schur = lam2.left(inner_lam)
         schur[np.diag_indices_from(schur)] += 1.0
         chol = np.linalg.cholesky(schur)
-        c = lam2.T @ g
+        c = lam2.left(g)
         s_c = cho_solve((chol, True), c)
         s_inv = cho_solve((chol, True), np.eye(len(schur)))
         quad = self.wtw - np.tensordot(weights, self._ww, axes=1) - c.T @ s_c
@@ -320,11 +334,36 @@ class SchurDesign:
         d_inner = -np.tensordot(dweights, self._zz, axes=1)
         d_g = -np.tensordot(dweights, self._zw, axes=1)
         dlogdet[where], dquad[where] = _schur_terms(
-            s_inv, s_c, lam2.T @ d_inner @ lam2, lam2.T @ d_g
+            s_inv, s_c, lam2.both(d_inner), lam2.left(d_g)
         )
         dlogdet[where] += float(self._counts @ (2.0 * t1 * self._values / a11))
         dquad[where] -= np.tensordot(dweights, self._ww, axes=1)
         return finish(quad, self.p, logdet), Derivatives(dlogdet, dquad)
+
+
+@dataclass(frozen=True)
+class _Lambda:
+    """``Lambda_2`` as a matrix, or as its diagonal when every remaining term
+    is a scalar random intercept (products then cost ``O(q^2)``)."""
+
+    matrix: np.ndarray | None = None
+    diagonal: np.ndarray | None = None
+
+    def left(self, m: np.ndarray) -> np.ndarray:
+        """``Lambda_2' m``."""
+        if self.diagonal is not None:
+            return self.diagonal[:, None] * m
+        return self.matrix.T @ m
+
+    def right(self, m: np.ndarray) -> np.ndarray:
+        """``m Lambda_2``."""
+        if self.diagonal is not None:
+            return m * self.diagonal[None, :]
+        return m @ self.matrix
+
+    def both(self, m: np.ndarray) -> np.ndarray:
+        """``Lambda_2' m Lambda_2``."""
+        return self.left(self.right(m))
 
 
 def _schur_terms(s_inv, s_c, d_schur, d_c):

@@ -316,8 +316,7 @@ def build_terms(
     terms: list[RandomTerm] = []
     for bar in bars:
         for columns in _group_columns(bar.group, formula):
-            codes = data.groupby(columns, sort=True, observed=True).ngroup()
-            codes = codes.to_numpy(np.int64)
+            codes = group_codes(data, columns)
             name = ":".join(columns)
             for expr_columns, matrix in _expr_blocks(data, bar, formula):
                 terms.append(
@@ -329,6 +328,25 @@ def build_terms(
     if np.any(np.diff(levels) > 0):  # lme4's mkReTrms: rev(order(nl)) only then
         order = np.argsort(levels, kind="stable")[::-1]
     return RandomTerms(tuple(terms[i] for i in order), n=len(data))
+
+
+def group_codes(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """The number of each row's combination of ``columns`` (no missing
+    values), as a sorted ``data.groupby(columns, observed=True).ngroup()``
+    numbers them, from one sorted factorisation per column.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"site": ["b", "a", "b"], "team": [2, 1, 1]})
+    >>> group_codes(d, ["site", "team"]).tolist()
+    [2, 0, 1]
+    """
+    combined = np.zeros(len(data), dtype=np.int64)
+    for column in columns:
+        own, labels = pd.factorize(data[column], sort=True)
+        combined = combined * len(labels) + own
+        combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
+    return combined
 
 
 def complete_rows(data: pd.DataFrame, bars: list[BarTerm], formula: str) -> pd.Index:
