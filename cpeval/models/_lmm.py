@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from itertools import pairwise
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import ThreadpoolController
 
 from .._checks import numeric
 from .._results import check_level
+from .._threads import one_blas_thread
 from ..exceptions import DataError
 from ._formula import patsy_matrices
 from ._intervals import t_pvalue
@@ -59,8 +58,6 @@ __all__ = ["LmmResult", "check_nested", "check_rank", "fit_lmm"]
 
 DfMethod = Literal["satterthwaite", "kenward-roger", "wald"]
 DF_METHODS = ("satterthwaite", "kenward-roger", "wald")
-#: BLAS threads while fitting (the matrices are small).
-BLAS_THREADS = 1
 #: Residuals of the fixed effects alone below this (relative to the outcome's
 #: size) are rounding: the outcome is fitted exactly.
 EXACT_FIT = 1e-10
@@ -140,14 +137,8 @@ def fit_lmm(
     _check_options(reml, df_method, level)
     # the matrices are small (fixed effects, a few hundred random effects): a
     # second BLAS thread costs more than it saves (20 times on a busy machine)
-    with _blas().limit(limits=BLAS_THREADS, user_api="blas"):
+    with one_blas_thread():
         return _fit(data, formula, groups, reml, df_method, level)
-
-
-@cache
-def _blas() -> ThreadpoolController:
-    """The loaded BLAS libraries, found once (a search costs 25 ms)."""
-    return ThreadpoolController()
 
 
 def _fit(data, formula, groups, reml, df_method, level) -> LmmResult:

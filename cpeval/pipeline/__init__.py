@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import __version__
 from .._files import sha256, staged_folder, write_atomic
+from .._threads import one_blas_thread
 from ..io import load_study
 from ..models._waves import _Random, random_terms
 from ..report import (
@@ -103,7 +104,9 @@ def run(
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
     out = Path(out)
     warn = warn or (lambda line: say(f"warning: {line}"))
-    with staged_folder(out) as stage:
+    # one BLAS thread measured faster for every stage, even a mixed model of
+    # 200,000 rows (1.1 s against 2.3 s; cpeval._threads)
+    with staged_folder(out) as stage, one_blas_thread():
         written = _run(cfg, stage, say, warn)
     report = out / written.get("html", next(iter(written.values()))).name
     say(f"wrote {', '.join(str(out / path.name) for path in written.values())}")
