@@ -82,6 +82,12 @@ class _Problem:
         return w @ Y, np.sqrt(scale * (scores**2).sum(axis=0))
 
     @cached_property
+    def _observed(self) -> tuple[float, float]:
+        """Coefficient ``k`` and its CR1 standard error in the data."""
+        beta, se = self.cr1(self.y[:, None])
+        return float(beta[0]), float(se[0])
+
+    @cached_property
     def _linear(self) -> tuple[np.ndarray, ...]:
         """The pieces, free of ``r``, of every bootstrap t as a function of the
         null value ``r`` (Roodman, MacKinnon, Nielsen and Webb 2019, section 3).
@@ -111,8 +117,8 @@ class _Problem:
 
     def t_stats(self, r: float) -> tuple[float, np.ndarray]:
         """The observed t of ``beta_k = r`` and its bootstrap distribution."""
-        beta, se = self.cr1(self.y[:, None])
-        t_obs = float((beta[0] - r) / se[0])
+        beta, se = self._observed
+        t_obs = (beta - r) / se
         a, c, k0, k1 = self._linear
         n, p = self.X.shape
         g = len(self.starts)
