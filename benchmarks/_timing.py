@@ -22,8 +22,8 @@ def best_of(function: Callable[[], object], repeat: int = 3) -> float:
     return min(times)
 
 
-def r_seconds(script: str, data: pd.DataFrame) -> float | None:
-    """Run an R script that reads ``{path}`` (the data as CSV) and prints seconds.
+def r_output(script: str, data: pd.DataFrame) -> str | None:
+    """Run an R script that reads ``{path}`` (the data as CSV); its output.
 
     Returns None when Rscript is absent or the script fails.
     """
@@ -38,4 +38,13 @@ def r_seconds(script: str, data: pd.DataFrame) -> float | None:
             text=True,
             check=False,
         )
-    return float(run.stdout) if run.returncode == 0 and run.stdout.strip() else None
+    return run.stdout if run.returncode == 0 and run.stdout.strip() else None
+
+
+def r_seconds(script: str, data: pd.DataFrame) -> float | None:
+    """Run an R script that reads ``{path}`` (the data as CSV) and prints seconds.
+
+    Returns None when Rscript is absent or the script fails.
+    """
+    out = r_output(script, data)
+    return float(out) if out else None
