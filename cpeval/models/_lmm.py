@@ -290,6 +290,10 @@ def check_nested(data: pd.DataFrame, groups: Sequence[str]) -> None:
     >>> check_nested(d, ["site", "team"])
     """
     for outer, inner in pairwise(groups):
+        pairs = data[[outer, inner]].dropna()
+        units = len(np.unique(group_codes(pairs, [inner])))
+        if units == len(np.unique(group_codes(pairs, [outer, inner]))):
+            continue  # each unit of this level under one unit of the level before
         parents = data.groupby(inner, observed=True)[outer].nunique()
         shared = parents[parents > 1]
         if len(shared):
