@@ -8,23 +8,18 @@ where to report it).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
-import traceback
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from .exceptions import DataError
 
-from . import __version__
-from ._files import sha256, staged_folder, write_atomic
-from .exceptions import DataError, one_line
-from .io import ValidationReport, load_codebook
-from .io._study import linked_study
-from .io._validate import check_and_link
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .io import ValidationReport
 
 __all__ = ["main"]
 
@@ -53,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("cpeval: interrupted; earlier results are unchanged", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so in one line, never a traceback
+        from . import __version__
+        from .exceptions import one_line
+
         where = _origin(exc)
         print(
             f"cpeval: internal error: {type(exc).__name__}: {one_line(str(exc), 300)}"
@@ -68,12 +66,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _origin(exc: BaseException) -> str:
     """' (at module.py:123)': the innermost cpeval frame of the traceback."""
+    import traceback
+
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if f"{os.sep}cpeval{os.sep}" in f.filename]
     if not ours:
         return ""
     frame = ours[-1]
     return f" (at {Path(frame.filename).name}:{frame.lineno})"
+
+
+class _Version(argparse.Action):
+    """``--version``, as argparse's own action, reading the version only when
+    asked (``importlib.metadata`` is slow to import)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        print(__version__)
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
         "validate",
@@ -138,6 +155,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from .io import load_codebook
+    from .io._study import linked_study
+    from .io._validate import check_and_link
+
     book = load_codebook(args.codebook)
     linked = check_and_link(book)
     report = linked[0]
@@ -188,11 +209,19 @@ def _verdict(report: ValidationReport) -> str:
 
 
 def _write_outputs(out: Path, report: ValidationReport, study) -> None:
+    from ._files import staged_folder
+
     with staged_folder(out) as folder:
         _write_files(folder, report, study)
 
 
 def _write_files(folder: Path, report: ValidationReport, study) -> None:
+    import json
+
+    import pandas as pd
+
+    from ._files import write_atomic
+
     write_atomic(folder / "problems.csv", _csv(report.to_frame()))
     files = pd.DataFrame(
         [
@@ -214,6 +243,11 @@ def _csv(frame: pd.DataFrame) -> str:
 
 def _provenance(report: ValidationReport) -> dict:
     """Inputs, versions and outcome of a run; no clock time, so reruns match."""
+    import platform
+
+    from . import __version__
+    from ._files import sha256
+
     return {
         "command": "validate",
         "cpeval": __version__,
@@ -241,6 +275,8 @@ def _provenance(report: ValidationReport) -> dict:
 
 
 def _installed(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(name)
     except PackageNotFoundError:

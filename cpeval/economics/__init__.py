@@ -5,12 +5,17 @@ Also the two-stage cluster bootstrap, regression-adjusted (OLS or SUR) increment
 analysis, and bootstrap with multiple imputation in both orders.
 """
 
-from ._adjusted import AdjustedIncremental, adjusted_incremental
-from ._cea import BootstrapCEA, Incremental, bootstrap_cea, incremental, quadrant
-from ._costs import cost_service_use, cost_totals, load_price_index, load_unit_costs
-from ._mi import PooledCEA, bootstrap_then_impute, impute_then_bootstrap
-from ._plots import plot_ce_plane, plot_ceac
-from ._qaly import qalys
+from typing import TYPE_CHECKING
+
+from .. import _lazy_exports
+
+if TYPE_CHECKING:
+    from ._adjusted import AdjustedIncremental, adjusted_incremental
+    from ._cea import BootstrapCEA, Incremental, bootstrap_cea, incremental, quadrant
+    from ._costs import cost_service_use, cost_totals, load_price_index, load_unit_costs
+    from ._mi import PooledCEA, bootstrap_then_impute, impute_then_bootstrap
+    from ._plots import plot_ce_plane, plot_ceac
+    from ._qaly import qalys
 
 __all__ = [
     "AdjustedIncremental",
@@ -31,3 +36,26 @@ __all__ = [
     "qalys",
     "quadrant",
 ]
+
+__getattr__, __dir__ = _lazy_exports(
+    __name__,
+    {
+        "._adjusted": ("AdjustedIncremental", "adjusted_incremental"),
+        "._cea": (
+            "BootstrapCEA",
+            "Incremental",
+            "bootstrap_cea",
+            "incremental",
+            "quadrant",
+        ),
+        "._costs": (
+            "cost_service_use",
+            "cost_totals",
+            "load_price_index",
+            "load_unit_costs",
+        ),
+        "._mi": ("PooledCEA", "bootstrap_then_impute", "impute_then_bootstrap"),
+        "._plots": ("plot_ce_plane", "plot_ceac"),
+        "._qaly": ("qalys",),
+    },
+)

@@ -5,9 +5,14 @@ Also missingness patterns and summaries, and delta-adjusted (missing not at rand
 sensitivity analyses with a tipping-point table.
 """
 
-from ._mice import Imputations, impute
-from ._pool import PooledEstimate, pool
-from ._report import delta_adjust, missing_patterns, missing_summary, tipping_point
+from typing import TYPE_CHECKING
+
+from .. import _lazy_exports
+
+if TYPE_CHECKING:
+    from ._mice import Imputations, impute
+    from ._pool import PooledEstimate, pool
+    from ._report import delta_adjust, missing_patterns, missing_summary, tipping_point
 
 __all__ = [
     "Imputations",
@@ -19,3 +24,17 @@ __all__ = [
     "pool",
     "tipping_point",
 ]
+
+__getattr__, __dir__ = _lazy_exports(
+    __name__,
+    {
+        "._mice": ("Imputations", "impute"),
+        "._pool": ("PooledEstimate", "pool"),
+        "._report": (
+            "delta_adjust",
+            "missing_patterns",
+            "missing_summary",
+            "tipping_point",
+        ),
+    },
+)

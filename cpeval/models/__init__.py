@@ -8,17 +8,22 @@ cluster bootstrap of the ANCOVA difference and of the pre-post effect for few
 clusters.
 """
 
-from ._agreement import KappaResult, cohen_kappa, icc_ratings
-from ._ancova import AncovaResult, ancova
-from ._cr2 import cr2
-from ._design import design_effect
-from ._did import DidResult, did
-from ._effects import EffectSize, partial_eta_squared, treatment_effect
-from ._gee import GeeResult, fit_gee
-from ._glmm import GlmmResult, fit_glmm
-from ._lmm import LmmResult, check_nested, fit_lmm
-from ._waves import WaveEffects, effect_by_wave
-from ._wild import WildBootstrap, wild_bootstrap_ancova, wild_bootstrap_prepost
+from typing import TYPE_CHECKING
+
+from .. import _lazy_exports
+
+if TYPE_CHECKING:
+    from ._agreement import KappaResult, cohen_kappa, icc_ratings
+    from ._ancova import AncovaResult, ancova
+    from ._cr2 import cr2
+    from ._design import design_effect
+    from ._did import DidResult, did
+    from ._effects import EffectSize, partial_eta_squared, treatment_effect
+    from ._gee import GeeResult, fit_gee
+    from ._glmm import GlmmResult, fit_glmm
+    from ._lmm import LmmResult, check_nested, fit_lmm
+    from ._waves import WaveEffects, effect_by_wave
+    from ._wild import WildBootstrap, wild_bootstrap_ancova, wild_bootstrap_prepost
 
 __all__ = [
     "AncovaResult",
@@ -46,3 +51,20 @@ __all__ = [
     "wild_bootstrap_ancova",
     "wild_bootstrap_prepost",
 ]
+
+__getattr__, __dir__ = _lazy_exports(
+    __name__,
+    {
+        "._agreement": ("KappaResult", "cohen_kappa", "icc_ratings"),
+        "._ancova": ("AncovaResult", "ancova"),
+        "._cr2": ("cr2",),
+        "._design": ("design_effect",),
+        "._did": ("DidResult", "did"),
+        "._effects": ("EffectSize", "partial_eta_squared", "treatment_effect"),
+        "._gee": ("GeeResult", "fit_gee"),
+        "._glmm": ("GlmmResult", "fit_glmm"),
+        "._lmm": ("LmmResult", "check_nested", "fit_lmm"),
+        "._waves": ("WaveEffects", "effect_by_wave"),
+        "._wild": ("WildBootstrap", "wild_bootstrap_ancova", "wild_bootstrap_prepost"),
+    },
+)

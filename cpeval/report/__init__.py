@@ -15,24 +15,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .. import _lazy_exports
 from .._files import write_atomic
 from ..exceptions import DataError
-from ._checklists import (
-    CHECKLISTS,
-    SECTION_TITLES,
-    Checklist,
-    ChecklistItem,
-    checklist_table,
-    checklists_for,
-    get_checklist,
-    load_checklist,
-)
-from ._content import SECTIONS, Figure, Report, Summary, Table
-from ._flowchart import FlowBox, flow_boxes, flow_description, plot_flow, render_flow
-from ._glossary import glossary, used_terms
-from ._html import render_html
-from ._word import render_docx, render_pdf
+
+if TYPE_CHECKING:
+    from ._checklists import (
+        CHECKLISTS,
+        SECTION_TITLES,
+        Checklist,
+        ChecklistItem,
+        checklist_table,
+        checklists_for,
+        get_checklist,
+        load_checklist,
+    )
+    from ._content import SECTIONS, Figure, Report, Summary, Table
+    from ._flowchart import (
+        FlowBox,
+        flow_boxes,
+        flow_description,
+        plot_flow,
+        render_flow,
+    )
+    from ._glossary import glossary, used_terms
+    from ._html import render_html
+    from ._word import render_docx, render_pdf
 
 __all__ = [
     "CHECKLISTS",
@@ -64,11 +74,53 @@ __all__ = [
 
 #: The report's formats, all written by default.
 REPORT_FORMATS: tuple[str, ...] = ("html", "docx", "pdf")
-_RENDER = {
-    "html": lambda report: render_html(report).encode(),
-    "docx": render_docx,
-    "pdf": render_pdf,
-}
+__getattr__, __dir__ = _lazy_exports(
+    __name__,
+    {
+        "._checklists": (
+            "CHECKLISTS",
+            "SECTION_TITLES",
+            "Checklist",
+            "ChecklistItem",
+            "checklist_table",
+            "checklists_for",
+            "get_checklist",
+            "load_checklist",
+        ),
+        "._content": ("SECTIONS", "Figure", "Report", "Summary", "Table"),
+        "._flowchart": (
+            "FlowBox",
+            "flow_boxes",
+            "flow_description",
+            "plot_flow",
+            "render_flow",
+        ),
+        "._glossary": ("glossary", "used_terms"),
+        "._html": ("render_html",),
+        "._word": ("render_docx", "render_pdf"),
+    },
+)
+
+
+def _html(report: Report) -> bytes:
+    from ._html import render_html
+
+    return render_html(report).encode()
+
+
+def _docx(report: Report) -> bytes:
+    from ._word import render_docx
+
+    return render_docx(report)
+
+
+def _pdf(report: Report) -> bytes:
+    from ._word import render_pdf
+
+    return render_pdf(report)
+
+
+_RENDER = {"html": _html, "docx": _docx, "pdf": _pdf}
 
 
 def write_report(
