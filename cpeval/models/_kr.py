@@ -32,7 +32,6 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from ..exceptions import DataError
 
@@ -445,6 +444,8 @@ def kr_ftest(
     >>> test.ndf, round(test.ddf, 6)
     (1, 2.0)
     """
+    from scipy import stats
+
     lmat = _contrast(contrast, adjustment.phi.shape[0])
     beta = np.asarray(beta, dtype=float).reshape(-1)
     if beta.shape[0] != lmat.shape[1]:
