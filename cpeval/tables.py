@@ -648,7 +648,7 @@ def render_table(
     if fmt == "md":
         return _markdown(shown).encode()
     if fmt == "html":
-        return _html(shown).encode()
+        return _html_once(table, shown).encode()
     if fmt == "tex":
         return _latex(shown).encode()
     return _docx_bytes(shown)
@@ -909,6 +909,32 @@ def _html(shown: _Shown) -> str:
     markup = re.sub(r">\s+<", "><", markup)
     markup = re.sub(r' (?:rowspan|colspan)="1"', "", markup)
     return markup.replace("</tr>", "</tr>\n").strip() + "\n"
+
+
+# great-tables takes a tenth of a second or more a table, and a run shows each
+# table several times (tables/<name>.html, the report page, the PDF's page). A
+# frame's HTML is kept while that frame lives (dropped with it), and reused only
+# for exactly what readers see (the same _Shown: cells, headings, spanners,
+# notes, title), so it cannot go stale and nothing outlives the run's frames.
+_HTML_KEPT: dict[int, tuple[_Shown, str]] = {}
+
+
+def _html_once(table: pd.DataFrame, shown: _Shown) -> str:
+    """:func:`_html`, rendered once for each frame and what it shows."""
+    import weakref
+
+    key = id(table)
+    kept = _HTML_KEPT.get(key)
+    if kept is not None and kept[0] == shown:
+        return kept[1]
+    markup = _html(shown)
+    if kept is None:  # forget the frame's HTML when the frame is gone
+        try:
+            weakref.finalize(table, _HTML_KEPT.pop, key, None).atexit = False
+        except TypeError:  # an object without weak references: not kept
+            return markup
+    _HTML_KEPT[key] = (shown, markup)
+    return markup
 
 
 def _latex(shown: _Shown) -> str:

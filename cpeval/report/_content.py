@@ -39,9 +39,11 @@ class Figure:
     name : str
         File stem and anchor (``figure-<name>``).
     svg : str
-        The SVG text (inlined in the HTML and the PDF).
+        The SVG text (inlined in the HTML; in the PDF too when it holds text,
+        as the participant-flow diagram does).
     png : bytes
-        The same figure as PNG (the Word report).
+        The same figure as PNG (the Word report, and the PDF for a figure whose
+        SVG holds no text: matplotlib's figures draw their text as paths).
     caption : str
     alt : str
         A text alternative: what the figure shows, and where its numbers are.

@@ -4,6 +4,7 @@ rendered tables and figures (made and escaped by cpeval) go in as markup."""
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -58,9 +59,26 @@ def render_html(report: Report, *, for_print: bool = False) -> str:
     >>> "A &lt;b&gt;." in page and "<h2 id=\\"glossary-h\\">Glossary</h2>" in page
     True
     """
+    template = _environment().get_template("report.html.j2")
+    fields = _fields(report, for_print)
+    text = template.render(glossary=(), **fields)
+    # the glossary lists the terms the rest of the page uses
+    terms = used_terms(_visible_text(text))
+    return template.render(glossary=terms, **fields)
+
+
+def page_terms(report: Report) -> list[dict]:
+    """The glossary of the report's page (:func:`render_html`): the terms the
+    rest of the page uses (the Word report lists the same)."""
+    template = _environment().get_template("report.html.j2")
+    text = template.render(glossary=(), **_fields(report, False))
+    return used_terms(_visible_text(text))
+
+
+def _fields(report: Report, for_print: bool) -> dict:
     numbers = {f.name: n for n, f in enumerate(_figure_order(report), start=1)}
     flow_figure, flow_table = report.flow()
-    fields = {
+    return {
         "report": report,
         "sections": report.sections(),
         "shown": SHOWN_WARNINGS,
@@ -71,15 +89,23 @@ def render_html(report: Report, *, for_print: bool = False) -> str:
         "figures": report.other_figures(),
         "numbers": numbers,
         "provenance": _flat(report.provenance),
-        "svg": _svg,
-        "table_html": _table_html,
+        "svg": _once(_print_figure if for_print else _svg),
+        "table_html": _once(_table_html),
         "style": Markup(_template_text("report.css")),
     }
-    template = _environment().get_template("report.html.j2")
-    text = template.render(glossary=(), **fields)
-    # the glossary lists the terms the rest of the page uses
-    terms = used_terms(_visible_text(text))
-    return template.render(glossary=terms, **fields)
+
+
+def _once(render):
+    """``render`` memoised on its argument's identity, for one page (the template
+    is rendered twice: the glossary lists the terms of the first rendering)."""
+    done: dict[int, tuple[object, Markup]] = {}  # the item kept: its id stays its
+
+    def once(item) -> Markup:
+        if id(item) not in done:
+            done[id(item)] = (item, render(item))
+        return done[id(item)][1]
+
+    return once
 
 
 def _figure_order(report: Report) -> list[Figure]:
@@ -97,6 +123,24 @@ def _svg(figure: Figure) -> Markup:
     body = re.sub(r'(href="#|url\(#)', rf"\g<1>{prefix}", body)
     label = html.escape(figure.alt, quote=True)
     return Markup(body.replace("<svg", f'<svg role="img" aria-label="{label}"', 1))
+
+
+def _print_figure(figure: Figure) -> Markup:
+    """A figure for the PDF: its SVG when the SVG holds text (the participant
+    flow: its words stay words in the PDF), otherwise (matplotlib's figures,
+    their text drawn as paths) its PNG at the SVG's size. WeasyPrint draws an
+    SVG of a thousand paths in seconds and a PNG of the same figure at once."""
+    if "<text" in figure.svg:
+        return _svg(figure)
+    tag = figure.svg[figure.svg.find("<svg") :].split(">", 1)[0]
+    width = re.search(r'\swidth="([\d.]+)(\w*)"', tag)
+    size = f"width:{width[1]}{width[2] or 'px'};" if width else ""
+    label = html.escape(figure.alt, quote=True)
+    data = base64.b64encode(figure.png).decode("ascii")
+    return Markup(
+        f'<img src="data:image/png;base64,{data}" alt="{label}" '
+        f'style="{size}max-width:100%;height:auto">'
+    )
 
 
 def _table_html(table: Table) -> Markup:
