@@ -110,8 +110,8 @@ def test_the_pdf_page_has_the_png_of_a_figure_without_text():
     assert page.count("<svg") == 1 and page.count("<img ") == 1
     assert (
         '<img src="data:image/png;base64,' in page
-        and 'alt="a &quot;&lt;b&gt;" style="width:360pt;max-width:100%;'
-        "height:auto\">" in page
+        and 'alt="a &quot;&lt;b&gt;" style="width:360pt;max-width:100%;height:auto">'
+        in page
     )
     # the page on screen keeps every figure's SVG
     screen = render_html(report)
