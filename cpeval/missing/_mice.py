@@ -216,17 +216,21 @@ def _decoded(values: pd.Series, levels: list) -> pd.Series:
 def _one_imputation(
     data, columns, predictors, by, cluster, methods, sizes, iterations, stream
 ):
-    """One completed data set, drawn from its own stream."""
+    """One completed data set, drawn from its own stream.
+
+    The imputation runs on numpy arrays (one per imputed column), stratum by
+    stratum, and each column is written back to the data frame once."""
     rng = np.random.default_rng(stream)
-    completed = data.copy()
-    groups = (
-        [data.index]
-        if by is None
-        else [g.index for _, g in data.groupby(by, sort=True)]
-    )
+    if by is None:
+        groups = [np.arange(len(data))]
+    else:
+        strata = data.groupby(by, sort=True)  # rows missing `by` in none
+        codes = strata.ngroup().to_numpy()
+        groups = [np.flatnonzero(codes == g) for g in range(strata.ngroups)]
+    filled = {c: data[c].to_numpy(float, copy=True) for c in columns}
     for rows in groups:
         block = _impute_block(
-            data.loc[rows],
+            data.iloc[rows],
             columns,
             predictors,
             cluster,
@@ -235,41 +239,52 @@ def _one_imputation(
             iterations,
             rng,
         )
-        completed.loc[rows, columns] = block[columns]
+        for c in columns:
+            filled[c][rows] = block[c]
+    completed = data.copy()
+    for c in columns:
+        if not data[c].isna().any():
+            continue  # nothing drawn: the column keeps its values and type
+        if completed[c].dtype == np.float64:
+            completed[c] = filled[c]
+        else:
+            completed.loc[:, c] = filled[c]
     return completed
 
 
 def _impute_block(block, columns, predictors, cluster, methods, sizes, iterations, rng):
-    work = block.copy()
-    missing = {c: work[c].isna().to_numpy() for c in columns}
+    """The imputed columns of one stratum, as arrays (name -> values)."""
+    work = {c: block[c].to_numpy(float, copy=True) for c in columns}
+    missing = {c: np.isnan(work[c]) for c in columns}
     for c in columns:
-        observed = work.loc[~missing[c], c].to_numpy(float)
+        observed = work[c][~missing[c]]
         if missing[c].any():
             if len(observed) == 0:
                 raise DataError(f"column '{c}' has no observed values in a stratum")
-            work.loc[missing[c], c] = rng.choice(observed, missing[c].sum())
-    fixed = _fixed_part(work, predictors, cluster, sizes)
+            work[c][missing[c]] = rng.choice(observed, missing[c].sum())
+    fixed = _fixed_part(block, predictors, cluster, sizes)
     for _ in range(iterations):
         for c in columns:
             if not missing[c].any():
                 continue
             others = [o for o in columns if o != c]
-            x = np.column_stack([fixed, _numeric(work, others, sizes)])
-            y = work[c].to_numpy(float)
+            x = np.column_stack([fixed, _numeric(work, others, sizes, len(fixed))])
+            y = work[c]
             if methods[c] == "polyreg":
-                work.loc[missing[c], c] = _polyreg(x, y, missing[c], rng, sizes[c])
+                work[c][missing[c]] = _polyreg(x, y, missing[c], rng, sizes[c])
                 continue
             draw = _pmm if methods[c] == "pmm" else _logreg
-            work.loc[missing[c], c] = draw(x, y, missing[c], rng)
+            work[c][missing[c]] = draw(x, y, missing[c], rng)
     return work
 
 
-def _numeric(work: pd.DataFrame, names, sizes) -> np.ndarray:
+def _numeric(work, names, sizes, n: int) -> np.ndarray:
     """Columns as predictors: numbers as they are, categories (codes 0..K-1) as
-    indicators of each level but the first."""
-    parts = [np.empty((len(work), 0))]
+    indicators of each level but the first. ``work``: a data frame or a
+    mapping of names to arrays, of ``n`` rows."""
+    parts = [np.empty((n, 0))]
     for name in names:
-        values = work[name].to_numpy(float)
+        values = np.asarray(work[name], dtype=float)
         if name in sizes:
             parts.append(
                 (values[:, None] == np.arange(1, sizes[name])[None, :]).astype(float)
@@ -282,7 +297,7 @@ def _numeric(work: pd.DataFrame, names, sizes) -> np.ndarray:
 def _fixed_part(work, predictors, cluster, sizes) -> np.ndarray:
     parts = [np.ones((len(work), 1))]
     if predictors:
-        parts.append(_numeric(work, predictors, sizes))
+        parts.append(_numeric(work, predictors, sizes, len(work)))
     if cluster:
         dummies = pd.get_dummies(work[cluster], drop_first=True, dtype=float)
         parts.append(dummies.to_numpy())
@@ -293,8 +308,17 @@ def _independent(x: np.ndarray) -> np.ndarray:
     """Columns of ``x`` that add to its rank, first come first kept: a predictor
     constant in a stratum (a category absent from one arm) or a combination of
     others is left out of that regression, as mice's remove.lindep does."""
+    n, p = x.shape
+    if n >= p > 0:
+        # full column rank with a margin: every column passes the test below
+        # (a subset of columns has no smaller least singular value, and no
+        # larger greatest one, so no larger tolerance), so all are kept
+        singular = np.linalg.svd(x, compute_uv=False)
+        tolerance = singular.max() * n * np.finfo(float).eps  # matrix_rank's
+        if singular.min() > 2 * tolerance:
+            return np.arange(p)
     keep: list[int] = []
-    for j in range(x.shape[1]):
+    for j in range(p):
         trial = x[:, [*keep, j]]
         if np.linalg.matrix_rank(trial) == len(keep) + 1:
             keep.append(j)
