@@ -489,3 +489,27 @@ def test_icer_only_where_it_means_something(cost, effect, where, icer):
         "but the 95% interval of the QALY difference includes zero, so this is "
         "uncertain."
     )
+
+
+def test_bootstrap_means_do_not_depend_on_the_chunk(monkeypatch):
+    """The participant bootstrap draws its indices in cache-sized chunks: one
+    stream, and each resample summed over its own row, so any chunk gives the
+    same replicates to the last bit (and the same as one resample at a time)."""
+    from cpeval.economics import _cea
+
+    values = np.random.default_rng(1).normal(size=(37, 2)) * [3000, 0.2]
+
+    def means(cells):
+        monkeypatch.setattr(_cea, "CACHE_CELLS", cells)
+        rng = np.random.default_rng(9)
+        return np.vstack([_cea._resampled_means(values, 101, rng) for _ in range(2)])
+
+    reference = means(1)  # one resample per chunk
+    for cells in (37 * 5, 37 * 64, 1 << 16, 1 << 23):
+        assert means(cells).tobytes() == reference.tobytes()
+    rng = np.random.default_rng(9)
+    packed = values[:, 0] + 1j * values[:, 1]
+    rows = rng.integers(0, 37, size=(101, 37), dtype=np.int32)
+    sums = np.take(packed, rows).sum(axis=1)
+    assert np.array_equal(reference[:101, 0], sums.real / 37)
+    assert np.array_equal(reference[:101, 1], sums.imag / 37)
