@@ -15,15 +15,25 @@ Replicates run on joblib or Dask (``n_jobs``, ``client``) with identical results
 
 from __future__ import annotations
 
-import warnings
+import os
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
+from . import _power_worker
 from ._parallel import chunks, parallel_map, spawn_seeds
+from ._power_worker import (
+    LOGISTIC_VARIANCE,
+    QUADRATURE_NODES,  # noqa: F401 (was defined here)
+    draw,
+    expit,
+    intercept,
+    normal_nodes,
+    risk_at_odds_ratio,
+)
 from ._results import DescriptiveResults, format_number
 from .exceptions import DataError
 from .models import design_effect, effect_by_wave, fit_gee, fit_glmm, fit_lmm
@@ -40,7 +50,11 @@ __all__ = [
 
 Model = Literal["ancova", "lmm", "gee", "glmm"]
 Outcome = Literal["continuous", "binary"]
-CHUNK = 25  # replicates per task, whatever the number of workers
+#: Replicates per task on a Dask cluster.
+CHUNK = 25
+#: Tasks per local worker process (a few, so that the load evens out; each
+#: task costs a round trip and a BLAS thread limit).
+TASKS_PER_WORKER = 4
 #: The analyses open to each kind of outcome.
 MODELS: dict[str, tuple[str, ...]] = {
     "continuous": ("ancova", "lmm"),
@@ -48,12 +62,6 @@ MODELS: dict[str, tuple[str, ...]] = {
 }
 #: The default difference in SDs of a continuous outcome.
 DEFAULT_EFFECT = 0.3
-#: Variance of the standard logistic distribution (the latent residual).
-LOGISTIC_VARIANCE = np.pi**2 / 3
-#: Gauss-Hermite nodes for risks and ICCs of the logistic-normal model (the
-#: integrands are smooth: 80 nodes give risks to better than 1e-12 for latent
-#: SDs up to 3).
-QUADRATURE_NODES = 80
 
 
 @dataclass(frozen=True)
@@ -238,90 +246,7 @@ def simulate_trial(design: TrialDesign, seed) -> pd.DataFrame:
     >>> len(trial), int(trial["treated"].sum())
     (160, 80)
     """
-    rng = np.random.default_rng(seed)
-    d = design
-    sizes = _cluster_sizes(d, rng)
-    cluster = np.repeat(np.arange(d.clusters), sizes)
-    treated = (cluster >= d.clusters // 2).astype(int)
-    n = len(cluster)
-    r = 0.0 if d.baseline_correlation is None else d.baseline_correlation
-    data = {"cluster": cluster, "id": np.arange(n), "treated": treated}
-    if d.outcome == "binary":
-        baseline, followup = _binary_waves(d, rng, cluster, treated, r)
-    else:
-        a0, a1 = _pairs(rng, d.clusters, r, d.icc)
-        e0, e1 = _pairs(rng, n, r, 1 - d.icc)
-        baseline = a0[cluster] + e0
-        followup = a1[cluster] + e1 + d.effect * treated
-    if d.baseline_correlation is not None:
-        data["baseline"] = baseline
-    lost = rng.random(n) < d.attrition
-    data["followup"] = np.where(lost, np.nan, followup)
-    if d.cost_mean is not None:
-        data.update(_economics(d, rng, cluster, treated, lost))
-    return pd.DataFrame(data)
-
-
-def _cluster_sizes(d: TrialDesign, rng) -> np.ndarray:
-    if d.cluster_size_cv == 0:
-        return np.full(d.clusters, round(d.cluster_size))
-    shape = 1 / d.cluster_size_cv**2
-    draws = rng.gamma(shape, d.cluster_size / shape, d.clusters)
-    return np.maximum(np.round(draws).astype(int), 2)
-
-
-def _pairs(rng, n: int, r: float, variance: float) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` pairs of normal values with this variance and correlation."""
-    z0, z1 = rng.standard_normal(n), rng.standard_normal(n)
-    sd = np.sqrt(variance)
-    return sd * z0, sd * (r * z0 + np.sqrt(1 - r**2) * z1)
-
-
-def _binary_waves(d: TrialDesign, rng, cluster, treated, r: float):
-    """0/1 baseline and follow-up values from the logistic random-intercept
-    model of :class:`TrialDesign` (Notes)."""
-    participant = LOGISTIC_VARIANCE / (1 - r)  # var(v + e)
-    var_u = d.icc / (1 - d.icc) * participant
-    var_v = r * participant
-    u0, u1 = _pairs(rng, d.clusters, r, var_u)
-    v = rng.normal(0, np.sqrt(var_v), len(cluster))
-    sd = np.sqrt(var_u + var_v)  # of u + v: the intercepts give marginal risks
-    p1 = _risk_at_odds_ratio(d.control_risk, d.odds_ratio)
-    follow_a = np.array([_intercept(d.control_risk, sd), _intercept(p1, sd)])
-    base_risk = d.control_risk if d.baseline_risk is None else d.baseline_risk
-    base_a = _intercept(base_risk, sd)
-    baseline = rng.random(len(cluster)) < _expit(base_a + u0[cluster] + v)
-    followup = rng.random(len(cluster)) < _expit(follow_a[treated] + u1[cluster] + v)
-    return baseline.astype(float), followup.astype(float)
-
-
-def _expit(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def _risk_at_odds_ratio(risk: float, odds_ratio: float) -> float:
-    odds = odds_ratio * risk / (1 - risk)
-    return odds / (1 + odds)
-
-
-def _normal_nodes() -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Hermite nodes and weights for the standard normal."""
-    x, w = np.polynomial.hermite_e.hermegauss(QUADRATURE_NODES)
-    return x, w / w.sum()
-
-
-def _intercept(risk: float, sd: float) -> float:
-    """``a`` with ``E expit(a + sd Z) = risk``, ``Z`` standard normal."""
-    x, w = _normal_nodes()
-    target = np.log(risk / (1 - risk))
-    if sd == 0:
-        return float(target)
-
-    def gap(a):
-        return float(w @ _expit(a + sd * x)) - risk
-
-    span = 10 + 10 * sd
-    return float(optimize.brentq(gap, target - span, target + span, xtol=1e-14))
+    return pd.DataFrame(draw(design, seed))
 
 
 def proportion_icc(icc: float, risk: float) -> float:
@@ -354,27 +279,9 @@ def proportion_icc(icc: float, risk: float) -> float:
     if not 0 <= icc < 1 or not 0 < risk < 1:
         raise DataError(f"need 0 <= icc < 1 and 0 < risk < 1; got {icc}, {risk}")
     sd = np.sqrt(icc / (1 - icc) * LOGISTIC_VARIANCE)
-    x, w = _normal_nodes()
-    conditional = _expit(_intercept(risk, sd) + sd * x)
+    x, w = normal_nodes()
+    conditional = expit(intercept(risk, sd) + sd * x)
     return float((w @ conditional**2 - risk**2) / (risk * (1 - risk)))
-
-
-def _economics(d: TrialDesign, rng, cluster, treated, lost) -> dict:
-    n, k = len(cluster), d.clusters
-    shape = 1 / d.cost_cv**2
-    log_var = np.log1p(d.icc * d.cost_cv**2)
-    multiplier = np.exp(rng.normal(-log_var / 2, np.sqrt(log_var), k))[cluster]
-    mean = d.cost_mean + d.cost_difference * treated
-    if np.any(mean <= 0):
-        raise DataError("cost_mean + cost_difference must be positive")
-    cost = mean * multiplier * rng.gamma(shape, 1 / shape, n)
-    qaly_cluster = rng.normal(0, np.sqrt(d.icc), k)[cluster]
-    noise = qaly_cluster + rng.normal(0, np.sqrt(1 - d.icc), n)
-    qaly = d.qaly_mean + d.qaly_difference * treated + d.qaly_sd * noise
-    return {
-        "cost": np.where(lost, np.nan, cost),
-        "qaly": np.where(lost, np.nan, qaly),
-    }
 
 
 # ------------------------------------------------------------------ analysis
@@ -471,20 +378,6 @@ def _binary_effect(trial: pd.DataFrame, model: Model) -> dict:
         "df": float(df),
         "p_val": float(2 * stats.t.sf(abs(estimate / se), df)),
     }
-
-
-def _replicates(design, model, wtp, seeds) -> list[dict]:
-    """Simulate and analyse one chunk of replicates (a task for a worker)."""
-    rows = []
-    for index, seed in seeds:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                row = _analyse(simulate_trial(design, seed), model, wtp)
-            rows.append({"replicate": index, **row, "error": ""})
-        except (DataError, np.linalg.LinAlgError, ValueError) as exc:
-            rows.append({"replicate": index, "error": str(exc).splitlines()[0]})
-    return rows
 
 
 # ------------------------------------------------------------------ results
@@ -651,16 +544,35 @@ def simulate_power(
     if n_replicates < 1 or not 0 < alpha < 1:
         raise DataError("need n_replicates >= 1 and 0 < alpha < 1")
     seeds = list(enumerate(spawn_seeds(seed, n_replicates)))
-    tasks = [(design, model, wtp, part) for part in chunks(seeds, CHUNK)]
+    # the design travels as its fields, so a worker imports _power_worker only
+    fields = asdict(design)
+    size = _batch_size(n_replicates, n_jobs, client)
+    tasks = [(fields, model, wtp, part) for part in chunks(seeds, size)]
     rows = [
         row
-        for part in parallel_map(_replicates, tasks, n_jobs=n_jobs, client=client)
+        for part in parallel_map(
+            _power_worker.replicates, tasks, n_jobs=n_jobs, client=client
+        )
         for row in part
     ]
     table = pd.DataFrame(rows)
     if "estimate" not in table:
         raise DataError(f"every replicate failed; the first: {rows[0]['error']}")
     return PowerResult(design, model, alpha, wtp, table)
+
+
+def _batch_size(n_replicates: int, n_jobs, client) -> int:
+    """Replicates per task: all in one on one process, a few tasks per local
+    worker, ``CHUNK`` on Dask. Each replicate has its own seed, so results do
+    not depend on it."""
+    if client is not None:
+        return CHUNK
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    if not isinstance(n_jobs, int) or n_jobs < 1:
+        return CHUNK  # parallel_map refuses it
+    tasks = 1 if n_jobs == 1 else n_jobs * TASKS_PER_WORKER
+    return max(1, -(-n_replicates // tasks))
 
 
 def sample_size(
@@ -819,7 +731,7 @@ def _proportions_se(p0, odds_ratio, icc, icc_scale, m, cv) -> tuple[float, float
         raise DataError(
             f"icc_scale must be 'latent' or 'proportion'; got {icc_scale!r}"
         )
-    p1 = _risk_at_odds_ratio(p0, odds_ratio)
+    p1 = risk_at_odds_ratio(p0, odds_ratio)
     variance = 0.0
     for p in (p0, p1):
         rho = proportion_icc(icc, p) if icc_scale == "latent" else icc

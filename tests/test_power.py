@@ -460,3 +460,76 @@ def test_binary_results_are_deterministic(model):
     pd.testing.assert_frame_equal(serial.replicates, parallel.replicates)
     assert serial.model == model and serial.n_failed < 30
     assert (serial.replicates["df"].dropna() == 8 - 3).all()
+
+
+FAST_DESIGNS = {
+    "equal teams": TrialDesign(clusters=10, cluster_size=16, icc=0.05, effect=0.5),
+    "unequal teams, attrition": TrialDesign(
+        clusters=8, cluster_size=6, cluster_size_cv=0.6, icc=0.1, attrition=0.3
+    ),
+    "no baseline": TrialDesign(
+        clusters=10, cluster_size=12, baseline_correlation=None, attrition=0.1
+    ),
+    "economics": TrialDesign(
+        clusters=10,
+        cluster_size=10,
+        attrition=0.1,
+        cost_mean=1000,
+        cost_difference=100,
+        qaly_difference=0.01,
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # as the worker ignores
+@pytest.mark.parametrize("model", ["ancova", "lmm"])
+@pytest.mark.parametrize("name", list(FAST_DESIGNS))
+def test_fast_path_is_the_public_estimator_to_the_last_bit(name, model):
+    """The arrays-only analysis of a replicate (no patsy, no data frames) gives
+    the very numbers of cpeval.models.effect_by_wave / ancova / fit_lmm on the
+    simulated data frame."""
+    from dataclasses import asdict
+
+    from cpeval import _power_worker as worker
+
+    design = FAST_DESIGNS[name]
+    if model == "ancova" and design.baseline_correlation is None:
+        pytest.skip("ANCOVA needs a baseline")
+    fields = asdict(design)
+    for seed in np.random.SeedSequence(8).spawn(3):
+        fast = worker._fast_row(worker._Fields(fields), model, 20_000, seed)
+        public = worker._public_row(fields, model, 20_000, seed)
+        assert fast is not None
+        assert fast.keys() == public.keys()
+        for key, value in public.items():
+            assert float(fast[key]) == float(value), key
+
+
+def test_fast_path_declines_what_the_public_path_refuses():
+    """A replicate whose arm has nobody at follow-up goes to the public
+    estimator, whose error is recorded as before."""
+    from dataclasses import asdict
+
+    from cpeval import _power_worker as worker
+
+    design = TrialDesign(clusters=4, cluster_size=2, icc=0.1, attrition=0.7)
+    fields = asdict(design)
+    declined = 0
+    for seed in np.random.SeedSequence(5).spawn(15):
+        for model in ("ancova", "lmm"):
+            if worker._fast_row(worker._Fields(fields), model, None, seed) is None:
+                declined += 1
+    assert declined > 0
+    result = simulate_power(design, model="lmm", n_replicates=15, seed=5, wtp=None)
+    errors = result.replicates.loc[result.replicates["error"] != "", "error"]
+    assert errors.str.contains("no participant in").any()
+
+
+@pytest.mark.parametrize("model", ["ancova", "lmm"])
+def test_continuous_results_do_not_depend_on_workers(model):
+    design = TrialDesign(clusters=6, cluster_size=8, icc=0.05, attrition=0.1)
+    serial = simulate_power(design, model=model, n_replicates=24, wtp=None, seed=4)
+    parallel = simulate_power(
+        design, model=model, n_replicates=24, wtp=None, seed=4, n_jobs=2
+    )
+    pd.testing.assert_frame_equal(serial.replicates, parallel.replicates)
