@@ -14,7 +14,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from pandas.api.types import is_numeric_dtype as is_numeric
 from .._files import MAX_DATA_BYTES, check_input, sha256
 from .._format import is_missing
 from ..exceptions import DataError, one_line
+from . import _csv_fast
 
 __all__ = ["MISSING_TOKENS", "ReadReport", "read_data"]
 
@@ -192,8 +193,9 @@ def read_data(
             f"cpeval reads {supported}"
         )
     _check_content(path, suffix)
-    frame, info = _READERS[suffix](path, sheet=sheet, decimal=decimal)
     text = set(text_columns)
+    options = {"text": text} if suffix in _TEXT_SUFFIXES else {}
+    frame, info = _READERS[suffix](path, sheet=sheet, decimal=decimal, **options)
     frame, recoded = _finish(frame, path, info, missing_codes, text)
     if frame.empty:
         raise DataError(f"{path}: the file has column names but no data rows")
@@ -270,14 +272,35 @@ def _looks_binary(head: bytes) -> bool:
 # ------------------------------------------------------------------------- readers
 
 
-def _read_text(path: Path, *, sheet: object, decimal: str) -> tuple[pd.DataFrame, dict]:
+def _read_text(
+    path: Path, *, sheet: object, decimal: str, text: Set[str] = frozenset()
+) -> tuple[pd.DataFrame, dict]:
     """Rows are numbered as a spreadsheet shows them: one per record (a line
-    break inside quotes stays in its cell), the header being row 1."""
+    break inside quotes stays in its cell), the header being row 1.
+
+    A plain file (no quotes, one record per line) is parsed by pandas' C engine
+    (:func:`_fast_text`); any other by :mod:`csv` (:func:`_csv_text`). Both give
+    the same frame and the same errors; ``text`` names the columns kept as text.
+    """
     raw = path.read_bytes()
     _check_header_length(raw, path)
-    text, encoding, notes = _decode(raw, path)
+    decoded, encoding, notes = _decode(raw, path)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(decoded)
+    fast = None
+    if decimal == "." and not notes:
+        fast = _fast_text(raw, path, encoding=encoding, delimiter=delimiter, text=text)
     del raw
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text)
+    frame, blank = fast if fast is not None else _csv_text(decoded, path, delimiter)
+    info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
+    return _with_decimal(frame, decimal, path), {
+        **info,
+        "blank_rows": blank,
+        "notes": notes,
+    }
+
+
+def _csv_text(text: str, path: Path, delimiter: str) -> tuple[pd.DataFrame, int]:
+    """The frame of raw cell texts and the blank rows, read by :mod:`csv`."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records, row = [], 1
     try:
@@ -287,13 +310,49 @@ def _read_text(path: Path, *, sheet: object, decimal: str) -> tuple[pd.DataFrame
         raise DataError(
             f"{path}, row {row + 1}: cannot parse the text: {_csv_reason(exc)}"
         ) from None
-    frame, blank = _frame_from_records(records, path)
-    info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
-    return _with_decimal(frame, decimal, path), {
-        **info,
-        "blank_rows": blank,
-        "notes": notes,
-    }
+    return _frame_from_records(records, path)
+
+
+def _fast_text(
+    raw: bytes, path: Path, *, encoding: str, delimiter: str, text: Set[str]
+) -> tuple[pd.DataFrame, int] | None:
+    """The frame and blank rows by pandas' C engine, numeric columns already
+    numbers; ``None`` when the bytes do not show one record per line (then
+    :func:`_csv_text` reads the file). Header and ragged rows are checked as
+    :func:`_frame_from_records` checks them, with the same messages."""
+    codec = _csv_fast.fast_encoding(encoding)
+    if codec is None or not delimiter.isascii():
+        return None
+    lines = _csv_fast.scan(raw, delimiter, _MAX_FIELD_CHARS)
+    if lines is None:
+        return None
+    filled = np.flatnonzero(~lines.blank)
+    if len(filled) < 2:
+        return None  # empty or header only: the csv path says which
+    header, body = int(filled[0]), filled[1:]
+    names = [
+        name.strip() for name in lines.text(raw, header, encoding).split(delimiter)
+    ]
+    _check_header(names, path)
+    ragged = body[lines.fields[body] != len(names)]
+    if len(ragged):
+        first = int(ragged[0])
+        n = int(lines.fields[first])
+        raise _ragged_error(path, first + 1, n, len(names), len(ragged) - 1)
+    frame = _csv_fast.read_body(
+        raw,
+        lines,
+        header,
+        names,
+        delimiter=delimiter,
+        encoding=codec,
+        missing=MISSING_TOKENS,
+        text=text,
+    )
+    if frame is None:
+        return None
+    trailing = len(lines.blank) - 1 - int(filled[-1])
+    return frame, int(lines.blank.sum()) - trailing
 
 
 def _check_header_length(raw: bytes, path: Path) -> None:
@@ -696,15 +755,21 @@ def _frame_from_records(
     ragged = [(row, len(f)) for row, f in body if len(f) != len(names)]
     if ragged:
         row, n = ragged[0]
-        more = f" (and {len(ragged) - 1} more rows)" if len(ragged) > 1 else ""
-        raise DataError(
-            f"{path}, row {row}: has {n} fields but the header has {len(names)}{more}"
-        )
+        raise _ragged_error(path, row, n, len(names), len(ragged) - 1)
     index = pd.RangeIndex(0, 0) if not body else pd.Index([r for r, _ in body])
     frame = pd.DataFrame([f for _, f in body], columns=names, index=index, dtype=object)
     frame.index.name = "row"
     blank = len(records) - len(filled) - _trailing_blank(records)
     return frame, blank
+
+
+def _ragged_error(path: Path, row: int, n: int, width: int, others: int) -> DataError:
+    """The first row whose field count differs from the header's, and how many
+    ``others`` do too."""
+    more = f" (and {others} more rows)" if others else ""
+    return DataError(
+        f"{path}, row {row}: has {n} fields but the header has {width}{more}"
+    )
 
 
 def _check_header(names: list[str], path: Path) -> None:
@@ -825,10 +890,37 @@ def _clean(values: pd.Series, *, keep_text: bool) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
     if keep_text:
+        plain = _kept_text(values.tolist())
+        if plain is not None:
+            return pd.Series(plain, index=values.index, dtype=object, name=values.name)
         kept = values.map(_text_raw, na_action="ignore").astype(object)
         return kept.mask(kept.map(lambda v: isinstance(v, str) and not v.strip()))
-    cells = [_cell(v) for v in values.tolist()]  # plain Python: fast on wide files
+    cells = _cells(values.tolist())  # plain Python: fast on wide files
     return pd.Series(cells, index=values.index, dtype=object, name=values.name)
+
+
+def _cells(values: list) -> list:
+    """:func:`_cell` of each value, text inlined (most cells are text)."""
+    return [
+        (np.nan if (text := v.strip()) in MISSING_TOKENS else text)
+        if type(v) is str
+        else _cell(v)
+        for v in values
+    ]
+
+
+def _kept_text(values: list) -> list | None:
+    """A text column of str and NaN with its blank cells missing, as the
+    general path in :func:`_clean` makes it; ``None`` for any other value."""
+    out = []
+    for v in values:
+        if type(v) is str:
+            out.append(v if v.strip() else np.nan)
+        elif type(v) is float and v != v:
+            out.append(np.nan)
+        else:
+            return None
+    return out
 
 
 def _cell(value: object) -> object:
@@ -860,15 +952,25 @@ def _number_text(value: float) -> str:
 def _maybe_numeric(values: pd.Series) -> pd.Series:
     if values.dtype.kind in "fiub" or values.dtype.kind == "M":
         return values
-    present = [v for v in values.tolist() if not is_missing(v)]
+    present = [v for v in values.tolist() if type(v) is str or not is_missing(v)]
     if not present:
         return values.astype(float)
+    if isinstance(present[0], str) and not _is_number(present[0]):
+        return values  # one text that is not a number keeps the column text
     if not all(isinstance(v, str | int | float) for v in present):
         return values  # dates and other objects stay as they are
     numbers = pd.to_numeric(values, errors="coerce")
     if int(numbers.notna().sum()) == len(present):
         return numbers.astype(float)
     return values
+
+
+def _is_number(text: str) -> bool:
+    """Whether :func:`pandas.to_numeric` reads ``text`` as a number (it reads
+    each value on its own, so one failure fails it in a whole column too)."""
+    return bool(
+        pd.to_numeric(pd.Series([text], dtype=object), errors="coerce").notna()[0]
+    )
 
 
 def _codes_for(

@@ -1,0 +1,193 @@
+"""The fast path for plain CSV text: pandas' C engine after a byte-level scan.
+
+The C engine is used only when the scan shows that every record is one
+physical line: no quote character (a quoted cell may hold a delimiter or a line
+break), no NUL byte, no carriage return other than in CR LF, no line longer than
+the csv module's field limit. Fields are then counted per line with numpy
+(delimiters + 1), so that ragged rows are found, and named by line number,
+before pandas parses a cell. Whenever the scan cannot be certain (a line that
+holds nothing but white space and non-ASCII bytes, which may be Unicode white
+space) it returns ``None`` and the caller reads the text with :mod:`csv`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# White space as str.strip() sees it in ASCII (the line break included).
+_ASCII_WHITE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_NON_ASCII = bytes(range(128, 256))
+# The encodings _decode reports, as pandas is to read the bytes (past the BOM).
+_FAST_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "cp1252": "cp1252",
+    "latin-1": "latin-1",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """The physical lines of a file, as the byte scan found them.
+
+    Parameters
+    ----------
+    starts : numpy.ndarray
+        Byte offset of each line (int64); line ``i`` is file row ``i + 1``.
+    fields : numpy.ndarray
+        Fields on each line: its delimiters + 1.
+    blank : numpy.ndarray
+        True where the line holds only delimiters and white space.
+    """
+
+    starts: np.ndarray
+    fields: np.ndarray
+    blank: np.ndarray
+
+    def text(self, raw: bytes, line: int, encoding: str) -> str:
+        """Line ``line`` (0-based) decoded, without its line break."""
+        stop = self.starts[line + 1] if line + 1 < len(self.starts) else len(raw)
+        codec = "utf-8-sig" if line == 0 and encoding == "utf-8-sig" else encoding
+        piece = raw[self.starts[line] : stop].decode(codec)
+        return piece.removesuffix("\n").removesuffix("\r")
+
+
+def fast_encoding(encoding: str) -> str | None:
+    """The codec pandas reads the bytes with; ``None`` when the encoding (UTF-16,
+    a mixed file) needs the slow path."""
+    return _FAST_ENCODINGS.get(encoding)
+
+
+def scan(raw: bytes, delimiter: str, max_line: int) -> Lines | None:
+    """Lines, their field counts and blank lines; ``None`` when a record may
+    span lines or a line may not be what it seems.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file (UTF-8, Windows-1252 or latin-1: ASCII bytes mean ASCII).
+    delimiter : str
+        One ASCII character.
+    max_line : int
+        Longest line, in bytes, read here (the csv module refuses longer cells).
+    """
+    if b'"' in raw or b"\x00" in raw or not raw:
+        return None
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
+        return None
+    data = np.frombuffer(raw, dtype=np.uint8)
+    breaks = np.flatnonzero(data == 10)
+    starts = np.concatenate(([0], breaks + 1))
+    if raw.endswith(b"\n"):
+        starts = starts[:-1]
+    if np.diff(np.append(starts, len(raw))).max() > max_line:
+        return None
+    mark = ord(delimiter)
+    marks = (data == mark).view(np.uint8)  # summed as int32: lines are short
+    fields = np.add.reduceat(marks, starts, dtype=np.int32).astype(np.int64) + 1
+    blank = _blank_lines(raw, data, starts, delimiter)
+    return None if blank is None else Lines(starts, fields, blank)
+
+
+def _blank_lines(
+    raw: bytes, data: np.ndarray, starts: np.ndarray, delimiter: str
+) -> np.ndarray | None:
+    """Lines holding only delimiters and white space. A line whose first byte
+    is ASCII text is not blank; the others are looked at one by one."""
+    plain = np.ones(256, dtype=bool)
+    plain[list(_ASCII_WHITE + _NON_ASCII + delimiter.encode())] = False
+    blank = np.zeros(len(starts), dtype=bool)
+    ends = np.append(starts[1:], len(raw))
+    removed = _ASCII_WHITE + delimiter.encode()
+    for line in np.flatnonzero(~plain[data[starts]]).tolist():
+        rest = raw[starts[line] : ends[line]].translate(None, removed)
+        if not rest:
+            blank[line] = True
+        elif not rest.translate(None, _NON_ASCII):
+            return None  # non-ASCII bytes only: Unicode white space, perhaps
+    return blank
+
+
+def read_body(
+    raw: bytes,
+    lines: Lines,
+    header: int,
+    names: Sequence[str],
+    *,
+    delimiter: str,
+    encoding: str,
+    missing: Collection[str],
+    text: Collection[str],
+) -> pd.DataFrame | None:
+    """The data lines after line ``header`` as pandas' C engine types them.
+
+    Numeric columns come as numbers (missing tokens as NaN), other columns as
+    their untrimmed text, and the ``text`` columns as untouched text (their
+    missing tokens kept). Blank lines are dropped; the index is the row number.
+    ``None`` when pandas does not return one row per line.
+    """
+    width = len(names)
+    keep = ~lines.blank[header + 1 :]
+    if lines.fields[header + 1 :][~keep].max(initial=0) > width:
+        return None  # a blank line with extra delimiters: pandas would refuse it
+    kept = [i for i, name in enumerate(names) if name in text]
+    options = {
+        "na_values": {i: list(missing) for i in range(width) if i not in kept},
+        "dtype": dict.fromkeys(kept, object),
+    }
+    frame = _c_engine(raw, header + 1, width, delimiter, encoding, options)
+    if frame is None or len(frame) != len(keep):
+        return None
+    loose = [i for i in frame.columns if i not in kept and _untyped(frame[i])]
+    if loose:  # booleans or huge integers: their text is needed
+        options["dtype"].update(dict.fromkeys(loose, object))
+        again = _c_engine(raw, header + 1, width, delimiter, encoding, options, loose)
+        if again is None or len(again) != len(keep):
+            return None
+        frame[loose] = again[loose]
+    if not keep.all():
+        frame = frame.loc[keep]
+    frame.columns = list(names)
+    rows = np.flatnonzero(keep) + header + 2
+    frame.index = pd.Index(rows.astype(np.int64), name="row")
+    return frame
+
+
+def _untyped(values: pd.Series) -> bool:
+    """Neither numbers nor text: booleans (True/False), or huge integers that
+    pandas kept as Python ints."""
+    return not (values.dtype.kind in "fiu" or isinstance(values.dtype, pd.StringDtype))
+
+
+def _c_engine(
+    raw: bytes,
+    skip: int,
+    width: int,
+    delimiter: str,
+    encoding: str,
+    options: dict,
+    columns: Sequence[int] | None = None,
+) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(
+            io.BytesIO(raw),
+            engine="c",
+            sep=delimiter,
+            header=None,
+            names=list(range(width)),
+            usecols=columns,
+            index_col=False,
+            skiprows=skip,
+            skip_blank_lines=False,
+            keep_default_na=False,
+            low_memory=False,
+            encoding=encoding,
+            **options,
+        )
+    except (ValueError, OverflowError):  # ParserError is a ValueError
+        return None
