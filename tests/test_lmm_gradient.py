@@ -164,3 +164,39 @@ def test_deviance_hessian_from_the_profiled_one(name, design, lower, reml):
     )
     slow = satterthwaite_df(rows, cov, *satterthwaite_parts(design, theta, sigma, reml))
     np.testing.assert_allclose(exact, slow, rtol=1e-4)
+
+
+def test_bobyqa_stopped_by_rounding_keeps_its_best_point(monkeypatch):
+    """NLopt raises RoundoffLimited where nloptr reports a status to lme4: the
+    search keeps the best point it evaluated (a power simulation once stopped
+    with an exception here)."""
+    import nlopt
+
+    from cpeval.models._lmm_optimise import NumericCriterion
+
+    class Stopped:
+        """NLopt's interface; evaluates three points, then gives up."""
+
+        def __init__(self, algorithm, n):
+            self.n = n
+
+        def set_min_objective(self, function):
+            self.function = function
+
+        def __getattr__(self, name):  # bounds and tolerances
+            return lambda *args: None
+
+        def optimize(self, x):
+            for point in (x, x * 0.5, x * 2.0):
+                self.function(point, np.empty(0))
+            raise nlopt.RoundoffLimited
+
+    monkeypatch.setattr(nlopt, "opt", Stopped)
+    design = _nested_design("two levels")
+    objective = NumericCriterion(design, True)
+    start = np.array([1.0, 1.0])
+    result = objective.search(start, np.zeros(2))
+    values = {s: objective(start * s) for s in (1.0, 0.5, 2.0)}
+    scale = min(values, key=values.get)
+    np.testing.assert_array_equal(result.x, start * scale)
+    assert result.fun == values[scale]

@@ -20,6 +20,7 @@ in it, whether or not 0 is a minimum).
 
 from __future__ import annotations
 
+import contextlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -68,15 +69,27 @@ class NumericCriterion:
         first step of a quarter of the range: thousands of evaluations)."""
         import nlopt
 
+        best = SimpleNamespace(x=np.asarray(start, float), fun=np.inf)
+
+        def objective(theta, grad):
+            value = float(self(theta))
+            if value < best.fun:
+                best.x, best.fun = np.array(theta, float), value
+            return value
+
         search = nlopt.opt(nlopt.LN_BOBYQA, len(start))
-        search.set_min_objective(lambda theta, grad: float(self(theta)))
+        search.set_min_objective(objective)
         search.set_lower_bounds(np.asarray(lower, float))
         search.set_upper_bounds(np.full(len(start), np.inf))
         search.set_xtol_abs(BOBYQA_XTOL_ABS)
         search.set_ftol_abs(BOBYQA_FTOL_ABS)
         search.set_maxeval(BOBYQA_MAXEVAL)
-        x = search.optimize(np.asarray(start, float))
-        return SimpleNamespace(x=np.asarray(x), fun=search.last_optimum_value())
+        # rounding can stop the search (nloptr returns NLOPT_ROUNDOFF_LIMITED to
+        # lme4 as a status, not an error): keep the best point it found; the
+        # Newton polish and the convergence check judge it
+        with contextlib.suppress(nlopt.RoundoffLimited):
+            search.optimize(np.asarray(start, float))
+        return best
 
     def gradient(self, theta: np.ndarray, which: np.ndarray) -> np.ndarray:
         """Gradient in the parameters ``which`` (a boolean mask)."""
