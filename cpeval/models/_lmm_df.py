@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
 from ..exceptions import DataError
 from ._kr import MAX_KR_ROWS, KRAdjustment, g_matrices, kenward_roger
@@ -47,6 +46,8 @@ def gradient(function: Callable[[np.ndarray], float], v: np.ndarray) -> np.ndarr
 
 def jacobian(function: Callable[[np.ndarray], np.ndarray], v: np.ndarray) -> np.ndarray:
     """Central-difference Jacobian, ``outputs x parameters``."""
+    from statsmodels.tools.numdiff import approx_fprime
+
     v = np.asarray(v, float)
     # approx_fprime halves the step it is given for central differences
     out = approx_fprime(v, function, epsilon=2 * steps(v), centered=True)
@@ -55,6 +56,8 @@ def jacobian(function: Callable[[np.ndarray], np.ndarray], v: np.ndarray) -> np.
 
 def hessian(function: Callable[[np.ndarray], float], v: np.ndarray) -> np.ndarray:
     """Central-difference Hessian (the four-point formula)."""
+    from statsmodels.tools.numdiff import approx_hess3
+
     v = np.asarray(v, float)
     return approx_hess3(v, function, epsilon=steps(v))
 
