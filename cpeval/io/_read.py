@@ -33,6 +33,14 @@ __all__ = ["MISSING_TOKENS", "ReadReport", "read_data"]
 #: Cell texts read as missing in CSV and Excel files (after trimming spaces).
 MISSING_TOKENS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", "."})
 
+#: Every character str.strip() removes (those for which str.isspace is true),
+#: for Series.str.strip, which pyarrow's utf8_trim runs with no Python loop.
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
 _DELIMITERS = (",", ";", "\t", "|")
 _TEXT_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # utf-8-sig reads plain UTF-8
 
@@ -664,8 +672,13 @@ def _extended_missing(value: object) -> bool:
 def _trim_padding(frame: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """SPSS and Stata store text in fixed widths: trailing spaces are padding."""
     for column in frame.columns:
-        if kinds.get(column) == "string" and not is_numeric(frame[column]):
-            frame[column] = frame[column].map(
+        values = frame[column]
+        if kinds.get(column) != "string" or is_numeric(values):
+            continue
+        if isinstance(values.dtype, pd.StringDtype):  # no Python loop in pyarrow
+            frame[column] = values.str.rstrip(" ")
+        else:
+            frame[column] = values.map(
                 lambda v: v.rstrip(" ") if isinstance(v, str) else v
             )
     return frame
@@ -889,14 +902,29 @@ def _clean(values: pd.Series, *, keep_text: bool) -> pd.Series:
         return values.map(_number_text, na_action="ignore").astype(object)
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
+    if keep_text and isinstance(values.dtype, pd.StringDtype):
+        blank = (values.str.strip(WHITE_SPACE) == "").to_numpy(dtype=bool)
+        return values.astype(object).mask(blank)
     if keep_text:
-        plain = _kept_text(values.tolist())
-        if plain is not None:
-            return pd.Series(plain, index=values.index, dtype=object, name=values.name)
         kept = values.map(_text_raw, na_action="ignore").astype(object)
         return kept.mask(kept.map(lambda v: isinstance(v, str) and not v.strip()))
+    if isinstance(values.dtype, pd.StringDtype):
+        return _clean_strings(values)
     cells = _cells(values.tolist())  # plain Python: fast on wide files
     return pd.Series(cells, index=values.index, dtype=object, name=values.name)
+
+
+def _clean_strings(values: pd.Series) -> pd.Series:
+    """:func:`_cells` of a column of pandas' str dtype, vectorised (by pyarrow's
+    string kernels where pandas keeps text in pyarrow): only the cells with
+    white space at an end go through Python."""
+    tokens = values.isin(sorted(MISSING_TOKENS)).to_numpy(dtype=bool)
+    cells = values.astype(object).mask(tokens)
+    trimmed = values.str.strip(WHITE_SPACE)
+    padded = (trimmed != values).to_numpy(dtype=bool) & values.notna().to_numpy()
+    if padded.any():
+        cells[padded] = _cells(values[padded].tolist())
+    return cells
 
 
 def _cells(values: list) -> list:
@@ -907,20 +935,6 @@ def _cells(values: list) -> list:
         else _cell(v)
         for v in values
     ]
-
-
-def _kept_text(values: list) -> list | None:
-    """A text column of str and NaN with its blank cells missing, as the
-    general path in :func:`_clean` makes it; ``None`` for any other value."""
-    out = []
-    for v in values:
-        if type(v) is str:
-            out.append(v if v.strip() else np.nan)
-        elif type(v) is float and v != v:
-            out.append(np.nan)
-        else:
-            return None
-    return out
 
 
 def _cell(value: object) -> object:
@@ -952,11 +966,13 @@ def _number_text(value: float) -> str:
 def _maybe_numeric(values: pd.Series) -> pd.Series:
     if values.dtype.kind in "fiub" or values.dtype.kind == "M":
         return values
-    present = [v for v in values.tolist() if type(v) is str or not is_missing(v)]
-    if not present:
+    items = values.tolist()
+    first = next((v for v in items if type(v) is str or not is_missing(v)), None)
+    if first is None:  # no value present
         return values.astype(float)
-    if isinstance(present[0], str) and not _is_number(present[0]):
+    if isinstance(first, str) and not _is_number(first):
         return values  # one text that is not a number keeps the column text
+    present = [v for v in items if type(v) is str or not is_missing(v)]
     if not all(isinstance(v, str | int | float) for v in present):
         return values  # dates and other objects stay as they are
     numbers = pd.to_numeric(values, errors="coerce")
