@@ -24,10 +24,10 @@ the public estimator analyses it, so errors read exactly as before.
 from __future__ import annotations
 
 import warnings
-from functools import cache
 
 import numpy as np
 
+from ._threads import one_blas_thread
 from .exceptions import DataError
 
 #: Variance of the standard logistic distribution (the latent residual).
@@ -170,7 +170,7 @@ def replicates(fields: dict, model: str, wtp, seeds) -> list[dict]:
     d = _Fields(fields)
     fast = d.outcome == "continuous" and model in ("ancova", "lmm")
     rows = []
-    with warnings.catch_warnings(), _one_blas_thread():
+    with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
         for index, seed in seeds:
             try:
@@ -188,18 +188,6 @@ class _Fields:
 
     def __init__(self, fields: dict) -> None:
         self.__dict__.update(fields)
-
-
-@cache
-def _controller():
-    """The loaded BLAS libraries, found once per process (a search costs 25 ms)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def _one_blas_thread():
-    return _controller().limit(limits=1, user_api="blas")
 
 
 def _public_row(fields: dict, model: str, wtp, seed) -> dict:
@@ -312,7 +300,7 @@ def _lmm(x: np.ndarray, y: np.ndarray, codes: list[np.ndarray], term: int):
     """:func:`cpeval.models.fit_lmm` with nested random intercepts (REML,
     Satterthwaite df) from its arrays: the estimate, SE, df and p of column
     ``term`` (None: a check of ``fit_lmm`` would fail; it then says which)."""
-    from .models._lmm_df import satterthwaite_df, satterthwaite_exact
+    from .models._lmm_df import fixed_effects
     from .models._lmm_optimise import ExactCriterion, optimise
     from .models._nested import NestedDesign
 
@@ -326,16 +314,10 @@ def _lmm(x: np.ndarray, y: np.ndarray, codes: list[np.ndarray], term: int):
     objective = ExactCriterion(design, True)
     levels = len(codes)
     theta, _, _ = optimise(objective, np.ones(levels), np.zeros(levels))
-    # as _lmm._result with df_method="satterthwaite" and the exact criterion
-    sol = design.solve(theta)
-    sigma2 = sol.rss / (design.n - design.p)
-    cov = sigma2 * np.linalg.inv(sol.xvx)
-    curvature = objective.hessian(theta)
-    varpar_cov, cov_grad = satterthwaite_exact(design, theta, True, curvature)
-    df = satterthwaite_df(np.eye(design.p), cov, varpar_cov, cov_grad)
-    se = np.sqrt(np.diag(cov))
-    pvalues = _t_pvalue(sol.beta, se, df)
-    return sol.beta[term], se[term], df[term], pvalues[term]
+    fixed = fixed_effects(objective, theta, True, "satterthwaite")  # as fit_lmm
+    se = np.sqrt(np.diag(fixed.cov))
+    pvalues = _t_pvalue(fixed.beta, se, fixed.df)
+    return fixed.beta[term], se[term], fixed.df[term], pvalues[term]
 
 
 # ------------------------------------------------------------------ t

@@ -27,13 +27,7 @@ from .._threads import one_blas_thread
 from ..exceptions import DataError
 from ._formula import patsy_matrices
 from ._intervals import t_pvalue
-from ._kr import kr_ddf
-from ._lmm_df import (
-    kenward_roger_fit,
-    satterthwaite_df,
-    satterthwaite_exact,
-    satterthwaite_parts,
-)
+from ._lmm_df import fixed_effects
 from ._lmm_optimise import (
     SINGULAR_TOL,
     ExactCriterion,
@@ -389,53 +383,35 @@ def _result(
     kr_terms: RandomTerms | None,
     design_x: np.ndarray,
 ) -> LmmResult:
-    design = objective.design
-    sol = design.solve(theta)
-    dof = design.n - design.p if reml else design.n
-    sigma2 = sol.rss / dof
-    cov = sigma2 * np.linalg.inv(sol.xvx)
-    varpar_cov = cov_grad = kr = None
-    rows = np.eye(design.p)
-    if df_method == "satterthwaite" and isinstance(objective, ExactCriterion):
-        curvature = objective.hessian(theta)
-        varpar_cov, cov_grad = satterthwaite_exact(design, theta, reml, curvature)
-        df = satterthwaite_df(rows, cov, varpar_cov, cov_grad)
-    elif df_method == "satterthwaite":
-        varpar_cov, cov_grad = satterthwaite_parts(design, theta, np.sqrt(sigma2), reml)
-        df = satterthwaite_df(rows, cov, varpar_cov, cov_grad)
-    elif df_method == "kenward-roger":
-        kr = kenward_roger_fit(design_x, kr_terms, theta, sigma2)
-        cov = kr.vcov
-        df = np.array([kr_ddf(row, kr).ddf for row in rows])
-    else:
-        df = np.full(design.p, np.inf)
+    fixed = fixed_effects(objective, theta, reml, df_method, kr_terms, design_x)
+    beta, cov, df, sigma2 = fixed.beta, fixed.cov, fixed.df, fixed.sigma2
     se = np.sqrt(np.diag(cov))
     varcorr = _varcorr(structure, theta, np.sqrt(sigma2))
     singular = bool(np.any(_diagonal(structure) & (theta < SINGULAR_TOL)))
     return LmmResult(
-        params=pd.Series(sol.beta, index=names),
+        params=pd.Series(beta, index=names),
         se=pd.Series(se, index=names),
         df=pd.Series(df, index=names),
-        pvalues=pd.Series(t_pvalue(sol.beta, se, df), index=names),
+        pvalues=pd.Series(t_pvalue(beta, se, df), index=names),
         cov=pd.DataFrame(cov, index=names, columns=names),
         vcomp=_vcomp(varcorr),
         theta=tuple(float(v) for v in theta),
         llf=-objective(theta) / 2,
         reml=reml,
         df_method=df_method,
-        n_obs=design.n,
+        n_obs=objective.design.n,
         n_dropped=n_dropped,
         n_groups=structure.n_groups,
         converged=converged,
         singular=singular,
         messages=_messages(varcorr, singular, converged, notes),
         level=level,
-        varpar_cov=varpar_cov,
-        cov_grad=cov_grad,
+        varpar_cov=fixed.varpar_cov,
+        cov_grad=fixed.cov_grad,
         design_info=design_info,
         theta_names=structure.theta_names,
         varcorr=varcorr,
-        kr=kr,
+        kr=fixed.kr,
     )
 
 

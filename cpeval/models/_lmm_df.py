@@ -12,15 +12,21 @@ twice the inverse Hessian of the deviance in ``(theta, sigma)`` (lmerTest's
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..exceptions import DataError
-from ._kr import MAX_KR_ROWS, KRAdjustment, g_matrices, kenward_roger
 from ._nested import covariance_gradient, deviance_at, deviance_hessian
-from ._reterms import RandomTerms
+
+if TYPE_CHECKING:  # scipy.sparse and pandas, for Kenward-Roger only
+    from ._kr import KRAdjustment
+    from ._reterms import RandomTerms
 
 __all__ = [
+    "FixedEffects",
+    "fixed_effects",
     "gradient",
     "hessian",
     "kenward_roger_fit",
@@ -113,6 +119,8 @@ def kenward_roger_fit(
     """pbkrtest's adjustment at a REML fit: ``V = sigma^2 (I + Z Lambda Lambda'
     Z')`` and the derivative matrices of each covariance parameter (dense
     ``n x n``, as pbkrtest; refused above ``MAX_KR_ROWS`` rows)."""
+    from ._kr import MAX_KR_ROWS, g_matrices, kenward_roger
+
     n = x.shape[0]
     if n > MAX_KR_ROWS:
         raise DataError(
@@ -124,3 +132,51 @@ def kenward_roger_fit(
     v = sigma2 * (zl @ zl.T + np.eye(n))
     g = g_matrices([(t.z(), t.k) for t in terms.terms], n)
     return kenward_roger(x, v, g)
+
+
+@dataclass(frozen=True)
+class FixedEffects:
+    """The fixed effects of a fit and what their inference needs."""
+
+    beta: np.ndarray
+    cov: np.ndarray
+    df: np.ndarray
+    sigma2: float
+    varpar_cov: np.ndarray | None = None
+    cov_grad: np.ndarray | None = None
+    kr: Any = None
+
+
+def fixed_effects(
+    objective,
+    theta: np.ndarray,
+    reml: bool,
+    df_method: str,
+    kr_terms: RandomTerms | None = None,
+    design_x: np.ndarray | None = None,
+) -> FixedEffects:
+    """beta, their covariance and df at ``theta``: Satterthwaite from the
+    exact derivatives when the criterion has them (``objective.hessian``: the
+    nested and Schur engines) or numerical ones, Kenward-Roger (its adjusted
+    covariance; needs ``kr_terms`` and ``design_x``), or Wald (infinite df)."""
+    design = objective.design
+    sol = design.solve(theta)
+    dof = design.n - design.p if reml else design.n
+    sigma2 = sol.rss / dof
+    cov = sigma2 * np.linalg.inv(sol.xvx)
+    rows = np.eye(design.p)
+    if df_method == "satterthwaite":
+        if hasattr(objective, "hessian"):
+            curvature = objective.hessian(theta)
+            parts = satterthwaite_exact(design, theta, reml, curvature)
+        else:
+            parts = satterthwaite_parts(design, theta, np.sqrt(sigma2), reml)
+        df = satterthwaite_df(rows, cov, *parts)
+        return FixedEffects(sol.beta, cov, df, sigma2, *parts)
+    if df_method == "kenward-roger":
+        from ._kr import kr_ddf
+
+        kr = kenward_roger_fit(design_x, kr_terms, theta, sigma2)
+        df = np.array([kr_ddf(row, kr).ddf for row in rows])
+        return FixedEffects(sol.beta, kr.vcov, df, sigma2, kr=kr)
+    return FixedEffects(sol.beta, cov, np.full(design.p, np.inf), sigma2)
