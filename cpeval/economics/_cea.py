@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._parallel import parallel_map, spawn_seeds
 from .._results import DescriptiveResults, EstimateResults
@@ -410,6 +409,8 @@ class BootstrapCEA(EstimateResults):
             raise DataError(f"method must be 'percentile' or 'bca'; got {method!r}")
         if jack is None:
             raise DataError("BCa needs the jackknife estimates: use bootstrap_cea")
+        from scipy import stats  # here, so that bootstrap workers do not load it
+
         z0 = stats.norm.ppf(np.mean(values < estimate))
         d = jack.mean() - jack
         accel = (d**3).sum() / (6 * ((d**2).sum()) ** 1.5)
