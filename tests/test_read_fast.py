@@ -120,6 +120,13 @@ FAST = [
     ("padded header", " a , b \n1,2\n"),
     ("all missing column", "a,b\n1,\n2,NA\n"),
     ("only some rows", "a,b\n1,2\n3,4\n5,6\n7,8\n"),
+    ("quoted cells", 'a,b\n1,"x"\n"2",""\n'),
+    ("quoted as R writes", '"id","arm","q1"\n"P1","control",1\n"P2",NA,""\n'),
+    ("quoted header with bom", '\ufeff"id","x"\n"P1",1\n'),
+    ("quoted numbers", 'a,b\n"1"," 2 "\n"1e5","NA"\n'),
+    ("quoted blank lines", 'a,b\n1,2\n"",""\n" ",\n"",\n3,4\n'),
+    ("quoted at the end", 'a,b\n1,"x"'),
+    ("quoted with crlf", '"a","b"\r\n"1","x"\r\n'),
 ]
 
 
@@ -152,10 +159,15 @@ def test_errors_are_the_same_on_the_fast_path(tmp_path, name, text, says):
 
 
 SLOW = [
-    ("quotes", 'a,b\n1,"x"\n'),
     ("quoted delimiter", 'a,b\n1,"x,y"\n'),
     ("embedded newline", 'a,b\n1,"two\nlines"\n3,4\n'),
     ("quote inside a cell", 'a,b\n1,x"y\n'),
+    ("doubled quote", 'a,b\n1,"x""y"\n'),
+    ("text after the closing quote", 'a,b\n1,"x"y\n'),
+    ("space before the opening quote", 'a,b\n1, "x"\n'),
+    ("space after the closing quote", 'a,b\n1,"x" \n'),
+    ("unclosed quote", 'a,b\n1,"x\n2,y\n'),
+    ("quote at a data line's bom", 'a,b\n\ufeff"1",2\n'),
     ("lone carriage returns", "a,b\r1,2\r3,4\r"),
     ("cr cr lf", "a,b\r\r\n1,2\r\n"),
     ("nul byte past the sniffed head", "a,b\n" + "1,2\n" * 3000 + "1,\x002\n"),
@@ -209,6 +221,13 @@ def test_text_columns_of_numbers_keep_their_text(tmp_path):
     assert frame["id"].tolist() == ["007", "1e5", "-0"]
 
 
+def test_quoted_text_columns(tmp_path):
+    path = _write(tmp_path, '"id","x"\n"007",1\n" P2 ",2\n"NA",3\n"",4\n')
+    frame = _check(path, fast=True, text_columns=["id"])
+    assert frame["id"].tolist()[:3] == ["007", " P2 ", "NA"]
+    assert pd.isna(frame["id"].tolist()[3])
+
+
 def test_missing_codes(tmp_path):
     path = _write(tmp_path, "a,b,c\n-99,-99,x\n1,2,-99\n")
     frame = _check(path, fast=True, missing_codes={"a": [-99], "c": [-99]})
@@ -246,7 +265,8 @@ def test_files_are_not_written(tmp_path):
 
 
 def test_scan_declines_what_it_cannot_be_sure_of():
-    assert _csv_fast.scan(b'a,b\n1,"2"\n', ",", 100) is None
+    assert _csv_fast.scan(b'a,b\n1,"2,3"\n', ",", 100) is None
+    assert _csv_fast.scan(b'a,b\n1,"2\n3"\n', ",", 100) is None
     assert _csv_fast.scan(b"a,b\r1,2\r", ",", 100) is None
     assert _csv_fast.scan(b"a,b\n1,2\n" + b"3" * 101, ",", 100) is None
     lines = _csv_fast.scan(b"a,b\n1,2,3\n\n , \n4", ",", 100)
@@ -327,6 +347,8 @@ def tables(draw) -> tuple[bytes, list[str]]:
         elif damage == "long":
             row = [*row, "1"]
         rows.append(row)
+    if draw(st.booleans()):  # every cell quoted, as R's write.csv quotes text
+        rows = [[f'"{cell}"' for cell in row] for row in rows]
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     newline = draw(st.sampled_from(["\n", "\n", "\r\n"]))
     text = newline.join(delimiter.join(row) for row in rows)
@@ -363,13 +385,18 @@ _PLAIN_CELL = st.one_of(
     rows=st.lists(st.lists(_PLAIN_CELL, min_size=6, max_size=6), max_size=6),
     delimiter=st.sampled_from([",", ";", "\t", "|"]),
     newline=st.sampled_from(["\n", "\r\n"]),
+    quoted=st.booleans(),
 )
-def test_plain_generated_files_take_the_fast_path(width, rows, delimiter, newline):
-    """ASCII cells without quotes, with one row that is surely not blank: the
+def test_plain_generated_files_take_the_fast_path(
+    width, rows, delimiter, newline, quoted
+):
+    """ASCII cells, quoted or not, with one row that is surely not blank: the
     csv path must not run, and the result equals the csv path's."""
     names = [f"c{i}" for i in range(width)]
     body = [[*row[: width - 1], "x"] for row in rows]
     lines = [names, *body, ["x"] * width]
+    if quoted:
+        lines = [[f'"{cell}"' for cell in line] for line in lines]
     data = newline.join(delimiter.join(r) for r in lines).encode()
     with tempfile.TemporaryDirectory() as folder:
         path = _write(Path(folder), data)

@@ -1,13 +1,15 @@
 """The fast path for plain CSV text: pandas' C engine after a byte-level scan.
 
 The C engine is used only when the scan shows that every record is one
-physical line: no quote character (a quoted cell may hold a delimiter or a line
-break), no NUL byte, no carriage return other than in CR LF, no line longer than
-the csv module's field limit. Fields are then counted per line with numpy
-(delimiters + 1), so that ragged rows are found, and named by line number,
-before pandas parses a cell. Whenever the scan cannot be certain (a line that
-holds nothing but white space and non-ASCII bytes, which may be Unicode white
-space) it returns ``None`` and the caller reads the text with :mod:`csv`.
+physical line and that pandas and :mod:`csv` split it alike: quotes only around
+whole cells that hold no delimiter, quote or line break (``"P01","control"``,
+as R's write.csv writes them), no NUL byte, no carriage return other than in
+CR LF, no line longer than the csv module's field limit. Fields are then
+counted per line with numpy (delimiters + 1), so that ragged rows are found,
+and named by line number, before pandas parses a cell. Whenever the scan
+cannot be certain (a line that holds nothing but white space and non-ASCII
+bytes, which may be Unicode white space) it returns ``None`` and the caller
+reads the text with :mod:`csv`.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# White space as str.strip() sees it in ASCII (the line break included).
-_ASCII_WHITE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+# Bytes that are no text in a cell: ASCII white space as str.strip() sees it
+# (the line break included) and the quote (a line of "" cells is blank).
+_NOT_TEXT = b' \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"'
+_BOM = b"\xef\xbb\xbf"
 _NON_ASCII = bytes(range(128, 256))
 # The encodings _decode reports, as pandas is to read the bytes (past the BOM).
 _FAST_ENCODINGS = {
@@ -76,35 +80,65 @@ def scan(raw: bytes, delimiter: str, max_line: int) -> Lines | None:
     max_line : int
         Longest line, in bytes, read here (the csv module refuses longer cells).
     """
-    if b'"' in raw or b"\x00" in raw or not raw:
+    if b"\x00" in raw or not raw:
         return None
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None
     data = np.frombuffer(raw, dtype=np.uint8)
     breaks = np.flatnonzero(data == 10)
+    mark = ord(delimiter)
+    marks = (data == mark).view(np.uint8)
+    if b'"' in raw and not _whole_cell_quotes(raw, data, breaks, marks, mark):
+        return None
     starts = np.concatenate(([0], breaks + 1))
     if raw.endswith(b"\n"):
         starts = starts[:-1]
     if np.diff(np.append(starts, len(raw))).max() > max_line:
         return None
-    mark = ord(delimiter)
-    marks = (data == mark).view(np.uint8)  # summed as int32: lines are short
+    # summed as int32 (lines are short): faster than numpy's default int64
     fields = np.add.reduceat(marks, starts, dtype=np.int32).astype(np.int64) + 1
     blank = _blank_lines(raw, data, starts, delimiter)
     return None if blank is None else Lines(starts, fields, blank)
 
 
+def _whole_cell_quotes(
+    raw: bytes, data: np.ndarray, breaks: np.ndarray, marks: np.ndarray, mark: int
+) -> bool:
+    """Whether quotes come in pairs, each opening a cell (after a delimiter, a
+    line break or the file's start) and closing it (before a delimiter, a line
+    break or the end), with no delimiter or line break between them: then
+    pandas and :mod:`csv` both read the cell as the text inside, and every
+    delimiter on a line separates two cells."""
+    quotes = np.flatnonzero(data == ord('"'))
+    if len(quotes) % 2:
+        return False
+    opens, closes = quotes[0::2], quotes[1::2]
+    first = len(_BOM) if raw.startswith(_BOM) else 0
+    before = data[np.maximum(opens - 1, 0)]
+    opened = (opens == first) | ((opens > first) & np.isin(before, (mark, 10)))
+    last = len(data) - 1
+    after = data[np.minimum(closes + 1, last)]
+    closed = (closes == last) | np.isin(after, (mark, 10, 13))
+    one_line = np.searchsorted(breaks, opens) == np.searchsorted(breaks, closes)
+    inside = np.add.reduceat(marks, quotes, dtype=np.int32)[0::2]
+    return bool(opened.all() and closed.all() and one_line.all() and not inside.any())
+
+
 def _blank_lines(
     raw: bytes, data: np.ndarray, starts: np.ndarray, delimiter: str
 ) -> np.ndarray | None:
-    """Lines holding only delimiters and white space. A line whose first byte
-    is ASCII text is not blank; the others are looked at one by one."""
+    """Lines holding only delimiters, quotes and white space. A line that
+    starts with ASCII text (after a quote) is not blank; the others are looked
+    at one by one."""
     plain = np.ones(256, dtype=bool)
-    plain[list(_ASCII_WHITE + _NON_ASCII + delimiter.encode())] = False
+    plain[list(_NOT_TEXT + _NON_ASCII + delimiter.encode())] = False
     blank = np.zeros(len(starts), dtype=bool)
     ends = np.append(starts[1:], len(raw))
-    removed = _ASCII_WHITE + delimiter.encode()
-    for line in np.flatnonzero(~plain[data[starts]]).tolist():
+    removed = _NOT_TEXT + delimiter.encode()
+    head = data[starts]
+    second = data[np.minimum(starts + 1, len(data) - 1)]
+    text = plain[head] | ((head == ord('"')) & plain[second])  # "x... is text
+    for line in np.flatnonzero(~text).tolist():
         rest = raw[starts[line] : ends[line]].translate(None, removed)
         if not rest:
             blank[line] = True

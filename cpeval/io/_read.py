@@ -338,9 +338,8 @@ def _fast_text(
     if len(filled) < 2:
         return None  # empty or header only: the csv path says which
     header, body = int(filled[0]), filled[1:]
-    names = [
-        name.strip() for name in lines.text(raw, header, encoding).split(delimiter)
-    ]
+    line = lines.text(raw, header, encoding)
+    names = [name.strip() for name in next(csv.reader([line], delimiter=delimiter))]
     _check_header(names, path)
     ragged = body[lines.fields[body] != len(names)]
     if len(ragged):
