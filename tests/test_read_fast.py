@@ -408,7 +408,7 @@ def test_plain_generated_files_take_the_fast_path(
 
 def test_white_space_is_what_str_strip_removes():
     every = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
-    assert set(_read.WHITE_SPACE) == every
+    assert set(_read._WHITE_SPACE) == every
 
 
 def _reference_clean(values: pd.Series, keep_text: bool) -> pd.Series:
@@ -445,11 +445,12 @@ _CELL = st.one_of(
 @given(
     cells=st.lists(_CELL, max_size=8),
     keep_text=st.booleans(),
-    dtype=st.sampled_from([object, "str"]),
+    dtype=st.sampled_from([object, "str", "string"]),
 )
 def test_text_columns_are_typed_as_one_cell_at_a_time(cells, keep_text, dtype):
     """Columns of pandas' str dtype (pyarrow) and of objects, as SPSS and both
-    CSV paths give them, are trimmed and typed as the per-cell code did."""
+    CSV paths give them (and of the "string" dtype, missing as NA), are trimmed
+    and typed as the per-cell code did."""
     values = pd.Series(cells, dtype=dtype, name="x")
     cleaned = _read._clean(values, keep_text=keep_text)
     expected = _reference_clean(values, keep_text)

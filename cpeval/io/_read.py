@@ -33,9 +33,9 @@ __all__ = ["MISSING_TOKENS", "ReadReport", "read_data"]
 #: Cell texts read as missing in CSV and Excel files (after trimming spaces).
 MISSING_TOKENS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", "."})
 
-#: Every character str.strip() removes (those for which str.isspace is true),
-#: for Series.str.strip, which pyarrow's utf8_trim runs with no Python loop.
-WHITE_SPACE = (
+# Every character str.strip() removes (those for which str.isspace is true),
+# for Series.str.strip, which pyarrow's utf8_trim runs with no Python loop.
+_WHITE_SPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
     + "".join(map(chr, range(0x2000, 0x200B)))
     + "\u2028\u2029\u202f\u205f\u3000"
@@ -286,9 +286,10 @@ def _read_text(
     """Rows are numbered as a spreadsheet shows them: one per record (a line
     break inside quotes stays in its cell), the header being row 1.
 
-    A plain file (no quotes, one record per line) is parsed by pandas' C engine
-    (:func:`_fast_text`); any other by :mod:`csv` (:func:`_csv_text`). Both give
-    the same frame and the same errors; ``text`` names the columns kept as text.
+    A plain file (one record per line, quotes only around whole cells) is
+    parsed by pandas' C engine (:func:`_fast_text`); any other by :mod:`csv`
+    (:func:`_csv_text`). Both give the same frame and the same errors; ``text``
+    names the columns kept as text.
     """
     raw = path.read_bytes()
     _check_header_length(raw, path)
@@ -901,16 +902,23 @@ def _clean(values: pd.Series, *, keep_text: bool) -> pd.Series:
         return values.map(_number_text, na_action="ignore").astype(object)
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
-    if keep_text and isinstance(values.dtype, pd.StringDtype):
-        blank = (values.str.strip(WHITE_SPACE) == "").to_numpy(dtype=bool)
+    if keep_text and _is_str(values):
+        blank = (values.str.strip(_WHITE_SPACE) == "").to_numpy(dtype=bool)
         return values.astype(object).mask(blank)
     if keep_text:
         kept = values.map(_text_raw, na_action="ignore").astype(object)
         return kept.mask(kept.map(lambda v: isinstance(v, str) and not v.strip()))
-    if isinstance(values.dtype, pd.StringDtype):
+    if _is_str(values):
         return _clean_strings(values)
     cells = _cells(values.tolist())  # plain Python: fast on wide files
     return pd.Series(cells, index=values.index, dtype=object, name=values.name)
+
+
+def _is_str(values: pd.Series) -> bool:
+    """pandas' default text dtype ``str`` (missing as NaN), which the C engine
+    and pyreadstat give."""
+    dtype = values.dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan
 
 
 def _clean_strings(values: pd.Series) -> pd.Series:
@@ -919,7 +927,7 @@ def _clean_strings(values: pd.Series) -> pd.Series:
     white space at an end go through Python."""
     tokens = values.isin(sorted(MISSING_TOKENS)).to_numpy(dtype=bool)
     cells = values.astype(object).mask(tokens)
-    trimmed = values.str.strip(WHITE_SPACE)
+    trimmed = values.str.strip(_WHITE_SPACE)
     padded = (trimmed != values).to_numpy(dtype=bool) & values.notna().to_numpy()
     if padded.any():
         cells[padded] = _cells(values[padded].tolist())
