@@ -257,6 +257,36 @@ def test_index_rows_and_blank_count(tmp_path):
     assert ReadReport.of(frame).blank_rows == 3
 
 
+def test_a_file_that_changes_while_read_is_read_from_the_bytes(tmp_path):
+    """pandas parses the file again by path: a change between the two reads
+    sends read_data to the csv path, on the bytes it read first."""
+    path = _write(tmp_path, "a,b\n1,2\n")
+    stamps = iter([(0, 0, 8, 0, 0), (0, 0, 8, 1, 1)])
+    with mock.patch.object(_read, "_stamp", lambda _: next(stamps)):
+        changed = _outcome(path)
+    _assert_same(changed, _slow(path))
+    stamps = iter([(0, 0, 8, 0, 0), (0, 0, 8, 1, 1)])
+    taken = pytest.raises(AssertionError, match="csv path was taken")
+    with taken, mock.patch.object(_read, "_stamp", lambda _: next(stamps)):
+        _fast_only(path)
+
+
+def test_long_files_typed_per_chunk_read_the_same(tmp_path):
+    """pandas types a long file in chunks: numbers in one chunk and text, or
+    nothing, in another come back as the csv path reads them."""
+    n = 60_000
+    late = ["1"] * (n - 5) + ["x", "2", "", "3", "y"]
+    sparse = [""] * (n - 2) + ["note", ""]
+    flags = ["True"] * (n - 1) + ["false"]
+    cells = zip(late, sparse, flags, strict=True)
+    rows = [f"{i},{a},{b},{c}" for i, (a, b, c) in enumerate(cells)]
+    path = _write(tmp_path, "id,late,sparse,flag\n" + "\n".join(rows) + "\n")
+    frame = _check(path, fast=True)
+    assert frame["late"].dtype == object and frame["late"].iloc[-1] == "y"
+    assert frame["sparse"].dropna().tolist() == ["note"]
+    assert frame["flag"].iloc[-1] == "false"
+
+
 def test_files_are_not_written(tmp_path):
     path = _write(tmp_path, "a,b\n1,2\n")
     before = path.read_bytes()

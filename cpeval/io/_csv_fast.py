@@ -15,6 +15,7 @@ reads the text with :mod:`csv`.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -85,31 +86,60 @@ def scan(raw: bytes, delimiter: str, max_line: int) -> Lines | None:
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None
     data = np.frombuffer(raw, dtype=np.uint8)
-    breaks = np.flatnonzero(data == 10)
+    breaks = _positions(data, ord("\n"))
     mark = ord(delimiter)
-    marks = (data == mark).view(np.uint8)
-    if b'"' in raw and not _whole_cell_quotes(raw, data, breaks, marks, mark):
+    if b'"' in raw and not _whole_cell_quotes(raw, data, breaks, mark):
         return None
     starts = np.concatenate(([0], breaks + 1))
     if raw.endswith(b"\n"):
         starts = starts[:-1]
     if np.diff(np.append(starts, len(raw))).max() > max_line:
         return None
-    # summed as int32 (lines are short): faster than numpy's default int64
-    fields = np.add.reduceat(marks, starts, dtype=np.int32).astype(np.int64) + 1
+    fields = _counts(data, starts, mark) + 1
     blank = _blank_lines(raw, data, starts, delimiter)
     return None if blank is None else Lines(starts, fields, blank)
 
 
+# Bytes looked at in one numpy pass: the temporary arrays stay in the cache and
+# are reused, where whole-file arrays would be fresh memory (page faults) each time.
+_STEP = 1 << 20
+
+
+def _positions(data: np.ndarray, byte: int) -> np.ndarray:
+    """Offsets of ``byte`` in ``data`` (int64), in steps of :data:`_STEP`."""
+    parts = [
+        np.flatnonzero(data[at : at + _STEP] == byte) + at
+        for at in range(0, len(data), _STEP)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _counts(data: np.ndarray, starts: np.ndarray, byte: int) -> np.ndarray:
+    """How often ``byte`` occurs from each of ``starts`` (increasing offsets) to
+    the next, the last to the end; a step of lines at a time."""
+    counts = np.zeros(len(starts), dtype=np.int64)
+    low = 0
+    while low < len(starts):
+        high = max(int(np.searchsorted(starts, starts[low] + _STEP)), low + 1)
+        end = starts[high] if high < len(starts) else len(data)
+        part = (data[starts[low] : end] == byte).view(np.uint8)
+        # summed as int32 (a step is short): faster than numpy's int64
+        counts[low:high] = np.add.reduceat(
+            part, starts[low:high] - starts[low], dtype=np.int32
+        )
+        low = high
+    return counts
+
+
 def _whole_cell_quotes(
-    raw: bytes, data: np.ndarray, breaks: np.ndarray, marks: np.ndarray, mark: int
+    raw: bytes, data: np.ndarray, breaks: np.ndarray, mark: int
 ) -> bool:
     """Whether quotes come in pairs, each opening a cell (after a delimiter, a
     line break or the file's start) and closing it (before a delimiter, a line
     break or the end), with no delimiter or line break between them: then
     pandas and :mod:`csv` both read the cell as the text inside, and every
     delimiter on a line separates two cells."""
-    quotes = np.flatnonzero(data == ord('"'))
+    quotes = _positions(data, ord('"'))
     if len(quotes) % 2:
         return False
     opens, closes = quotes[0::2], quotes[1::2]
@@ -120,7 +150,7 @@ def _whole_cell_quotes(
     after = data[np.minimum(closes + 1, last)]
     closed = (closes == last) | np.isin(after, (mark, 10, 13))
     one_line = np.searchsorted(breaks, opens) == np.searchsorted(breaks, closes)
-    inside = np.add.reduceat(marks, quotes, dtype=np.int32)[0::2]
+    inside = _counts(data, quotes, mark)[0::2]
     return bool(opened.all() and closed.all() and one_line.all() and not inside.any())
 
 
@@ -148,7 +178,7 @@ def _blank_lines(
 
 
 def read_body(
-    raw: bytes,
+    source: bytes | str,
     lines: Lines,
     header: int,
     names: Sequence[str],
@@ -159,6 +189,10 @@ def read_body(
     text: Collection[str],
 ) -> pd.DataFrame | None:
     """The data lines after line ``header`` as pandas' C engine types them.
+
+    ``source`` is the file's bytes, or the path of the file they were read
+    from: pandas reads UTF-8 from a path without decoding it first (the
+    caller checks that the file did not change meanwhile).
 
     Numeric columns come as numbers (missing tokens as NaN), other columns as
     their untrimmed text, and the ``text`` columns as untouched text (their
@@ -174,13 +208,13 @@ def read_body(
         "na_values": {i: list(missing) for i in range(width) if i not in kept},
         "dtype": dict.fromkeys(kept, object),
     }
-    frame = _c_engine(raw, header + 1, width, delimiter, encoding, options)
+    frame = _c_engine(source, header, width, delimiter, encoding, options)
     if frame is None or len(frame) != len(keep):
         return None
     loose = [i for i in frame.columns if i not in kept and _untyped(frame[i])]
-    if loose:  # booleans or huge integers: their text is needed
-        options["dtype"].update(dict.fromkeys(loose, object))
-        again = _c_engine(raw, header + 1, width, delimiter, encoding, options, loose)
+    if loose:  # booleans, huge integers, or text in one chunk and numbers in
+        options["dtype"].update(dict.fromkeys(loose, object))  # another
+        again = _c_engine(source, header, width, delimiter, encoding, options, loose)
         if again is None or len(again) != len(keep):
             return None
         frame[loose] = again[loose]
@@ -193,35 +227,38 @@ def read_body(
 
 
 def _untyped(values: pd.Series) -> bool:
-    """Neither numbers nor text: booleans (True/False), or huge integers that
-    pandas kept as Python ints."""
+    """Neither numbers nor text: booleans (True/False), huge integers that
+    pandas kept as Python ints, or a mix of numbers and text (pandas types
+    each chunk of a long file on its own)."""
     return not (values.dtype.kind in "fiu" or isinstance(values.dtype, pd.StringDtype))
 
 
 def _c_engine(
-    raw: bytes,
-    skip: int,
+    source: bytes | str,
+    header: int,
     width: int,
     delimiter: str,
     encoding: str,
     options: dict,
     columns: Sequence[int] | None = None,
 ) -> pd.DataFrame | None:
+    """The lines after line ``header`` (counting blank lines), columns named
+    0, 1, ...; read in chunks (low_memory), faster than skipping lines."""
     try:
-        return pd.read_csv(
-            io.BytesIO(raw),
-            engine="c",
-            sep=delimiter,
-            header=None,
-            names=list(range(width)),
-            usecols=columns,
-            index_col=False,
-            skiprows=skip,
-            skip_blank_lines=False,
-            keep_default_na=False,
-            low_memory=False,
-            encoding=encoding,
-            **options,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            return pd.read_csv(
+                io.BytesIO(source) if isinstance(source, bytes) else source,
+                engine="c",
+                sep=delimiter,
+                header=header,
+                names=list(range(width)),
+                usecols=columns,
+                index_col=False,
+                skip_blank_lines=False,
+                keep_default_na=False,
+                encoding=encoding,
+                **options,
+            )
     except (ValueError, OverflowError):  # ParserError is a ValueError
         return None
