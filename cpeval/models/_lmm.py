@@ -203,11 +203,17 @@ def _fit_nested(data, formula, groups, reml, df_method, level) -> LmmResult:
     if not groups:
         raise DataError("groups= is empty: name at least one grouping column")
     y, x, used = _design(data, formula, groups)
-    check_nested(used, groups)
+    codes = _codes(used, groups)
+    # nested when each unit of a level has one set of ancestors: as many
+    # combinations down to it as units of it (else say where, as check_nested)
+    if any(
+        int(c.max()) + 1 != len(pd.unique(used[g]))
+        for g, c in zip(groups, codes, strict=True)
+    ):
+        check_nested(used, groups)
     _check_levels(used, groups)
     check_rank(x, formula)
     _check_variation(y, x, formula)
-    codes = _codes(used, groups)
     design = NestedDesign.build(x.to_numpy(float), y, codes)
     objective = ExactCriterion(design, reml)
     start = np.ones(len(groups))  # lme4's
