@@ -30,6 +30,9 @@ def numeric(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame | pd.Seri
     >>> import pandas as pd
     >>> numeric(pd.Series([1, "2"], name="age"), "covariate").tolist()
     [1.0, 2.0]
+    >>> numeric(pd.Series([1, "x"], index=[4, 5], name="age"), "covariate")
+    Traceback (most recent call last):
+    cpeval.exceptions.DataError: covariate 'age', row 5: value 'x' is not a number
     """
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     converted = frame.apply(pd.to_numeric, errors="coerce")
@@ -37,9 +40,10 @@ def numeric(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame | pd.Seri
     if bad.to_numpy().any():
         column = bad.any().idxmax()
         row = bad[column].idxmax()
+        label = row.item() if hasattr(row, "item") else row  # 5, not np.int64(5)
         raise DataError(
-            f"{what} '{column}', row {row!r}: value '{show(frame.at[row, column])}' "
-            "is not a number"
+            f"{what} '{column}', row {label!r}: value "
+            f"'{show(frame.at[row, column])}' is not a number"
         )
     converted = converted.astype(float)
     return converted.iloc[:, 0] if isinstance(data, pd.Series) else converted
