@@ -825,6 +825,8 @@ def format_value(value: object, kind: str = "number", decimals: int = 2) -> str:
     ('<0.001', 'over 99%')
     >>> format_value(-1234.5, "money"), format_value(12.0, "count")
     ('-£1,234', '12')
+    >>> format_value(-0.001), format_value(-0.4, "money"), format_value(-0.0001, "qaly")
+    ('0.00', '£0', '0.000')
     """
     if _missing(value):
         return ""
@@ -839,15 +841,17 @@ def format_value(value: object, kind: str = "number", decimals: int = 2) -> str:
         if number > 0.99:
             return "over 99%" if number < 1 else "100%"
         return f"{100 * number:.0f}%"
+    # "z": a value that rounds to zero is shown as 0, never -0 (PEP 682)
     if kind == "money":
-        return f"{'-' if number < 0 else ''}£{abs(number):,.0f}"
+        text = f"{number:z,.0f}"
+        return f"-£{text[1:]}" if text.startswith("-") else f"£{text}"
     if kind == "qaly":
-        return f"{number:.3f}"
+        return f"{number:z.3f}"
     if kind == "count":
-        return f"{number:,.0f}"
+        return f"{number:z,.0f}"
     if isinstance(value, int | np.integer):
         return str(value)
-    return f"{number:,.{decimals}f}"
+    return f"{number:z,.{decimals}f}"
 
 
 _CSS = (
