@@ -55,8 +55,6 @@ OTHER_STARTS = (0.3, 3.0, 0.1)
 class NumericCriterion:
     """The profiled criterion of a design; derivatives by central differences."""
 
-    decrement = NEWTON_DECREMENT
-
     def __init__(self, design, reml: bool) -> None:
         self.design, self.reml = design, reml
 
@@ -208,7 +206,7 @@ def _newton(objective, theta: np.ndarray, value: float, lower: np.ndarray, steps
     """Polish a point with Newton steps on the free parameters (step halving,
     bounds kept); stops when a step no longer lowers the criterion, moves
     theta by less than 1e-9, or its Newton decrement ``g'H^-1 g`` (twice the
-    fall it predicts) is below the criterion's ``decrement``. Returns theta and
+    fall it predicts) is below ``NEWTON_DECREMENT``. Returns theta and
     ``(free, gradient, Hessian)`` at it (None if theta moved last or nothing is
     free)."""
     theta = np.asarray(theta, float)
@@ -224,7 +222,7 @@ def _newton(objective, theta: np.ndarray, value: float, lower: np.ndarray, steps
             step = np.linalg.solve(curvature, grad)
         except np.linalg.LinAlgError:
             break
-        if grad @ step < objective.decrement:  # the step would lower it by less
+        if grad @ step < NEWTON_DECREMENT:  # the step would lower it by less
             break
         scale, moved = 1.0, False
         while scale > 1e-3:

@@ -269,20 +269,6 @@ def criterion_and_gradient(
     return float(value), grad
 
 
-def deviance_gradient(design, varpar: np.ndarray, reml: bool) -> np.ndarray:
-    """Exact gradient of :func:`deviance_at` in ``(theta..., sigma)``."""
-    theta, sigma = np.asarray(varpar[:-1], float), float(varpar[-1])
-    sol, deriv = design.solve_with_derivatives(theta)
-    n, p = design.n, design.p
-    dof = n - p if reml else n
-    drss, dlogdet_xvx = profile_gradient(sol, deriv, p)
-    grad_theta = deriv.logdet_v + drss / sigma**2
-    if reml:
-        grad_theta = grad_theta + dlogdet_xvx
-    grad_sigma = 2.0 * dof / sigma - 2.0 * sol.rss / sigma**3
-    return np.append(grad_theta, grad_sigma)
-
-
 def covariance_gradient(
     sol: Solution, deriv: Derivatives, sigma: float, p: int
 ) -> np.ndarray:

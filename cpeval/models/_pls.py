@@ -240,6 +240,8 @@ class SchurDesign:
         # Lambda_2's derivatives are 0/1 patterns with at most one 1 in each
         # column: unit' M is rows of M moved, kept as (from, to) positions
         self._unit_moves = [np.nonzero(u) for u in self._units]
+        if any(len(np.unique(cols)) < len(cols) for _, cols in self._unit_moves):
+            raise ValueError("a column of Lambda has two entries of one theta")
         diagonal = all(np.array_equal(u, np.diag(np.diag(u))) for u in self._units)
         self._diagonal = (
             np.array([np.diag(u) for u in self._units]).reshape(m, q2)
