@@ -29,6 +29,7 @@ import numpy as np
 
 from ._threads import one_blas_thread
 from .exceptions import DataError
+from .models._intervals import t_pvalue
 
 #: Variance of the standard logistic distribution (the latent residual).
 LOGISTIC_VARIANCE = np.pi**2 / 3
@@ -252,7 +253,7 @@ def _ancova(cluster, treated, baseline, followup):
     residuals = followup - x @ params
     vcov, df = cr2(x, residuals, cluster)
     se = np.sqrt(np.diag(vcov))
-    p = _t_pvalue(params, se, df)
+    p = t_pvalue(params, se, df)
     return params[2], se[2], df[2], p[2]
 
 
@@ -316,20 +317,11 @@ def _lmm(x: np.ndarray, y: np.ndarray, codes: list[np.ndarray], term: int):
     theta, _, _ = optimise(objective, np.ones(levels), np.zeros(levels))
     fixed = fixed_effects(objective, theta, True, "satterthwaite")  # as fit_lmm
     se = np.sqrt(np.diag(fixed.cov))
-    pvalues = _t_pvalue(fixed.beta, se, fixed.df)
+    pvalues = t_pvalue(fixed.beta, se, fixed.df)
     return fixed.beta[term], se[term], fixed.df[term], pvalues[term]
 
 
 # ------------------------------------------------------------------ t
-
-
-def _t_pvalue(estimate, se, df) -> np.ndarray:
-    """``cpeval.models._intervals.t_pvalue``: scipy's ``t.sf`` is ``stdtr(df,
-    -t)``, without importing scipy.stats."""
-    from scipy import special
-
-    t = np.asarray(estimate, float) / np.asarray(se, float)
-    return 2 * special.stdtr(np.asarray(df, float), -np.abs(t))
 
 
 def _t_cdf(t: float, df: float) -> float:
