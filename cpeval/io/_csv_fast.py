@@ -178,7 +178,7 @@ def _blank_lines(
 
 
 def read_body(
-    source: bytes | str,
+    source: bytes,
     lines: Lines,
     header: int,
     names: Sequence[str],
@@ -190,9 +190,8 @@ def read_body(
 ) -> pd.DataFrame | None:
     """The data lines after line ``header`` as pandas' C engine types them.
 
-    ``source`` is the file's bytes, or the path of the file they were read
-    from: pandas reads UTF-8 from a path without decoding it first (the
-    caller checks that the file did not change meanwhile).
+    ``source`` is the file's bytes as read once (the data, the scan and the
+    SHA-256 all come from them).
 
     Numeric columns come as numbers (missing tokens as NaN), other columns as
     their untrimmed text, and the ``text`` columns as untouched text (their
@@ -234,7 +233,7 @@ def _untyped(values: pd.Series) -> bool:
 
 
 def _c_engine(
-    source: bytes | str,
+    source: bytes,
     header: int,
     width: int,
     delimiter: str,
@@ -248,7 +247,7 @@ def _c_engine(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)
             return pd.read_csv(
-                io.BytesIO(source) if isinstance(source, bytes) else source,
+                io.BytesIO(source),
                 engine="c",
                 sep=delimiter,
                 header=header,

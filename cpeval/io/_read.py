@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
@@ -294,17 +293,14 @@ def _read_text(
     (:func:`_csv_text`). Both give the same frame and the same errors; ``text``
     names the columns kept as text.
     """
-    stamp = _stamp(path)
     raw = path.read_bytes()
     _check_header_length(raw, path)
     decoded, encoding, notes = _decode(raw, path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(decoded)
     digest = hashlib.sha256(raw).hexdigest()  # the bytes in hand: no second read
     fast = None
-    if decimal == "." and not notes and len(raw) == stamp[2]:
+    if decimal == "." and not notes:  # pandas parses the bytes in hand
         fast = _fast_text(raw, path, encoding=encoding, delimiter=delimiter, text=text)
-        if fast is not None and _stamp(path) != stamp:
-            fast = None  # the file changed while pandas read it: use the bytes
     del raw
     frame, blank = fast if fast is not None else _csv_text(decoded, path, delimiter)
     info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
@@ -314,13 +310,6 @@ def _read_text(
         "blank_rows": blank,
         "notes": notes,
     }
-
-
-def _stamp(path: Path) -> tuple[int, ...]:
-    """The file's identity, size and change times: equal stamps before and
-    after a read mean the bytes read are the file's."""
-    info = os.stat(path)
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _csv_text(text: str, path: Path, delimiter: str) -> tuple[pd.DataFrame, int]:
@@ -363,7 +352,7 @@ def _fast_text(
         n = int(lines.fields[first])
         raise _ragged_error(path, first + 1, n, len(names), len(ragged) - 1)
     frame = _csv_fast.read_body(
-        str(path),  # pandas reads UTF-8 from a path faster than from bytes
+        raw,
         lines,
         header,
         names,
