@@ -178,6 +178,12 @@ def replicates(fields: dict, model: str, wtp, seeds) -> list[dict]:
                 row = _fast_row(d, model, wtp, seed) if fast else None
                 if row is None:
                     row = _public_row(fields, model, wtp, seed)
+                if not np.isfinite(row.get("p_val", 0.0)):
+                    # counted as a failure, not as a replicate that did not reject
+                    raise DataError(
+                        f"no p-value: the df are {row.get('df', np.nan):.3g} "
+                        "(a degenerate fit)"
+                    )
                 rows.append({"replicate": index, **row, "error": ""})
             except (DataError, np.linalg.LinAlgError, ValueError) as exc:
                 rows.append({"replicate": index, "error": str(exc).splitlines()[0]})

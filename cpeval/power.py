@@ -27,7 +27,6 @@ from . import _power_worker
 from ._parallel import chunks, parallel_map, spawn_seeds
 from ._power_worker import (
     LOGISTIC_VARIANCE,
-    QUADRATURE_NODES,  # noqa: F401 (was defined here)
     draw,
     expit,
     intercept,

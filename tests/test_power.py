@@ -533,3 +533,17 @@ def test_continuous_results_do_not_depend_on_workers(model):
         design, model=model, n_replicates=24, wtp=None, seed=4, n_jobs=2
     )
     pd.testing.assert_frame_equal(serial.replicates, parallel.replicates)
+
+
+def test_a_replicate_without_a_p_value_is_a_failure_not_a_non_rejection():
+    """A degenerate mixed-model fit (Satterthwaite df of about 0 or below)
+    has no p-value: it is counted among the failures, not as a replicate that
+    did not reject (which would lower the power silently)."""
+    design = TrialDesign(
+        clusters=4, cluster_size=2, baseline_correlation=0.5, attrition=0.9
+    )
+    result = simulate_power(design, model="lmm", n_replicates=30, seed=2)
+    reps = result.replicates
+    assert reps.loc[reps["error"] == "", "p_val"].notna().all()
+    degenerate = reps["error"].str.startswith("no p-value")
+    assert degenerate.sum() == 3
