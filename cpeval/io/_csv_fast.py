@@ -57,8 +57,7 @@ class Lines:
     def text(self, raw: bytes, line: int, encoding: str) -> str:
         """Line ``line`` (0-based) decoded, without its line break."""
         stop = self.starts[line + 1] if line + 1 < len(self.starts) else len(raw)
-        codec = "utf-8-sig" if line == 0 and encoding == "utf-8-sig" else encoding
-        piece = raw[self.starts[line] : stop].decode(codec)
+        piece = raw[self.starts[line] : stop].decode(encoding)
         return piece.removesuffix("\n").removesuffix("\r")
 
 

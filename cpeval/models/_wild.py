@@ -69,17 +69,26 @@ class _Problem:
         row = np.linalg.solve(r.T, np.eye(r.shape[0])[:, self.k])
         return q, row
 
+    @cached_property
+    def _w(self) -> np.ndarray:
+        """``X (X'X)^-1 e_k``: ``beta_k = w' y``."""
+        q, row = self._qr
+        return q @ row
+
+    @cached_property
+    def _scale(self) -> float:
+        """CR1's small-sample factor G/(G-1) (N-1)/(N-K), as Stata's."""
+        n, p = self.X.shape
+        g = len(self.starts)
+        return g / (g - 1) * (n - 1) / (n - p)
+
     def cr1(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Coefficient ``k`` and its CR1 standard error, for each column of
         ``Y`` (the small-sample factor G/(G-1) (N-1)/(N-K), as Stata's)."""
-        q, row = self._qr
-        n, p = self.X.shape
-        g = len(self.starts)
-        w = q @ row  # beta_k = w' y; X (X'X)^-1 e_k
+        q, w = self._qr[0], self._w
         resid = Y - q @ (q.T @ Y)
         scores = np.add.reduceat(w[:, None] * resid, self.starts, axis=0)
-        scale = g / (g - 1) * (n - 1) / (n - p)
-        return w @ Y, np.sqrt(scale * (scores**2).sum(axis=0))
+        return w @ Y, np.sqrt(self._scale * (scores**2).sum(axis=0))
 
     @cached_property
     def _observed(self) -> tuple[float, float]:
@@ -101,8 +110,7 @@ class _Problem:
         ``q_g``: cluster sums of ``w Q`` and of ``Q u`` or ``Q v``, ``X = QR``).
         So each ``r`` costs ``O(G^2 B)``, not a regression per draw.
         """
-        q, row = self._qr
-        w = q @ row
+        q, w = self._qr[0], self._w
         others, _ = np.linalg.qr(np.delete(self.X, self.k, axis=1))
         column = self.X[:, self.k]
         u = self.y - others @ (others.T @ self.y)
@@ -120,12 +128,9 @@ class _Problem:
         beta, se = self._observed
         t_obs = (beta - r) / se
         a, c, k0, k1 = self._linear
-        n, p = self.X.shape
-        g = len(self.starts)
-        scale = g / (g - 1) * (n - 1) / (n - p)
         difference = (a - r * c) @ self.draws
         scores = (k0 - r * k1) @ self.draws
-        return t_obs, difference / np.sqrt(scale * (scores**2).sum(axis=0))
+        return t_obs, difference / np.sqrt(self._scale * (scores**2).sum(axis=0))
 
     def p_value(self, r: float) -> float:
         """The symmetric bootstrap p-value of ``beta_k = r``."""
