@@ -5,7 +5,8 @@ Run: python benchmarks/run_all.py [--quick]
 Runs, one after another on this machine, each benchmark script (each times
 cpeval and its peer in the same script: R for the models and the bootstrap,
 pandas and pyreadstat for reading, the interpreter for imports), then the main
-job: both ``cpeval run`` analyses of the README, wall time of each, best of two.
+job as ``python3 tasks.py analysis`` runs it (both analyses side by side), best
+of two.
 Nothing here is a test: timings vary with the machine and its load, so they
 are printed, never asserted. ``--quick`` passes ``--quick`` or small sizes to
 the scripts that take them.
@@ -35,7 +36,6 @@ SCRIPTS = [
     ("bootstrap", "bench_bootstrap.py", []),
     ("power", "bench_power.py", ["200"]),
 ]
-CONFIGS = ["analysis/implementation_study.toml", "analysis/pilot_study.toml"]
 
 
 def run_script(title: str, script: str, quick_args: list[str], quick: bool) -> None:
@@ -52,26 +52,32 @@ def run_script(title: str, script: str, quick_args: list[str], quick: bool) -> N
 
 
 def main_job() -> None:
-    """Wall time of each analysis of the main job (best of two runs)."""
-    print("\n## main job (cpeval run, both analyses)", flush=True)
-    command = [sys.executable, "-m", "cpeval.cli", "run"]
-    total = 0.0
+    """Wall time of the main job as ``python3 tasks.py analysis`` runs it
+    (``analysis/main_job.py``: both analyses side by side), best of two runs."""
+    print("\n## main job (analysis/main_job.py, both analyses)", flush=True)
+    best = float("inf")
     with tempfile.TemporaryDirectory() as folder:
-        for config in CONFIGS:
-            best = float("inf")
-            for attempt in range(2):
-                out = Path(folder) / f"{Path(config).stem}-{attempt}"
-                start = time.perf_counter()
-                subprocess.run(
-                    [*command, config, "--out", str(out)],
-                    cwd=ROOT,
-                    check=True,
-                    capture_output=True,
-                )
-                best = min(best, time.perf_counter() - start)
-            total += best
-            print(f"{config}: {best:.1f} s")
-    print(f"both analyses: {total:.1f} s (target: at most 8 s)")
+        for attempt in range(2):
+            start = time.perf_counter()
+            results = f"{folder}/{attempt}"
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "analysis/main_job.py",
+                    "--results",
+                    results,
+                    "--quiet",
+                ],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            best = min(best, time.perf_counter() - start)
+    for line in done.stdout.splitlines():
+        if line.startswith("=="):
+            print(line.strip("= "))
+    print(f"main job, both analyses: {best:.1f} s (target: at most 8 s)")
 
 
 def main(quick: bool = False) -> None:
