@@ -3,6 +3,7 @@ numbers, and a treatment is 0/1 or names its intervention value."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ._format import show
@@ -34,6 +35,8 @@ def numeric(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame | pd.Seri
     Traceback (most recent call last):
     cpeval.exceptions.DataError: covariate 'age', row 5: value 'x' is not a number
     """
+    if all(is_number_dtype(dtype) for dtype in _dtypes(data)):
+        return data.astype(float)  # numbers already (a copy, as below)
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     converted = frame.apply(pd.to_numeric, errors="coerce")
     bad = frame.notna() & converted.isna()
@@ -47,6 +50,15 @@ def numeric(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame | pd.Seri
         )
     converted = converted.astype(float)
     return converted.iloc[:, 0] if isinstance(data, pd.Series) else converted
+
+
+def is_number_dtype(dtype) -> bool:
+    """numpy's integers and floats (not booleans, text or pandas' nullable types)."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+
+
+def _dtypes(data: pd.DataFrame | pd.Series) -> list:
+    return [data.dtype] if isinstance(data, pd.Series) else list(data.dtypes)
 
 
 def treatment(values: pd.Series, treated: object = None) -> pd.Series:

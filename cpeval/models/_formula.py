@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from patsy import PatsyError, dmatrices, dmatrix
+from patsy import DesignInfo, EvalFactor, ModelDesc, PatsyError, dmatrices, dmatrix
 
 from ..exceptions import DataError
 
@@ -50,16 +51,122 @@ def patsy_matrices(
     ['Intercept', 'x']
     """
     shown = spec if formula is None else formula
-    build = dmatrices if "~" in spec else dmatrix
-    try:
-        out = build(spec, data, return_type="dataframe", NA_action=na_action)
-    except PatsyError as exc:
-        raise formula_error(shown, exc, data.columns) from None
-    except SyntaxError:
-        raise DataError(f"cannot read the model {shown!r}: {QUOTE_HINT}") from None
+    names = _numeric_names(spec, data)
+    out = None if names is None else _direct(spec, data, names, na_action)
+    if out is None:
+        build = dmatrices if "~" in spec else dmatrix
+        try:
+            out = build(spec, data, return_type="dataframe", NA_action=na_action)
+        except PatsyError as exc:
+            raise formula_error(shown, exc, data.columns) from None
+        except SyntaxError:
+            raise DataError(f"cannot read the model {shown!r}: {QUOTE_HINT}") from None
+        if names is not None:
+            frames = out if isinstance(out, tuple) else (out,)
+            _remember(spec, data, names, tuple(f.design_info for f in frames))
     for frame in out if isinstance(out, tuple) else (out,):
         _check_finite(frame, shown)
     return out
+
+
+# Design matrices of formulas whose every factor is a numeric column named as
+# it is (``y ~ time * arm + age``, as the pipeline and the power simulations
+# write them) are built here directly from patsy's own DesignInfo, which for
+# such a formula depends on the formula alone: the same columns, in the same
+# order, with the same values (each column the product of its factors, taken in
+# patsy's order, from 1) and the same rows dropped for NaN as patsy's
+# ``build_design_matrices``, which costs most of a small model's fit. The first
+# call with a formula (and the columns' dtypes) goes through patsy and leaves
+# its DesignInfo here for the next ones. Anything else (C(), functions of
+# columns, text, booleans, pandas' nullable types) always goes through patsy.
+_DESIGNS: dict[tuple, tuple[DesignInfo, ...]] = {}
+_DESIGNS_KEPT = 256  # formulas remembered (all are forgotten when it is full)
+
+
+@lru_cache(maxsize=256)
+def _factor_names(spec: str) -> tuple[str, ...] | None:
+    """The columns a formula names, when each factor is a bare name (None
+    otherwise, or when patsy cannot read it: its own call then says why)."""
+    try:
+        desc = ModelDesc.from_formula(spec)
+    except Exception:  # noqa: BLE001 - patsy's error is raised by the slow path
+        return None
+    names = []
+    for term in [*desc.lhs_termlist, *desc.rhs_termlist]:
+        for factor in term.factors:
+            code = getattr(factor, "code", None)
+            if not isinstance(factor, EvalFactor) or not str(code).isidentifier():
+                return None
+            names.append(code)
+    if len(desc.lhs_termlist) > 1 or ("~" in spec) != bool(desc.lhs_termlist):
+        return None
+    return tuple(dict.fromkeys(names))
+
+
+def _numeric_names(spec: str, data: pd.DataFrame) -> tuple[str, ...] | None:
+    names = _factor_names(spec)
+    if names is None or not data.columns.is_unique:
+        return None
+    for name in names:
+        if name not in data.columns:
+            return None
+        dtype = data[name].dtype
+        if not isinstance(dtype, np.dtype) or dtype.kind not in "iuf":
+            return None
+    return names
+
+
+def _key(spec: str, data: pd.DataFrame, names: tuple[str, ...]) -> tuple:
+    return (spec, *((name, data[name].dtype.str) for name in names))
+
+
+def _remember(spec, data, names, infos: tuple[DesignInfo, ...]) -> None:
+    one_column = all(
+        sub.num_columns == 1 and all(f.code in names for f in sub.factors)
+        for info in infos
+        for subterms in info.term_codings.values()
+        for sub in subterms
+    )
+    if not one_column:  # not a formula _matrix knows how to build
+        return
+    if len(_DESIGNS) >= _DESIGNS_KEPT:
+        _DESIGNS.clear()
+    _DESIGNS[_key(spec, data, names)] = infos
+
+
+def _direct(spec: str, data: pd.DataFrame, names: tuple[str, ...], na_action):
+    """patsy's ``dmatrices``/``dmatrix`` for an all-numeric formula seen before
+    (None: not seen, or a NaN that ``na_action`` does not drop)."""
+    infos = _DESIGNS.get(_key(spec, data, names))
+    if infos is None or na_action not in ("drop", "raise"):
+        return None
+    values = {name: data[name].to_numpy(dtype=float) for name in names}
+    index = data.index
+    keep = np.ones(len(data), dtype=bool)
+    for column in values.values():
+        keep &= ~np.isnan(column)
+    if not keep.all():
+        if na_action != "drop":
+            return None  # patsy raises its error
+        values = {name: column[keep] for name, column in values.items()}
+        index = index[keep]
+    frames = tuple(_matrix(info, values, index) for info in infos)
+    return frames if "~" in spec else frames[0]
+
+
+def _matrix(info: DesignInfo, values: dict, index: pd.Index) -> pd.DataFrame:
+    matrix = np.empty((len(index), len(info.column_names)))
+    for term, subterms in info.term_codings.items():
+        column = info.term_slices[term].start
+        for subterm in subterms:
+            out = matrix[:, column]
+            out[:] = 1.0
+            for factor in subterm.factors:  # patsy's _build_subterm
+                out *= values[factor.code]
+            column += subterm.num_columns
+    frame = pd.DataFrame(matrix, columns=info.column_names, index=index)
+    frame.design_info = info  # as patsy's return_type="dataframe"
+    return frame
 
 
 def _check_finite(frame: pd.DataFrame, shown: str) -> None:

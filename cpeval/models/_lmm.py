@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .._checks import numeric
+from .._checks import is_number_dtype, numeric
 from .._results import check_level
 from .._threads import one_blas_thread
 from ..exceptions import DataError
@@ -139,7 +139,8 @@ def _fit(data, formula, groups, reml, df_method, level) -> LmmResult:
     if not data.index.is_unique:  # rows are named by label in errors
         data = data.reset_index(drop=True)
     outcome = formula.split("~")[0].strip()
-    if outcome in data.columns:  # text would become indicator columns
+    if outcome in data.columns and not is_number_dtype(data[outcome].dtype):
+        # text would become indicator columns
         data = data.assign(**{outcome: numeric(data[outcome], "the outcome")})
     if groups is not None:
         return _fit_nested(data, formula, list(groups), reml, df_method, level)
