@@ -89,7 +89,7 @@ def _factor_names(spec: str) -> tuple[str, ...] | None:
     otherwise, or when patsy cannot read it: its own call then says why)."""
     try:
         desc = ModelDesc.from_formula(spec)
-    except Exception:  # noqa: BLE001 - patsy's error is raised by the slow path
+    except Exception:  # patsy's own call (the slow path) raises its error
         return None
     names = []
     for term in [*desc.lhs_termlist, *desc.rhs_termlist]:
