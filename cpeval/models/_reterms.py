@@ -350,8 +350,9 @@ def group_codes(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
 
 
 def complete_rows(data: pd.DataFrame, bars: list[BarTerm], formula: str) -> pd.Index:
-    """Rows with every grouping column and random-effect variable present."""
-    keep = data.index
+    """Rows with every grouping column and random-effect variable present
+    (``data``'s index is unique), in ``data``'s order."""
+    keep = np.ones(len(data), dtype=bool)
     for bar in bars:
         for columns in _group_columns(bar.group, formula):
             absent = [c for c in columns if c not in data.columns]
@@ -360,12 +361,12 @@ def complete_rows(data: pd.DataFrame, bars: list[BarTerm], formula: str) -> pd.I
                     f"the model {formula!r} groups by a column the data do not "
                     f"have: {absent[0]!r}"
                 )
-            keep = keep.intersection(data.index[data[columns].notna().all(axis=1)])
+            keep &= data[columns].notna().all(axis=1).to_numpy()
         if bar.expr == "1":  # a random intercept uses no variable
             continue
         matrix = patsy_matrices(bar.expr, data, formula=formula)
-        keep = keep.intersection(matrix.index)
-    return keep
+        keep &= data.index.isin(matrix.index)
+    return data.index[keep]
 
 
 def _expr_blocks(data: pd.DataFrame, bar: BarTerm, formula: str):
