@@ -9,6 +9,7 @@ Reference data (tests/reference/eq5d, see its README):
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -301,3 +302,62 @@ def test_jordan_crosswalk_table_is_not_the_shipped_jordan_value_set():
     tto = eq5d_index(STATES_3L, version="3L", type="TTO", country="Jordan").to_numpy()
     table = eq5d_index(STATES_5L, version="5L", type="CW", country="Jordan").to_numpy()
     assert 0.01 < np.abs(_crosswalk_matrix() @ tto - table).max() < 0.013
+
+
+@pytest.mark.parametrize(
+    ("version", "kind", "alias", "country"),
+    [
+        ("3L", "TTO", "Sri_Lanka", "SriLanka"),
+        ("3L", "TTO", "sri lanka", "SriLanka"),
+        ("3L", "TTO", "LK", "SriLanka"),
+        ("5L", "VT", "Hong_Kong", "HongKong"),
+        ("5L", "VT", "HK", "HongKong"),
+        ("5L", "VT", "hk", "HongKong"),
+        ("3L", "TTO", "Trinidad and Tobago", "Trinidad_and_Tobago"),
+        ("5L", "VT", "US", "USA"),
+        ("3L", "TTO", "KR", "SouthKorea"),
+        ("3L", "TTO", "JP", "Japan"),
+        ("5L", "CW", "DE", "Germany"),
+        ("5L", "VT", "uk", "UK"),
+    ],
+)
+def test_country_aliases_give_the_same_values(version, kind, alias, country):
+    states = STATES_3L if version == "3L" else STATES_5L[::7]
+    ours = eq5d_index(states, version=version, type=kind, country=alias)
+    named = eq5d_index(states, version=version, type=kind, country=country)
+    assert ours.tolist() == named.tolist()
+
+
+@pytest.mark.parametrize(
+    ("version", "kind", "alias", "choices"),
+    [
+        ("3L", "TTO", "NL", "Netherlands_2006, Netherlands_2026"),
+        ("3L", "TTO", "Netherlands", "Netherlands_2006, Netherlands_2026"),
+        ("5L", "VT", "JP", "Japan_cTTO, Japan_DCE"),
+        ("5L", "VT", "SE", "Sweden_2020, Sweden_2022"),
+        ("5L", "VT", "peru", "Peru_cTTO, Peru_DCE"),
+    ],
+)
+def test_an_alias_of_several_value_sets_is_refused_with_the_choices(
+    version, kind, alias, choices
+):
+    with pytest.raises(cpeval.DataError, match=f"fits 2 {version} {kind} value sets"):
+        eq5d_index(["11111"], version=version, type=kind, country=alias)
+    with pytest.raises(cpeval.DataError, match=re.escape(f"({choices})")):
+        eq5d_index(["11111"], version=version, type=kind, country=alias)
+
+
+@pytest.mark.parametrize("country", ["Atlantis", "ZZ", "", "GB"])
+def test_an_unknown_country_lists_the_value_sets(country):
+    with pytest.raises(cpeval.DataError, match=r"must be one of Argentina, .*ISO code"):
+        eq5d_index(["11111"], version="3L", type="TTO", country=country)
+
+
+def test_every_alias_names_a_shipped_country():
+    aliases = pd.read_csv(
+        Path(cpeval.__file__).parent / "scales" / "data" / "eq5d" / "aliases.csv"
+    )
+    assert aliases["alias"].is_unique
+    shipped = set(list_value_sets()["country"])
+    for target in aliases["country"]:
+        assert target in shipped or any(c.startswith(f"{target}_") for c in shipped)

@@ -126,9 +126,20 @@ NOT_IN_CPEVAL = {
 KNOWN: dict[tuple[str, str, str], tuple[int, str]] = {
     ("3L", "TTO", "Argentina"): (24, "under review (issue 17)"),
     ("3L", "TTO", "China"): (241, "under review (issue 17)"),
-    ("3L", "TTO", "Jordan"): (2, "under review (issue 17)"),
-    ("3L", "TTO", "SriLanka"): (1, "under review (issue 17)"),
-    ("3L", "TTO", "Sweden"): (1, "under review (issue 17)"),
+    ("3L", "TTO", "Jordan"): (
+        2,
+        "eq5dsuite's 31131 and 22121 repeat its 31132 and 22122 (0.101, 0.521); the "
+        "published model has main effects only, so cpeval keeps 0.202 and 0.622",
+    ),
+    ("3L", "TTO", "SriLanka"): (
+        1,
+        "eq5dsuite's 11331 repeats its 13331 (-0.130); cpeval keeps the model's 0.207",
+    ),
+    ("3L", "TTO", "Sweden"): (
+        1,
+        "11111 only: the publication's model gives 0.9694 (R eq5d's test too), "
+        "EuroQol's table sets full health to 1; every other state agrees",
+    ),
     ("3L", "TTO", "USA"): (102, "under review (issue 17)"),
     ("3L", "VAS", "Slovenia"): (238, "under review (issue 17)"),
     ("5L", "VT", "Belgium"): (23, "under review (issue 17)"),

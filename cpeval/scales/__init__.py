@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .. import _lazy_exports
 
 if TYPE_CHECKING:
-    from ._eq5d import eq5d_index, eq5d_summary, list_value_sets
+    from ._eq5d import eq5d_index, eq5d_summary, list_value_sets, resolve_country
     from ._fidelity import combine_ratings, fidelity_group
     from ._instrument import (
         Instrument,
@@ -35,6 +35,7 @@ __all__ = [
     "list_value_sets",
     "load_instrument",
     "reliability",
+    "resolve_country",
     "scale_directions",
     "score",
     "score_study",
@@ -43,7 +44,7 @@ __all__ = [
 __getattr__, __dir__ = _lazy_exports(
     __name__,
     {
-        "._eq5d": ("eq5d_index", "eq5d_summary", "list_value_sets"),
+        "._eq5d": ("eq5d_index", "eq5d_summary", "list_value_sets", "resolve_country"),
         "._fidelity": ("combine_ratings", "fidelity_group"),
         "._instrument": (
             "Instrument",

@@ -19,7 +19,7 @@ import pandas as pd
 from .._format import show
 from ..exceptions import DataError
 
-__all__ = ["eq5d_index", "eq5d_summary", "list_value_sets"]
+__all__ = ["eq5d_index", "eq5d_summary", "list_value_sets", "resolve_country"]
 
 Version = Literal["3L", "5L"]
 Kind = Literal["TTO", "VAS", "VT", "CW", "RCW", "DSU"]
@@ -124,7 +124,10 @@ def eq5d_index(
         sets, ``"CW"`` (van Hout 2012 crosswalk to a 3L value set) or ``"DSU"``
         (NICE DSU mapping to the UK 3L value set).
     country : str
-        A value set of that version and type; see :func:`list_value_sets`.
+        A value set of that version and type; see :func:`list_value_sets`. Case,
+        spaces and underscores do not matter (``"Sri Lanka"``), and a two-letter
+        ISO 3166 code names its country (``"LK"``) where it fits one value set
+        of the version and type (:func:`resolve_country`).
     age, sex : array-like, optional
         Needed for ``"DSU"``: age in years (18-100) and sex (male/female, m/f).
     errors : {"raise", "coerce"}
@@ -284,13 +287,76 @@ def _value_set(version: str, kind: str, country: str) -> np.ndarray:
         raise DataError(
             f"type for version {version} must be one of {kinds}; got {kind!r}"
         )
+    return _table(version, kind, resolve_country(version, kind, country))
+
+
+def resolve_country(version: str, kind: str, country: str) -> str:
+    """cpeval's name of a value set's country, from its name written any way
+    (``"Sri_Lanka"``, ``"sri lanka"``) or its ISO 3166 two-letter code (``"LK"``,
+    ``aliases.csv``). A name or code that fits several value sets of the version
+    and type (``"NL"`` for 3L TTO: 2006 and 2026) is refused with the choices.
+
+    Parameters
+    ----------
+    version : {"3L", "5L"}
+    kind : str
+        The value set's type, as ``type`` of :func:`eq5d_index`.
+    country : str
+        A country name in any spelling, or a two-letter ISO 3166 code.
+
+    Returns
+    -------
+    str
+        The country as :func:`list_value_sets` names it.
+
+    Raises
+    ------
+    DataError
+        No value set of the version and type fits, or several do.
+
+    Examples
+    --------
+    >>> from cpeval.scales import resolve_country
+    >>> resolve_country("5L", "VT", "HK"), resolve_country("3L", "TTO", "Sri_Lanka")
+    ('HongKong', 'SriLanka')
+    """
     countries = _countries(version, kind)
-    if country not in countries:
+    if country in countries:
+        return country
+    if not isinstance(country, str):
+        raise DataError(f"country must be text; got {country!r}")
+    key = _normal(country)
+    named = [c for c in countries if _normal(c) == key]
+    if named:
+        return named[0]
+    base = _aliases().get(country.strip().upper(), country)
+    options = [
+        c for c in countries if _normal(c) == _normal(base) or c.startswith(base + "_")
+    ]
+    options += [c for c in countries if _normal(c.split("_")[0]) == key]
+    options = list(dict.fromkeys(options))
+    if len(options) == 1:
+        return options[0]
+    if options:
         raise DataError(
-            f"country for {version} {kind} must be one of {', '.join(countries)}; "
-            f"got {country!r}"
+            f"country {country!r} fits {len(options)} {version} {kind} value sets "
+            f"({', '.join(options)}): give one of them"
         )
-    return _table(version, kind, country)
+    raise DataError(
+        f"country for {version} {kind} must be one of {', '.join(countries)} (or its "
+        f"two-letter ISO code); got {country!r}"
+    )
+
+
+def _normal(name: str) -> str:
+    """A country name without case, spaces, underscores, hyphens or dots."""
+    return "".join(ch for ch in name.casefold() if ch not in " _-.")
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    frame = _read("aliases.csv")
+    return dict(zip(frame["alias"], frame["country"], strict=True))
 
 
 @cache
