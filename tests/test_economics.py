@@ -372,6 +372,86 @@ def test_percentile_and_bca_intervals_agree_with_boot_ci(r_boot):
     assert low < 20000 * res.delta_effect - res.delta_cost < high
 
 
+def _on_r_draws(data, draws_file):
+    """cpeval's result on ``data`` with R's own replicates in place of its own."""
+    import dataclasses
+
+    res = bootstrap_cea(
+        data, cost="cost_shifted", effect="qaly", group="arm", n_boot=10, seed=1
+    )
+    draws = pd.read_csv(REF / draws_file)
+    return dataclasses.replace(res, replicates=draws)
+
+
+@pytest.mark.parametrize("unequal", [False, True])
+def test_bca_as_boot_ci_equals_r_on_its_own_draws(unequal, r_boot):
+    """On R's replicates, acceleration='boot.ci' gives boot.ci's BCa limits to
+    1e-9 (relative): the same acceleration from the same influence values and
+    the same interpolation. Arms of 140 and 160 (cea.R) and of 140 and 60
+    (bca.R)."""
+    from cpeval.economics._cea import bca_acceleration
+
+    data = pd.read_csv(REF / "trial.csv")
+    if unequal:
+        data = pd.concat([data[data["arm"] == 1], data[data["arm"] == 0].head(60)])
+        res = _on_r_draws(data, "bca_unequal_draws.csv")
+        ref = pd.read_csv(REF / "bca_unequal.csv").set_index("quantity")["value"]
+    else:
+        res = _on_r_draws(data, "boot_draws.csv")
+        ref = r_boot.set_index("quantity")["value"]
+    for quantity in ("delta_cost", "delta_effect"):
+        low, high = res.interval(quantity, "bca", acceleration="boot.ci")
+        assert low == pytest.approx(ref[f"bca_low_{quantity}"], rel=1e-9)
+        assert high == pytest.approx(ref[f"bca_high_{quantity}"], rel=1e-9)
+        if unequal:
+            assert getattr(res, quantity) == pytest.approx(
+                ref[f"estimate_{quantity}"], rel=1e-12
+            )
+            accel = bca_acceleration(res.influence[quantity])
+            assert accel == pytest.approx(ref[f"acceleration_{quantity}"], rel=1e-9)
+
+
+def test_stratified_acceleration_differs_from_boot_cis_with_unequal_arms():
+    """The default scales each arm's jackknife deviations by its size (1 / (n_k -
+    1)): with equal arms the two accelerations agree, with arms of 140 and 60
+    they do not, and the limits differ."""
+    from cpeval.economics._cea import bca_acceleration
+
+    data = pd.read_csv(REF / "trial.csv")
+    arms = [data[data["arm"] == 1], data[data["arm"] == 0]]
+    for size, same in ((140, True), (60, False)):
+        res = bootstrap_cea(
+            pd.concat([arms[0], arms[1].head(size)]),
+            cost="cost_shifted",
+            effect="qaly",
+            group="arm",
+            n_boot=2000,
+            seed=1,
+        )
+        for quantity in ("delta_cost", "delta_effect"):
+            jack = res.jackknife[quantity].to_numpy()
+            stratified = bca_acceleration(jack.mean() - jack)
+            boot = bca_acceleration(res.influence[quantity])
+            assert (stratified == pytest.approx(boot, rel=1e-9)) is same
+        ours = res.interval("delta_cost", "bca")
+        boot_ci = res.interval("delta_cost", "bca", acceleration="boot.ci")
+        if not same:
+            assert ours != pytest.approx(boot_ci, rel=1e-3)
+
+
+def test_boot_ci_acceleration_needs_a_participant_bootstrap():
+    data = pd.read_csv(REF / "trial.csv").assign(team=lambda d: d.index % 10)
+    res = bootstrap_cea(
+        data, cost="cost", effect="qaly", group="arm", n_boot=50, seed=1, cluster="team"
+    )
+    assert res.influence is None
+    res.interval("delta_cost", "bca")  # the stratified jackknife of clusters
+    with pytest.raises(cpeval.DataError, match="stratified participant bootstrap"):
+        res.interval("delta_cost", "bca", acceleration="boot.ci")
+    with pytest.raises(cpeval.DataError, match="acceleration must be"):
+        res.interval("delta_cost", "bca", acceleration="jackknife")
+
+
 def test_jackknife_by_hand():
     full = pd.read_csv(REF / "trial.csv")
     data = full.iloc[list(range(20)) + list(range(140, 160))]

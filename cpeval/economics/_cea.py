@@ -170,6 +170,11 @@ class BootstrapCEA(EstimateResults):
     jackknife : pandas.DataFrame, optional
         Leave-one-out (or leave-one-cluster-out) estimates of the two
         differences, for the BCa acceleration.
+    influence : pandas.DataFrame, optional
+        Each participant's empirical influence on the two differences as R
+        ``boot.ci`` finds them for a stratified bootstrap (``y - mean of its
+        arm``, negated in the comparator arm), for its BCa acceleration; None
+        for a cluster or covariate-adjusted bootstrap.
     """
 
     delta_cost: float
@@ -179,6 +184,7 @@ class BootstrapCEA(EstimateResults):
     seed: int | None
     level: float = 0.95
     jackknife: pd.DataFrame | None = None
+    influence: pd.DataFrame | None = None
 
     _title = "Incremental cost and effect, bootstrap"
     _term_label = "quantity"
@@ -379,6 +385,7 @@ class BootstrapCEA(EstimateResults):
         method: str = "percentile",
         wtp: float = 0.0,
         level: float | None = None,
+        acceleration: str = "stratified",
     ) -> tuple[float, float]:
         """Interval of ``delta_cost``, ``delta_effect`` or ``inmb`` (at ``wtp``).
 
@@ -386,41 +393,87 @@ class BootstrapCEA(EstimateResults):
         ----------
         quantity : {"delta_cost", "delta_effect", "inmb"}
         method : {"percentile", "bca"}
-            BCa (Efron 1987) needs the jackknife estimates (set by
-            :func:`bootstrap_cea`): bias ``z0 = Phi^-1(share of replicates below
-            the estimate)``, acceleration ``a = sum d^3 / (6 (sum d^2)^1.5)`` with
-            ``d`` the jackknife deviations.
+            BCa (Efron 1987): bias ``z0 = Phi^-1(share of replicates below the
+            estimate)`` and acceleration ``a = sum d^3 / (6 (sum d^2)^1.5)``.
         wtp : float
             Willingness to pay, for ``inmb``.
         level : float, optional
             Defaults to the result's ``level``.
+        acceleration : {"stratified", "boot.ci"}
+            For BCa. ``"stratified"`` (the default): ``d`` are the jackknife
+            deviations, leaving out one participant (or cluster) within its
+            arm, so each arm's influence is scaled by its size, as a stratified
+            resample needs (Davison and Hinkley 1997, section 3.2.1); limits are
+            quantiles of the replicates (numpy's default interpolation).
+            ``"boot.ci"``: R ``boot.ci(type = "bca")`` exactly: ``d`` are the
+            empirical influence values of every participant, unscaled (R's
+            regression estimates, ``empinf``, which for a difference of means
+            are ``y - mean of its arm``), and limits interpolate the order
+            statistics on the normal scale (``norm.inter``). The two agree when
+            the arms are the same size; with arms of 60 and 150 the limits
+            differ by a few percent of the interval. Not for a cluster or
+            covariate-adjusted bootstrap (R has no such ``boot.ci``).
 
         Returns
         -------
         tuple of float
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from cpeval.economics import bootstrap_cea
+        >>> d = pd.read_csv("tests/reference/cea/trial.csv")
+        >>> res = bootstrap_cea(d, cost="cost", effect="qaly", group="arm",
+        ...                     n_boot=500, seed=1)
+        >>> low, high = res.interval("delta_cost", "bca", acceleration="boot.ci")
+        >>> bool(low < res.delta_cost < high)
+        True
         """
         values, estimate, jack = self._quantity(quantity, wtp)
         tail = (1 - self._level(level)) / 2
+        if acceleration not in ("stratified", "boot.ci"):
+            raise DataError(
+                f"acceleration must be 'stratified' or 'boot.ci'; got {acceleration!r}"
+            )
         if method == "percentile":
             return float(np.quantile(values, tail)), float(
                 np.quantile(values, 1 - tail)
             )
         if method != "bca":
             raise DataError(f"method must be 'percentile' or 'bca'; got {method!r}")
-        if jack is None:
-            raise DataError("BCa needs the jackknife estimates: use bootstrap_cea")
         from scipy import stats  # here, so that bootstrap workers do not load it
 
+        if acceleration == "boot.ci":
+            deviations = self._influence(quantity, wtp)
+        elif jack is None:
+            raise DataError("BCa needs the jackknife estimates: use bootstrap_cea")
+        else:
+            deviations = jack.mean() - jack
         z0 = stats.norm.ppf(np.mean(values < estimate))
-        d = jack.mean() - jack
-        accel = (d**3).sum() / (6 * ((d**2).sum()) ** 1.5)
-        limits = []
-        for q in (tail, 1 - tail):
-            z = z0 + stats.norm.ppf(q)
-            limits.append(
-                float(np.quantile(values, stats.norm.cdf(z0 + z / (1 - accel * z))))
+        accel = bca_acceleration(deviations)
+        adjusted = [
+            stats.norm.cdf(z0 + z / (1 - accel * z))
+            for z in (z0 + stats.norm.ppf(tail), z0 + stats.norm.ppf(1 - tail))
+        ]
+        if acceleration == "boot.ci":
+            low, high = normal_interpolated_quantiles(values, adjusted)
+            return low, high
+        return float(np.quantile(values, adjusted[0])), float(
+            np.quantile(values, adjusted[1])
+        )
+
+    def _influence(self, quantity: str, wtp: float) -> np.ndarray:
+        if self.influence is None:
+            raise DataError(
+                "acceleration='boot.ci' needs each participant's influence, which "
+                "bootstrap_cea keeps for a stratified participant bootstrap only "
+                "(not with cluster= or covariates=): use acceleration='stratified'"
             )
-        return limits[0], limits[1]
+        if quantity == "inmb":
+            return (
+                wtp * self.influence["delta_effect"] - self.influence["delta_cost"]
+            ).to_numpy()
+        return self.influence[quantity].to_numpy()
 
     def _quantity(self, quantity: str, wtp: float):
         jack = self.jackknife
@@ -445,6 +498,39 @@ class BootstrapCEA(EstimateResults):
         de = self.replicates["delta_effect"].to_numpy()[:, None]
         dc = self.replicates["delta_cost"].to_numpy()[:, None]
         return grid[None, :] * de - dc
+
+
+def bca_acceleration(deviations: np.ndarray) -> float:
+    """``sum d^3 / (6 (sum d^2)^1.5)``: the BCa acceleration from jackknife
+    deviations or empirical influence values ``d`` (Efron 1987; R boot's
+    ``bca.ci``)."""
+    d = np.asarray(deviations, float)
+    return float((d**3).sum() / (6 * ((d**2).sum()) ** 1.5))
+
+
+def normal_interpolated_quantiles(values: np.ndarray, probs) -> tuple[float, ...]:
+    """Quantiles as R boot's ``norm.inter``: order statistic ``k = trunc((R + 1)
+    p)``, interpolated between ``k`` and ``k + 1`` on the normal scale (the
+    extreme order statistic where ``k`` is 0 or R)."""
+    from scipy import stats
+
+    t = np.sort(np.asarray(values, float)[np.isfinite(values)])
+    n = len(t)
+    out = []
+    for p in probs:
+        rank = (n + 1) * p
+        k = int(np.trunc(rank))
+        if k == rank and 0 < k <= n:
+            out.append(float(t[k - 1]))
+        elif k <= 0:
+            out.append(float(t[0]))
+        elif k >= n:
+            out.append(float(t[-1]))
+        else:
+            lo, hi = stats.norm.ppf(k / (n + 1)), stats.norm.ppf((k + 1) / (n + 1))
+            share = (stats.norm.ppf(p) - lo) / (hi - lo)
+            out.append(float(t[k - 1] + share * (t[k] - t[k - 1])))
+    return tuple(out)
 
 
 def _grid(wtp) -> np.ndarray:
@@ -568,8 +654,16 @@ def bootstrap_cea(
     means = np.vstack(parallel_map(_block_means, tasks, n_jobs=n_jobs, client=client))
     replicates = pd.DataFrame(means, columns=["delta_cost", "delta_effect"])
     jack = _jackknife(rows, cost, effect, group, arms, cluster)
+    influence = None if cluster else _influence(rows, cost, effect, group, arms)
     return BootstrapCEA(
-        point.delta_cost, point.delta_effect, point.icer, replicates, seed, level, jack
+        point.delta_cost,
+        point.delta_effect,
+        point.icer,
+        replicates,
+        seed,
+        level,
+        jack,
+        influence,
     )
 
 
@@ -683,6 +777,17 @@ def _jackknife(rows, cost, effect, group, arms, cluster) -> pd.DataFrame:
         ]
         other = means[arms[1 - k]]
         parts.append(left - other if k == 0 else means[arms[0]] - left)
+    return pd.DataFrame(np.vstack(parts), columns=["delta_cost", "delta_effect"])
+
+
+def _influence(rows, cost, effect, group, arms) -> pd.DataFrame:
+    """Each participant's empirical influence on the two differences of means,
+    as R boot's ``empinf`` (regression) finds it for a stratified bootstrap:
+    ``y - mean of its arm``, negated in the comparator arm (arms in order)."""
+    parts = []
+    for sign, arm in zip((1.0, -1.0), arms, strict=True):
+        values = rows.loc[rows[group] == arm, [cost, effect]].to_numpy(float)
+        parts.append(sign * (values - values.mean(axis=0)))
     return pd.DataFrame(np.vstack(parts), columns=["delta_cost", "delta_effect"])
 
 
