@@ -203,6 +203,29 @@ def test_matched_sets_equal_matchit(data, ps, spec):
         assert gaps.max() <= args["caliper"] * sd + 1e-12
 
 
+def test_lalonde_caliper_kept_where_matchit_451_does_not():
+    """lalonde, caliper 0.2 SD of the score: cpeval's pairs are a plain greedy
+    loop's (113, all within the caliper; lalonde.R). MatchIt 4.5.1's default path
+    returned 185 pairs, 142 of them farther apart than its own caliper (MatchIt
+    issue 163), so it is not the reference here."""
+    from cpeval.adjust import match_nearest, propensity_score
+
+    ref_dir = Path(__file__).parent / "reference" / "matching"
+    data = pd.read_csv(ref_dir / "lalonde.csv")
+    ps = propensity_score(
+        data, "treat ~ age + educ + C(race) + married + nodegree + re74 + re75"
+    )
+    np.testing.assert_allclose(ps.score, data["ps"], rtol=0, atol=1e-7)
+    m = match_nearest(ps, caliper=0.2, distance="score")
+    greedy = pd.read_csv(ref_dir / "lalonde_greedy.csv")
+    theirs = set(zip(greedy["treated"] - 1, greedy["control"] - 1, strict=True))
+    assert set(zip(m.pairs["treated"], m.pairs["control"], strict=True)) == theirs
+    matchit = pd.read_csv(ref_dir / "lalonde_matchit.csv").iloc[0]
+    assert len(m.pairs) == matchit["greedy_pairs"] == 113
+    assert m.caliper == pytest.approx(matchit["caliper"], rel=1e-7)
+    assert (matchit["matchit_pairs"], matchit["matchit_outside_caliper"]) == (185, 142)
+
+
 def test_unmatched_treated_are_counted(ps):
     from cpeval.adjust import match_nearest
 
