@@ -25,7 +25,6 @@ HEAVY = (
     "matplotlib",
     "scipy.optimize",
     "linearmodels",
-    "pingouin",
     "great_tables",
     "weasyprint",
     "docx",
