@@ -221,7 +221,7 @@ def test_dsu_age_band_edges():
 
 def test_value_set_catalogue_cites_every_value_set():
     sets = list_value_sets()
-    assert len(sets) == 33 + 11 + 49 + 13 + 4 + 7 + 1
+    assert len(sets) == 34 + 11 + 49 + 13 + 4 + 7 + 1  # 3L TTO: Sweden_EuroQol too
     cited = sets[["pubmed", "doi", "isbn", "url"]].notna().any(axis=1)
     assert cited[sets["type"] != "DSU"].all()
 

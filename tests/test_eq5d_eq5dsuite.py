@@ -142,7 +142,8 @@ KNOWN: dict[tuple[str, str, str], tuple[int, str]] = {
     ("3L", "TTO", "Sweden"): (
         1,
         "11111 only: the publication's model gives 0.9694 (R eq5d's test too), "
-        "EuroQol's table sets full health to 1; every other state agrees",
+        "EuroQol's table sets full health to 1 (cpeval's Sweden_EuroQol); every "
+        "other state agrees",
     ),
     ("3L", "TTO", "USA"): (102, "under review (issue 17)"),
     ("3L", "VAS", "Slovenia"): (238, "under review (issue 17)"),
@@ -164,11 +165,13 @@ def _shared(version: str) -> dict[str, tuple[str, str]]:
     return {code: ("VT", country) for code, country in SHARED_5L.items()}
 
 
+#: cpeval's value sets that follow eq5dsuite's convention where the two differ
+CONVENTIONS = [("3L", "SE", "TTO", "Sweden_EuroQol")]
 CASES = [
     (version, code, *value_set)
     for version in ("3L", "5L")
     for code, value_set in _shared(version).items()
-]
+] + CONVENTIONS
 
 
 @pytest.mark.parametrize("version", ["3L", "5L"])

@@ -189,7 +189,19 @@ def list_value_sets() -> pd.DataFrame:
         for country in _countries(version, kind):
             rows.append({"version": version, "type": kind, "country": country})
     catalogue = pd.DataFrame(rows)
-    merged = catalogue.merge(refs, on=["version", "type", "country"], how="left")
+    cited = catalogue.assign(
+        cited=[
+            _variants(v, k).get(c, c)
+            for v, k, c in zip(
+                catalogue["version"],
+                catalogue["type"],
+                catalogue["country"],
+                strict=True,
+            )
+        ]
+    )
+    refs = refs.rename(columns={"country": "cited"})
+    merged = cited.merge(refs, on=["version", "type", "cited"], how="left")
     merged["method"] = merged.apply(lambda r: _method(r.version, r.type), axis=1)
     columns = ["version", "type", "country", "pubmed", "doi", "isbn", "url", "method"]
     return merged[columns]
@@ -265,7 +277,15 @@ def _countries(version: str, kind: str) -> list[str]:
         if version == "5L":
             return ["UK"]
         return [c for c in frame.columns if c + "Copula" in frame.columns]
-    return [c for c in frame.columns[1:]]
+    return [*frame.columns[1:], *_variants(version, kind)]
+
+
+def _variants(version: str, kind: str) -> dict[str, str]:
+    """Value sets defined as another one with some states fixed
+    (``variants.csv``, their fixed states in ``TTO_fixed.csv``): name -> base."""
+    frame = _read("variants.csv")
+    rows = frame[(frame["version"] == version) & (frame["type"] == kind)]
+    return dict(zip(rows["country"], rows["base"], strict=True))
 
 
 def _method(version: str, kind: str) -> str:
@@ -330,6 +350,8 @@ def resolve_country(version: str, kind: str, country: str) -> str:
     if named:
         return named[0]
     base = _aliases().get(country.strip().upper(), country)
+    if base in countries:  # a code for a country with a default value set
+        return base
     options = [
         c for c in countries if _normal(c) == _normal(base) or c.startswith(base + "_")
     ]
@@ -378,14 +400,15 @@ def _terms_table(
     frame: pd.DataFrame, states: np.ndarray, version: str, kind: str, country: str
 ) -> np.ndarray:
     terms = TERMS_3L if version == "3L" else TERMS_5L
-    coefficients = frame.set_index(frame.columns[0])[country].dropna()
+    base = _variants(version, kind).get(country, country)
+    coefficients = frame.set_index(frame.columns[0])[base].dropna()
     unknown = sorted(set(coefficients.index) - set(terms))
     if unknown:  # pragma: no cover - guards the shipped data
         raise DataError(
             f"{version} {kind} {country}: no definition for terms {unknown}"
         )
     applied = {t: terms[t](states).astype(float) for t in coefficients.index}
-    if _combine(version, kind, country) == "multiplicative":
+    if _combine(version, kind, base) == "multiplicative":
         values = np.ones(len(states))
         for term, mult in applied.items():
             values *= np.where(mult > 0, coefficients[term], 1.0)
