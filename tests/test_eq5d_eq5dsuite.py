@@ -129,7 +129,7 @@ KNOWN: dict[tuple[str, str, str], tuple[int, str]] = {
         "eq5dsuite gives the published 33333 = -0.376 exactly; cpeval's 3-decimal "
         "coefficients give -0.372 (unrounded ones not reached; docs/eq5d.md)",
     ),
-    ("3L", "TTO", "China"): (241, "under review (issue 17)"),
+    ("3L", "TTO", "China"): (241, "a different Chinese value set (docs/eq5d.md)"),
     ("3L", "TTO", "Jordan"): (
         2,
         "eq5dsuite's 31131 and 22121 repeat its 31132 and 22122 (0.101, 0.521); the "
@@ -145,12 +145,12 @@ KNOWN: dict[tuple[str, str, str], tuple[int, str]] = {
         "EuroQol's table sets full health to 1 (cpeval's Sweden_EuroQol); every "
         "other state agrees",
     ),
-    ("3L", "TTO", "USA"): (102, "under review (issue 17)"),
-    ("3L", "VAS", "Slovenia"): (238, "under review (issue 17)"),
-    ("5L", "VT", "Belgium"): (23, "under review (issue 17)"),
-    ("5L", "VT", "Germany"): (625, "under review (issue 17)"),
-    ("5L", "VT", "Iran"): (174, "under review (issue 17)"),
-    ("5L", "VT", "Netherlands"): (17, "under review (issue 17)"),
+    ("3L", "TTO", "USA"): (102, "eq5dsuite misses published values (docs/eq5d.md)"),
+    ("3L", "VAS", "Slovenia"): (238, "a different Slovenian VAS set (docs/eq5d.md)"),
+    ("5L", "VT", "Belgium"): (23, "eq5dsuite misses published values (docs/eq5d.md)"),
+    ("5L", "VT", "Germany"): (625, "AD4 0.244 or 0.224: not settled (docs/eq5d.md)"),
+    ("5L", "VT", "Iran"): (174, "eq5dsuite misses published values (docs/eq5d.md)"),
+    ("5L", "VT", "Netherlands"): (17, "coefficient precision (docs/eq5d.md)"),
 }
 
 
