@@ -445,7 +445,7 @@ def test_tables_show_declared_formats(two_runs):
     outcomes = (tables / "outcomes.md").read_text(encoding="utf-8").splitlines()
     header = [c.strip() for c in outcomes[0].strip("|").split("|")]
     p = header.index("p")  # the heading of the column p_val
-    for line in outcomes[2:]:
+    for line in [row for row in outcomes[2:] if row.startswith("|")]:  # not notes
         cell = [c.strip() for c in line.strip("|").split("|")][p]
         assert cell == "<0.001" or len(cell.split(".")[-1]) == 3, cell
     csv_header = (tables / "outcomes.csv").read_text().splitlines()[0].split(",")
@@ -606,3 +606,35 @@ def test_sensitivity_rows_name_their_n_and_df_method(implementation):
     assert "(1 | site:team:wave)" in text and "each team at each wave" in text
     assert f"seed {cfg.seed}" in text and "pre-post effect" in text
     assert "by GEE clustered by team" in text
+
+
+def test_e_values_by_hand_and_only_for_non_randomised_designs(implementation):
+    """Each row of a non-randomised study has the E-value of its difference,
+    standardised by the pooled within-arm SD of the observed outcome at its wave
+    among the participants behind it (VanderWeele and Ding 2017; e_value is
+    checked against R EValue in test_evalue.py); a randomised design has none."""
+    import math
+
+    from cpeval.adjust import e_value
+    from cpeval.pipeline._outcomes import outcome_analyses
+
+    cfg, book, data = implementation
+    assert cfg.design == "non-randomised"
+    cfg = cfg.model_copy(update={"imputation": None})
+    result = outcome_analyses(cfg, data, book, say=lambda *_: None)
+    checked = 0
+    for row in result.rows:
+        ids = result.populations[(row["outcome"], row["analysis"], row["wave"])]
+        at = data[data["id"].isin(ids) & (data[book.wave] == row["wave"])]
+        groups = at.groupby("treated")[row["column"]]
+        n, var = groups.count(), groups.var()
+        sd = math.sqrt(((n - 1) * var).sum() / (n - 1).sum())
+        want = e_value(row["difference"] / sd, measure="SMD", se=row["se"] / sd)
+        assert row["e_value"] == pytest.approx(want.e_value, rel=1e-12)
+        assert row["e_value_ci"] == pytest.approx(want.e_value_ci, rel=1e-12)
+        assert row["e_value"] >= 1 and 1 <= row["e_value_ci"] <= row["e_value"]
+        checked += 1
+    assert checked == len(result.rows) >= 6
+    randomised = cfg.model_copy(update={"design": "cluster-randomised"})
+    rows = outcome_analyses(randomised, data, book, say=lambda *_: None).rows
+    assert not any("e_value" in row for row in rows)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ._aipw import AipwResult, aipw
     from ._balance import balance_table, love_plot
     from ._clusters import cluster_allocation, cluster_propensity_score
-    from ._evalue import EValue, e_value
+    from ._evalue import EValue, e_value, effect_e_value
     from ._matching import Matching, match_nearest
     from ._outcome import WeightedEffect, weighted_effect
     from ._propensity import (
@@ -35,6 +35,7 @@ __all__ = [
     "cluster_allocation",
     "cluster_propensity_score",
     "e_value",
+    "effect_e_value",
     "effective_sample_size",
     "ipw_weights",
     "love_plot",
@@ -49,7 +50,7 @@ __getattr__, __dir__ = _lazy_exports(
         "._aipw": ("AipwResult", "aipw"),
         "._balance": ("balance_table", "love_plot"),
         "._clusters": ("cluster_allocation", "cluster_propensity_score"),
-        "._evalue": ("EValue", "e_value"),
+        "._evalue": ("EValue", "e_value", "effect_e_value"),
         "._matching": ("Matching", "match_nearest"),
         "._outcome": ("WeightedEffect", "weighted_effect"),
         "._propensity": (

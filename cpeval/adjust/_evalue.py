@@ -12,7 +12,7 @@ import pandas as pd
 from .._results import DescriptiveResults
 from ..exceptions import DataError
 
-__all__ = ["EValue", "e_value"]
+__all__ = ["RARE_OUTCOME", "EValue", "e_value", "effect_e_value"]
 
 Measure = Literal["RR", "OR", "HR", "SMD", "difference"]
 #: The conversion of a standardised mean difference d with standard error s to
@@ -20,6 +20,9 @@ Measure = Literal["RR", "OR", "HR", "SMD", "difference"]
 #: (VanderWeele 2017, from Chinn 2000; as R EValue's evalues.MD).
 SMD_LOG_RR = 0.91
 SMD_LOG_RR_SE = 1.78
+#: An outcome is rare, for the odds-ratio conversion, when fewer than this share
+#: have it (VanderWeele 2017: 15% at the end of follow-up).
+RARE_OUTCOME = 0.15
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -195,6 +198,85 @@ def e_value(
         else (0.0 if measure in ("SMD", "difference") else 1.0),
         conversion=conversion,
     )
+
+
+def effect_e_value(
+    *,
+    scale: str,
+    estimate: float,
+    se: float | None = None,
+    ci_low: float | None = None,
+    ci_high: float | None = None,
+    outcome: pd.Series,
+    group: pd.Series,
+) -> EValue:
+    """E-value of a between-arm effect as cpeval's models report it.
+
+    Parameters
+    ----------
+    scale : {"mean difference", "log odds ratio", "log rate ratio"}
+        What ``estimate`` and its limits are.
+    estimate, se, ci_low, ci_high : float
+        The effect, its standard error (for a mean difference) and its
+        confidence limits (for the log ratios).
+    outcome, group : pandas.Series
+        The outcome values behind the estimate (at the wave compared) and each
+        value's arm: a mean difference is standardised by the pooled
+        within-arm SD of ``outcome``; an odds ratio counts as a risk ratio when
+        fewer than ``RARE_OUTCOME`` (15%) of ``outcome`` are 1, as ``sqrt(OR)``
+        otherwise. A rate ratio is taken as a risk ratio.
+
+    Returns
+    -------
+    EValue
+        All NaN when the estimate, or the SD a mean difference needs, is not
+        a finite number (a degenerate fit).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.adjust import effect_e_value
+    >>> y = pd.Series([1.0, 3.0, 2.0, 6.0]); arm = pd.Series([0, 0, 1, 1])
+    >>> round(effect_e_value(scale="mean difference", estimate=2.0, se=1.5,
+    ...                      outcome=y, group=arm).e_value, 2)
+    3.94
+    """
+    values = pd.to_numeric(outcome, errors="coerce")
+    if not math.isfinite(float(estimate)):
+        return _missing(scale)
+    if scale == "mean difference":
+        sd = _pooled_sd(values, group)
+        if not sd > 0:
+            return _missing(scale)
+        return e_value(float(estimate), measure="difference", se=se, sd=sd)
+    limits = [None if v is None else math.exp(float(v)) for v in (ci_low, ci_high)]
+    ratio = math.exp(float(estimate))
+    if scale == "log odds ratio":
+        share = float(values.dropna().mean()) if values.notna().any() else math.nan
+        rare = share < RARE_OUTCOME
+        return e_value(ratio, *limits, measure="OR", rare=rare)
+    if scale == "log rate ratio":
+        return e_value(ratio, *limits, measure="RR")
+    raise DataError(
+        "scale must be 'mean difference', 'log odds ratio' or 'log rate ratio'; "
+        f"got {scale!r}"
+    )
+
+
+def _pooled_sd(values: pd.Series, group: pd.Series) -> float:
+    """The pooled within-group SD, sqrt(sum (n_k - 1) var_k / (n - groups))."""
+    frame = pd.DataFrame({"y": values.to_numpy(), "g": group.to_numpy()}).dropna()
+    parts = frame.groupby("g")["y"].agg(["count", "var"])
+    parts = parts[parts["count"] > 1]
+    dof = float((parts["count"] - 1).sum())
+    if len(parts) < 2 or dof <= 0:
+        return math.nan
+    return math.sqrt(float(((parts["count"] - 1) * parts["var"]).sum()) / dof)
+
+
+def _missing(scale: str) -> EValue:
+    nan = math.nan
+    return EValue(scale, nan, nan, nan, nan, nan, nan, nan, nan, nan, "not computed")
 
 
 def _number(value: float | None) -> float:

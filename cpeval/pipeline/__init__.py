@@ -43,6 +43,7 @@ from ._findings import findings, share
 from ._flow import analysis_flow
 from ._outcomes import (
     ANALYSES,
+    RANDOMISED,
     analysis_data,
     model_groups,
     outcome_analyses,
@@ -441,6 +442,26 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
             + ". The balance table and Love plot check the score by weighting with "
             "it (ATE inverse-probability weights; pooled-SD standardised "
             f"differences, 0.1 marked). {score.n_dropped} participants had no score."
+        )
+    if cfg.design not in RANDOMISED:
+        lines.append(
+            "Unmeasured confounding: "
+            + (
+                "the arms were not randomised"
+                if cfg.design
+                else "the config does not declare the arms randomised"
+            )
+            + ", so each difference in the outcomes table has its E-value "
+            "(VanderWeele and Ding 2017): how strongly a factor not measured would "
+            "have to be associated, as a risk ratio, with both the arm and the "
+            "outcome, beyond the covariates adjusted for, to explain the difference "
+            "away, and the same for the confidence limit nearer no difference (1 "
+            "when the interval already includes it). A large E-value means only a "
+            "strong unmeasured confounder could explain the difference; a value "
+            "near 1 means a weak one could. Mean differences were standardised by "
+            "the outcome's pooled within-arm SD at that wave (d) and taken as a "
+            "risk ratio of exp(0.91 d); odds ratios of outcomes that 15% or more "
+            "had, by their square root."
         )
     if cfg.imputation:
         lines.append(

@@ -25,6 +25,8 @@ _LABELS = {
     "df_method": "df method",
     "n_obs": "observations",
     "hedges_g": "Hedges' g",
+    "e_value": "E-value",
+    "e_value_ci": "E-value (CI)",
     "partial_eta2": "partial eta squared",
     "fmi": "fraction of missing information",
     "diff": "standardised difference",
@@ -44,6 +46,17 @@ _LABELS = {
     "risk_difference_ci_high": "risk difference 95% CI to",
 }
 
+
+#: What the outcomes table's E-value columns mean (non-randomised designs).
+E_VALUE_NOTE = (
+    "E-value: how strongly an unmeasured confounder would have to be associated "
+    "with both the arm and the outcome (as a risk ratio, beyond the covariates "
+    "adjusted for) to explain the difference away; E-value (CI): the same for the "
+    "confidence limit nearer no difference (1 when the interval already includes "
+    "it). Mean differences are standardised by the outcome's pooled within-arm SD "
+    "at that wave (risk ratio about exp(0.91 d)); odds ratios of outcomes in 15% "
+    "or more count as their square root (VanderWeele and Ding 2017)."
+)
 
 #: The run's tables as readers see them named.
 TITLES = {
@@ -133,6 +146,8 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
                 merges.append(
                     interval(f"{key}_ci_low", f"{key}_ci_high", f"{what} 95% CI")
                 )
+        if "e_value" in columns:
+            notes.append(E_VALUE_NOTE)
         for stage in ("baseline mean", "follow-up mean"):
             pair = [f"{stage} ({i})", f"{stage} ({c})"]
             if _adjacent(columns, pair):
@@ -242,6 +257,8 @@ def outcome_display(analyses, arms: tuple[str, str], book) -> pd.DataFrame:
         "ci_low": "ci_low",
         "ci_high": "ci_high",
         "p_val": "p_val",
+        "e_value": "e_value",
+        "e_value_ci": "e_value_ci",
         "n_intervention": f"n ({i})",
         "n_comparator": f"n ({c})",
         "mean_baseline_intervention": f"baseline mean ({i})",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 __all__ = ["findings", "share"]
 
 
@@ -49,6 +51,9 @@ def findings(
             else f"{len(primary)} outcomes were compared: even with no real effect, "
             "about one 95% interval in twenty excludes zero by chance alone."
         )
+    rated = [r for r in primary if np.isfinite(r.get("e_value", np.nan))]
+    if rated:
+        lines.append(_e_value_sentence(rated))
     lines += _other_rows(analyses, i, c)
     lines += list(diagnostics)
     if economics:
@@ -174,6 +179,27 @@ def _effect_sentence(row: dict, i: str, c: str, higher: str | None) -> str:
         f"{row['outcome']} at {_wave(row['wave'])}: {_points(d)} in {i} than in {c} "
         f"(95% CI from {_points(low)} to {_points(high)}; n = "
         f"{row['n_participants']}){favours}; {certain}."
+    )
+
+
+def _e_value_sentence(rows: list[dict]) -> str:
+    """The primary rows' E-values in words (non-randomised designs)."""
+    parts = []
+    for row in rows:
+        limit = row["e_value_ci"]
+        tail = (
+            "its interval already includes no difference"
+            if limit == 1
+            else f"{limit:.2f} to make its interval include no difference"
+        )
+        parts.append(f"{row['e_value']:.2f} for {row['outcome']} ({tail})")
+    return (
+        "Unmeasured confounding (E-values): to explain a difference away, a factor "
+        "that was not measured would have to be associated with both the arm and "
+        "the outcome by a risk ratio of at least "
+        + "; ".join(parts)
+        + ". Without randomisation such a factor cannot be ruled out; "
+        "the larger the E-value, the stronger it would have to be."
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..adjust import balance_table, ipw_weights, propensity_score
+from ..adjust import balance_table, effect_e_value, ipw_weights, propensity_score
 from ..exceptions import DataError
 from ..missing import impute, pool
 from ..models import check_nested, effect_by_wave
@@ -295,6 +295,8 @@ def outcome_analyses(cfg, data: pd.DataFrame, book, *, say=print) -> OutcomeAnal
             else "sensitivity"
         )
         populations[(row["outcome"], row["analysis"], row["wave"])] = ids
+        if cfg.design not in RANDOMISED:  # non-randomised, or not declared
+            row.update(_e_values(data, book, row, ids))
         rows.append(row)
     order = {"primary": 0, "secondary": 1, "sensitivity": 2}
     rows.sort(key=lambda r: order[r["role"]])  # stable within each role
@@ -542,6 +544,28 @@ def _cluster_icc(model, book) -> float:
         return icc[cluster]
     nested = [g for g in icc if g.split(":")[-1] == cluster]
     return icc[nested[0]] if nested else np.nan
+
+
+#: Designs whose arms were randomised: their estimates get no E-values
+RANDOMISED = ("randomised", "cluster-randomised")
+
+
+def _e_values(data, book, row: dict, ids: frozenset) -> dict:
+    """The E-values of a row's estimate and of its CI limit nearer the null
+    (VanderWeele and Ding 2017), from the observed outcome at its wave among
+    the participants behind it (the SD a mean difference is standardised by;
+    whether a binary outcome is rare)."""
+    used = data[data[book.id].isin(ids) & (data[book.wave] == row["wave"])]
+    result = effect_e_value(
+        scale=row.get("scale", "mean difference"),
+        estimate=row["difference"],
+        se=row["se"],
+        ci_low=row["ci_low"],
+        ci_high=row["ci_high"],
+        outcome=used[row["column"]],
+        group=used["treated"],
+    )
+    return {"e_value": result.e_value, "e_value_ci": result.e_value_ci}
 
 
 def _means(data, book, column, wave: str, ids: frozenset) -> dict:
