@@ -103,3 +103,74 @@ def test_result_shares_the_base():
     frame = ev.to_frame()
     assert frame.loc[0, "e_value"] == pytest.approx(ev.e_value)
     assert "E-value" in str(ev.summary()) and "<table" in ev._repr_html_()
+
+
+def test_effect_e_value_of_each_scale_by_hand():
+    import numpy as np
+
+    from cpeval.adjust import effect_e_value
+
+    y = pd.Series([1.0, 3.0, 2.0, 6.0, np.nan])
+    arm = pd.Series([0, 0, 1, 1, 1])
+    mean = effect_e_value(
+        scale="mean difference", estimate=2.0, se=1.5, outcome=y, group=arm
+    )
+    sd = math.sqrt((2.0 + 8.0) / 2)  # pooled within-arm variance, NaN left out
+    assert mean.e_value == pytest.approx(
+        e_value(2.0 / sd, measure="SMD", se=1.5 / sd).e_value
+    )
+    common = pd.Series([1, 0, 1, 1, 0, 0, 1, 0])  # 50% have it: sqrt(OR)
+    group = pd.Series([0, 0, 0, 0, 1, 1, 1, 1])
+    odds = effect_e_value(
+        scale="log odds ratio",
+        estimate=math.log(2.0),
+        ci_low=math.log(1.2),
+        ci_high=math.log(3.3),
+        outcome=common,
+        group=group,
+    )
+    assert odds.rr == pytest.approx(math.sqrt(2.0))
+    rare = pd.Series([1] + [0] * 9)
+    odds = effect_e_value(
+        scale="log odds ratio",
+        estimate=math.log(2.0),
+        ci_low=math.log(1.2),
+        ci_high=math.log(3.3),
+        outcome=rare,
+        group=pd.Series([0, 1] * 5),
+    )
+    assert odds.rr == pytest.approx(2.0)
+    rate = effect_e_value(
+        scale="log rate ratio",
+        estimate=math.log(0.7),
+        ci_low=math.log(0.5),
+        ci_high=math.log(0.98),
+        outcome=rare,
+        group=pd.Series([0, 1] * 5),
+    )
+    assert rate.e_value == pytest.approx(e_value(0.7, 0.5, 0.98).e_value)
+
+
+def test_effect_e_value_of_a_degenerate_row_is_missing_not_an_error():
+    from cpeval.adjust import effect_e_value
+
+    one_each = effect_e_value(
+        scale="mean difference",
+        estimate=1.0,
+        se=0.5,
+        outcome=pd.Series([1.0, 2.0]),
+        group=pd.Series([0, 1]),
+    )
+    assert math.isnan(one_each.e_value) and one_each.conversion == "not computed"
+    nan_estimate = effect_e_value(
+        scale="mean difference",
+        estimate=float("nan"),
+        se=0.5,
+        outcome=pd.Series([1.0, 2.0, 3.0, 5.0]),
+        group=pd.Series([0, 0, 1, 1]),
+    )
+    assert math.isnan(nan_estimate.e_value_ci)
+    with pytest.raises(cpeval.DataError, match="scale must be"):
+        effect_e_value(
+            scale="risk", estimate=1.0, outcome=pd.Series([1.0]), group=pd.Series([0])
+        )
