@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._mi import PooledCEA, bootstrap_then_impute, impute_then_bootstrap
     from ._plots import plot_ce_plane, plot_ceac
     from ._qaly import qalys
+    from ._voi import evppi_regression
 
 __all__ = [
     "AdjustedIncremental",
@@ -27,6 +28,7 @@ __all__ = [
     "bootstrap_then_impute",
     "cost_service_use",
     "cost_totals",
+    "evppi_regression",
     "impute_then_bootstrap",
     "incremental",
     "load_price_index",
@@ -57,5 +59,6 @@ __getattr__, __dir__ = _lazy_exports(
         "._mi": ("PooledCEA", "bootstrap_then_impute", "impute_then_bootstrap"),
         "._plots": ("plot_ce_plane", "plot_ceac"),
         "._qaly": ("qalys",),
+        "._voi": ("evppi_regression",),
     },
 )

@@ -365,6 +365,49 @@ class BootstrapCEA(EstimateResults):
         value = np.maximum(draws, 0).mean(axis=0) - np.maximum(draws.mean(axis=0), 0)
         return pd.DataFrame({"wtp": grid, "evpi": value})
 
+    def evppi(
+        self,
+        wtp: float | Sequence[float],
+        parameters: Sequence[str] = ("delta_effect",),
+    ) -> pd.DataFrame:
+        """Per-person expected value of partial perfect information about
+        ``parameters`` (``"delta_effect"``, ``"delta_cost"`` or both) at each
+        wtp, by regression on the replicates (Strong, Oakley and Brennan 2014;
+        :func:`~cpeval.economics.evppi_regression`).
+
+        Parameters
+        ----------
+        wtp : float or sequence of float
+        parameters : sequence of str
+            One or two of ``delta_effect`` and ``delta_cost``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``wtp`` and ``evppi``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from cpeval.economics import bootstrap_cea
+        >>> d = pd.read_csv("tests/reference/cea/trial.csv")
+        >>> res = bootstrap_cea(d, cost="cost", effect="qaly", group="arm",
+        ...                     n_boot=1000, seed=1)
+        >>> bool((res.evppi([20000])["evppi"] <= res.evpi([20000])["evpi"]).all())
+        True
+        """
+        from ._voi import evppi_table
+
+        unknown = [p for p in parameters if p not in ("delta_effect", "delta_cost")]
+        if unknown or not parameters:
+            raise DataError(
+                "parameters must be one or both of 'delta_effect' and 'delta_cost'; "
+                f"got {list(parameters)!r}"
+            )
+        grid = _grid(wtp)
+        table = evppi_table(self.replicates, grid, {"group": list(parameters)})
+        return table[["wtp", "evppi"]]
+
     def quadrants(self) -> pd.DataFrame:
         """Share of replicates in each quadrant of the cost-effectiveness plane."""
         north = self.replicates["delta_cost"] >= 0
