@@ -318,10 +318,20 @@ def test_economics_by_hand_and_with_imputation(implementation):
         people.iloc[0]["primary care"]
         == first["su_gp_surgery_visit"] * unit["gp_surgery_visit"]
     )
-    costs, table, _, _ = economic_evaluation(
+    costs, table, analyses, cea = economic_evaluation(
         cfg, data, book, ("intervention", "control")
     )
     table = table.set_index("quantity")
+    # value of information from the primary analysis's own bootstrap replicates
+    primary = table[analyses[0].label]
+    for w in cfg.economics.wtp:
+        evpi = cea.evpi([w])["evpi"].iloc[0]
+        assert primary[f"EVPI per person at £{w:,.0f} (£)"] == pytest.approx(evpi)
+        for what, column in (("QALYs", "delta_effect"), ("cost", "delta_cost")):
+            partial = cea.evppi([w], [column])["evppi"].iloc[0]
+            quantity = f"EVPPI, incremental {what}, per person at £{w:,.0f} (£)"
+            assert primary[quantity] == pytest.approx(partial)
+            assert 0 <= partial <= evpi + 1e-9
     imputations = impute(
         people.reset_index(),
         ["cost", "qaly"],

@@ -489,7 +489,11 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
             + " perspective), among participants with both; "
             f"{econ.n_boot} bootstrap replicates"
             + (f" resampling {econ.cluster}s within group" if econ.cluster else "")
-            + f" (seed {cfg.seed}) give the intervals, the CE plane and the CEAC."
+            + f" (seed {cfg.seed}) give the intervals, the CE plane and the CEAC, "
+            "and the per-person expected value of perfect information (EVPI) and of "
+            "partial perfect information about the QALY or the cost difference "
+            "alone (EVPPI, by regression of the net benefit on each difference's "
+            "replicates; Strong, Oakley and Brennan 2014)."
         )
         if cfg.imputation:
             lines.append(

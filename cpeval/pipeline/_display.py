@@ -201,7 +201,7 @@ def _quantity_format(quantity: str) -> str | None:
         return "percent"
     if "QALYs" in quantity:
         return "qaly"
-    if "cost" in quantity or quantity.startswith(("INMB", "ICER")):
+    if "cost" in quantity or quantity.startswith(("INMB", "ICER", "EVPI", "EVPPI")):
         return "money"
     return None
 

@@ -59,6 +59,10 @@ class EconomicAnalysis:
         something; ``None`` where one arm dominates.
     inmb, p_cost_effective : dict
         By willingness to pay per QALY.
+    evpi, evppi_qalys, evppi_cost : dict
+        Per-person expected value of perfect information, and of partial
+        perfect information about the incremental QALYs or the incremental cost
+        alone, by willingness to pay (from the bootstrap replicates).
     """
 
     label: str
@@ -77,6 +81,9 @@ class EconomicAnalysis:
     p_cost_effective: dict = field(default_factory=dict)
     n_not_interviewed: int = 0
     participants: frozenset = frozenset()
+    evpi: dict = field(default_factory=dict)
+    evppi_qalys: dict = field(default_factory=dict)
+    evppi_cost: dict = field(default_factory=dict)
 
     def to_frame(self, arms: tuple[str, str] = ("intervention", "comparator")):
         """One row per quantity, arms named by ``arms``."""
@@ -102,6 +109,14 @@ class EconomicAnalysis:
         for w in self.inmb:
             rows[f"INMB at £{w:,.0f} (£)"] = self.inmb[w]
             rows[f"probability cost-effective at £{w:,.0f}"] = self.p_cost_effective[w]
+        for w in self.evpi:
+            rows[f"EVPI per person at £{w:,.0f} (£)"] = self.evpi[w]
+            rows[f"EVPPI, incremental QALYs, per person at £{w:,.0f} (£)"] = (
+                self.evppi_qalys[w]
+            )
+            rows[f"EVPPI, incremental cost, per person at £{w:,.0f} (£)"] = (
+                self.evppi_cost[w]
+            )
         return pd.Series(rows, dtype=object, name=self.label)
 
 
@@ -240,6 +255,11 @@ def _analysis(label, *, n, n_excluded, means, cis, cea, wtp):
     ICER, INMB and CEAC all come from the BootstrapCEA)."""
     ceac = cea.ceac(wtp).set_index("wtp")["p_cost_effective"]
     inmb = cea.inmb(wtp).set_index("wtp")["inmb"]
+    evpi = cea.evpi(wtp).set_index("wtp")["evpi"]
+    partial = {
+        what: cea.evppi(wtp, [column]).set_index("wtp")["evppi"]
+        for what, column in (("qalys", "delta_effect"), ("cost", "delta_cost"))
+    }
     return EconomicAnalysis(
         label=label,
         n_intervention=int(n.get(1, 0)),
@@ -255,6 +275,9 @@ def _analysis(label, *, n, n_excluded, means, cis, cea, wtp):
         icer=cea.icer_if_meaningful,
         inmb={w: float(inmb.loc[w]) for w in wtp},
         p_cost_effective={w: float(ceac.loc[w]) for w in wtp},
+        evpi={w: float(evpi.loc[w]) for w in wtp},
+        evppi_qalys={w: float(partial["qalys"].loc[w]) for w in wtp},
+        evppi_cost={w: float(partial["cost"].loc[w]) for w in wtp},
     )
 
 

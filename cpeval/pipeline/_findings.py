@@ -265,7 +265,31 @@ def _economic_sentences(analyses, i: str, c: str, wave: str) -> list[str]:
                 f"The probability that {i} is cost-effective at £{w:,.0f} per QALY "
                 f"is {share(p)} ({a.label})."
             )
+        if n == 0 and a.evpi:
+            lines.append(_value_of_information(a))
     return lines
+
+
+def _value_of_information(a) -> str:
+    """The primary analysis's EVPI and EVPPI per person, in words."""
+    parts = [
+        f"at £{w:,.0f} per QALY, {_pounds(a.evpi[w])} for removing all "
+        f"uncertainty, {_pounds(a.evppi_qalys[w])} for knowing the QALY "
+        f"difference exactly and {_pounds(a.evppi_cost[w])} for knowing the cost "
+        "difference exactly"
+        for w in a.evpi
+    ]
+    return (
+        "Value of further research, per person who would receive the decision "
+        "(EVPI and EVPPI): " + "; ".join(parts) + ". Multiplied by the number of "
+        "people affected over the decision's lifetime, these bound what a further "
+        "study could be worth; the EVPPI shows which difference that value comes "
+        "from."
+    )
+
+
+def _pounds(value: float) -> str:
+    return f"£{value:,.2f}" if value < 100 else f"£{value:,.0f}"
 
 
 def _icer_sentence(a, i: str) -> str:
