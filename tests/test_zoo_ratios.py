@@ -211,3 +211,30 @@ def test_effect_by_wave_refuses_linear_models_of_a_binary_outcome():
         effect_by_wave(data, **common, df_method="kenward-roger", family="binomial")
     with pytest.raises(DataError, match="family must be one of"):
         effect_by_wave(data, **common, family="gamma")
+
+
+def test_ratio_rows_have_e_values_by_the_rare_outcome_rule(run, tmp_path):
+    """The cluster-randomised study has no E-values. The same study declared
+    non-randomised has them on every row: the odds ratio of a common outcome
+    (over 15% in paid work) through sqrt(OR), the rate ratio as a risk ratio
+    (VanderWeele and Ding 2017)."""
+    from cpeval.adjust import e_value
+
+    assert "e_value" not in run["outcomes"].columns
+    config = write(tmp_path / "study", RatioLayout(design="non-randomised"))
+    assert main(["run", str(config), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    table = pd.read_csv(tmp_path / "out" / "tables" / "outcomes.csv")
+    share = (run["files"][2]["employed"] == "yes").mean()
+    assert share > 0.15
+    ratio = f"odds or rate ratio {ARMS}"
+    for _, row in table.iterrows():
+        common = row["scale"] == "log odds ratio"
+        want = e_value(
+            row[ratio],
+            row["ratio_ci_low"],
+            row["ratio_ci_high"],
+            measure="OR" if common else "RR",
+            rare=False if common else None,
+        )
+        assert row["e_value"] == pytest.approx(want.e_value, rel=1e-9)
+        assert row["e_value_ci"] == pytest.approx(want.e_value_ci, rel=1e-9)

@@ -42,6 +42,7 @@ class RatioLayout:
     bad_binary: str | None = None  # a value written in one row of `employed`
     bad_count: float | None = None  # a value written in one row of `contacts`
     binary_extra: str = ""  # more keys of the `employed` column
+    design: str = "cluster-randomised"
 
 
 def simulate(layout: RatioLayout) -> dict[str, pd.DataFrame]:
@@ -124,7 +125,7 @@ def write(folder: Path, layout: RatioLayout) -> Path:
         'codebook = "codebook.toml"',
         "seed = 7",
         'formats = ["csv"]',
-        'design = "cluster-randomised"',
+        f'design = "{layout.design}"',
         "",
         "[outcomes]",
         '"in paid work" = "employed"',
