@@ -170,6 +170,14 @@ def test_effect_e_value_of_a_degenerate_row_is_missing_not_an_error():
         group=pd.Series([0, 0, 1, 1]),
     )
     assert math.isnan(nan_estimate.e_value_ci)
+    no_se = effect_e_value(
+        scale="mean difference",
+        estimate=1.0,
+        se=float("nan"),
+        outcome=pd.Series([1.0, 2.0, 3.0, 5.0]),
+        group=pd.Series([0, 0, 1, 1]),
+    )
+    assert no_se.e_value > 1 and math.isnan(no_se.e_value_ci)
     with pytest.raises(cpeval.DataError, match="scale must be"):
         effect_e_value(
             scale="risk", estimate=1.0, outcome=pd.Series([1.0]), group=pd.Series([0])

@@ -244,6 +244,8 @@ def effect_e_value(
     values = pd.to_numeric(outcome, errors="coerce")
     if not math.isfinite(float(estimate)):
         return _missing(scale)
+    if se is not None and not math.isfinite(float(se)):
+        se = None  # no interval: the point's E-value only
     if scale == "mean difference":
         sd = _pooled_sd(values, group)
         if not sd > 0:
