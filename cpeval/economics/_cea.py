@@ -453,7 +453,7 @@ class BootstrapCEA(EstimateResults):
             regression estimates, ``empinf``, which for a difference of means
             are ``y - mean of its arm``), and limits interpolate the order
             statistics on the normal scale (``norm.inter``). The two agree when
-            the arms are the same size; with arms of 60 and 150 the limits
+            the arms are the same size; with arms of 140 and 60 the limits
             differ by a few percent of the interval. Not for a cluster or
             covariate-adjusted bootstrap (R has no such ``boot.ci``).
 
