@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ._effects import EffectSize, partial_eta_squared, treatment_effect
     from ._gee import GeeResult, fit_gee
     from ._glmm import GlmmResult, fit_glmm
+    from ._iv import IvResult, fit_iv
     from ._lmm import LmmResult, check_nested, fit_lmm
     from ._waves import WaveEffects, effect_by_wave
     from ._wild import WildBootstrap, wild_bootstrap_ancova, wild_bootstrap_prepost
@@ -31,6 +32,7 @@ __all__ = [
     "EffectSize",
     "GeeResult",
     "GlmmResult",
+    "IvResult",
     "KappaResult",
     "LmmResult",
     "WaveEffects",
@@ -44,6 +46,7 @@ __all__ = [
     "effect_by_wave",
     "fit_gee",
     "fit_glmm",
+    "fit_iv",
     "fit_lmm",
     "icc_ratings",
     "partial_eta_squared",
@@ -60,6 +63,7 @@ __getattr__, __dir__ = _lazy_exports(
         "._cr2": ("cr2",),
         "._design": ("design_effect",),
         "._did": ("DidResult", "did"),
+        "._iv": ("IvResult", "fit_iv"),
         "._effects": ("EffectSize", "partial_eta_squared", "treatment_effect"),
         "._gee": ("GeeResult", "fit_gee"),
         "._glmm": ("GlmmResult", "fit_glmm"),
