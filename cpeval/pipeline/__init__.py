@@ -37,6 +37,7 @@ from ..tables import render_table
 from ._config import AnalysisConfig, load_config
 from ._diagnostics import diagnostics
 from ._display import baseline_wide, outcome_display, table_spec
+from ._dose import dose_analysis
 from ._economics import economic_evaluation
 from ._figures import draw_figures
 from ._findings import findings, share
@@ -146,6 +147,9 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     if analyses.score is not None:
         balance = analyses.score.balance.rename(index=named)  # outcomes by label
         tables["balance"] = balance.reset_index()
+    if cfg.dose:
+        say(f"effect per unit of dose ({cfg.dose.exposure}, allocation as instrument)")
+        tables["dose"] = dose_analysis(cfg, data, book)
     economics, cea = None, None
     if cfg.economics:
         say(f"economic evaluation ({cfg.economics.n_boot} bootstraps)")
@@ -462,6 +466,26 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
             "the outcome's pooled within-arm SD at that wave (d) and taken as a "
             "risk ratio of exp(0.91 d); odds ratios of outcomes that 15% or more "
             "had, by their square root."
+        )
+    if cfg.dose:
+        exposure = cfg.dose.exposure
+        lines.append(
+            f"Dose: the effect per unit of {exposure} (the dose each participant "
+            "received) on each continuous outcome at the primary wave, by two-stage "
+            f"least squares with allocation to {i} as the instrument, adjusted for "
+            "the outcome at baseline"
+            + (f" and {', '.join(model.covariates)}" if model.covariates else "")
+            + (
+                f", with cluster-robust errors by {book.clusters[-1]} (t on "
+                "clusters minus 1 df)"
+                if book.clusters
+                else ", with robust errors"
+            )
+            + ". It assumes allocation changes the outcome only through the dose "
+            "(an assumption the data cannot check) and is the effect among those "
+            "whose dose the allocation changed; a first-stage F under 10 marks a "
+            "weak instrument. The table gives it with its n; it is not part of "
+            "the participant flow."
         )
     if cfg.imputation:
         lines.append(

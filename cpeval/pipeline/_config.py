@@ -142,6 +142,14 @@ class PropensityConfig(_Section):
     covariates: Names = Field(min_length=1)
 
 
+class DoseConfig(_Section):
+    """``[dose]``: the column of the dose each participant received (fidelity of
+    their team, sessions attended; 0 where the intervention was not delivered),
+    for the effect per unit of dose with allocation as the instrument."""
+
+    exposure: StrictStr
+
+
 class ImputationConfig(_Section):
     """``[imputation]``: ``m`` imputations (2 or more) and ``iterations``."""
 
@@ -206,7 +214,7 @@ class AnalysisConfig(_Section):
     outcomes : dict
         Label -> scored column.
     model : ModelConfig
-    propensity, imputation, economics : optional
+    propensity, imputation, economics, dose : optional
         ``None`` when the config has no such section.
     formats : tuple of str
         Table formats written.
@@ -232,6 +240,7 @@ class AnalysisConfig(_Section):
     propensity: PropensityConfig | None = None
     imputation: ImputationConfig | None = None
     economics: EconomicsConfig | None = None
+    dose: DoseConfig | None = None
     formats: tuple[str, ...] = FORMATS
     primary_wave: str | None = None
     question: str | None = None
@@ -256,6 +265,8 @@ class AnalysisConfig(_Section):
             "[model] covariates": self.model.covariates,
             "[propensity] covariates": self.propensity_covariates,
         }
+        if self.dose is not None:
+            named["[dose] exposure"] = (self.dose.exposure,)
         if self.economics is not None:
             econ = self.economics
             named["[economics] services"] = tuple(econ.services)
@@ -283,6 +294,7 @@ _SECTIONS = {
     "propensity": PropensityConfig,
     "imputation": ImputationConfig,
     "economics": EconomicsConfig,
+    "dose": DoseConfig,
 }
 
 
@@ -352,6 +364,7 @@ def load_config(path: str | Path) -> AnalysisConfig:
         propensity=sections.get("propensity"),
         imputation=sections.get("imputation"),
         economics=economics,
+        dose=sections.get("dose"),
         formats=head.formats or _default_formats(),
         primary_wave=None if head.primary_wave is None else str(head.primary_wave),
         question=head.question,

@@ -25,6 +25,7 @@ _LABELS = {
     "df_method": "df method",
     "n_obs": "observations",
     "hedges_g": "Hedges' g",
+    "first_stage_f": "first-stage F",
     "e_value": "E-value",
     "e_value_ci": "E-value (CI)",
     "partial_eta2": "partial eta squared",
@@ -66,6 +67,7 @@ TITLES = {
     "balance": "Baseline balance before and after propensity weighting",
     "costs": "Costs per participant by category",
     "economics": "Cost-effectiveness",
+    "dose": "Effect per unit of dose (instrumental variable)",
 }
 
 
@@ -95,6 +97,11 @@ def table_formats(name: str, table: pd.DataFrame) -> dict[str, str]:
             formats[column] = "count"
         elif column == "p_val":
             formats[column] = "p"
+        elif name == "dose" and column in (
+            "clusters",
+            "not analysed (a value missing)",
+        ):
+            formats[column] = "count"
         elif name == "costs" and column.startswith(("mean", "sd", "difference")):
             formats[column] = "money"
         elif name == "participant_flow" and column not in (
@@ -153,6 +160,14 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
             if _adjacent(columns, pair):
                 spanners[stage] = pair
                 labels |= {pair[0]: i, pair[1]: c}
+    elif name == "dose":
+        if {"ci_low", "ci_high"} <= set(columns):
+            merges.append(interval("ci_low", "ci_high"))
+        notes.append(
+            "Two-stage least squares, allocation as the instrument: the difference "
+            "in the outcome per unit of dose among those whose dose the allocation "
+            "changed. A first-stage F under 10 marks a weak instrument."
+        )
     elif name == "balance":
         for suffix, stage in (("", "before weighting"), ("_adj", "after weighting")):
             group = [

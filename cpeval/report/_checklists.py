@@ -43,6 +43,7 @@ _TABLES = {
     "table-baseline": "Table: baseline characteristics",
     "table-outcomes": "Table: outcomes",
     "table-balance": "Table: baseline balance",
+    "table-dose": "Table: effect per unit of dose",
     "table-costs": "Table: costs",
     "table-economics": "Table: cost-effectiveness",
 }
