@@ -88,9 +88,14 @@ def test_conversions_by_hand():
         ((2.0, 2.5, 3.0), {}, "outside its interval"),
         ((2.0, 2.7, 1.5), {}, "is above ci_high"),
         ((0.4,), {"measure": "difference", "se": 0.1}, "standard deviation"),
-        ((0.4, 0.1, 0.7), {"measure": "SMD"}, "give its standard error"),
+        ((0.4, 0.1, 0.7), {"measure": "SMD"}, "give the standard error"),
         ((0.4,), {"measure": "SMD", "se": -0.1}, "cannot be negative"),
         ((1.4,), {"measure": "risk"}, "measure must be"),
+        (
+            (2.0, 1.2, 3.0),
+            {"measure": "OR", "rare": "no"},
+            "rare must be True or False",
+        ),
     ],
 )
 def test_bad_input_is_a_data_error(args, kwargs, message):
@@ -180,5 +185,34 @@ def test_effect_e_value_of_a_degenerate_row_is_missing_not_an_error():
     assert no_se.e_value > 1 and math.isnan(no_se.e_value_ci)
     with pytest.raises(cpeval.DataError, match="scale must be"):
         effect_e_value(
-            scale="risk", estimate=1.0, outcome=pd.Series([1.0]), group=pd.Series([0])
+            scale="risk",
+            estimate=1.0,
+            outcome=pd.Series([1.0, 2.0]),
+            group=pd.Series([0, 1]),
+        )
+
+
+def test_a_missing_estimate_has_no_e_values():
+    ev = e_value(float("nan"), 1.0, 2.0)
+    assert math.isnan(ev.e_value) and math.isnan(ev.e_value_ci)
+
+
+def test_effect_e_value_needs_two_arms_of_the_same_rows():
+    from cpeval.adjust import effect_e_value
+
+    with pytest.raises(cpeval.DataError, match="two arms"):
+        effect_e_value(
+            scale="mean difference",
+            estimate=1.0,
+            se=0.5,
+            outcome=pd.Series([1.0, 2.0, 3.0]),
+            group=pd.Series([0, 1, 2]),
+        )
+    with pytest.raises(cpeval.DataError, match="same rows"):
+        effect_e_value(
+            scale="mean difference",
+            estimate=1.0,
+            se=0.5,
+            outcome=pd.Series([1.0, 2.0, 3.0]),
+            group=pd.Series([0, 1]),
         )

@@ -97,3 +97,11 @@ def test_unknown_parameter_is_refused():
     res = BootstrapCEA.from_replicates(1.0, 1.0, _draws(n=100))
     with pytest.raises(cpeval.DataError, match="parameters must be"):
         res.evppi([20_000], parameters=["qaly"])
+
+
+def test_parameters_may_be_one_name_and_repeats_count_once():
+    res = BootstrapCEA.from_replicates(300.0, 0.02, _draws(n=3000))
+    one = res.evppi([20_000], parameters=["delta_cost"])["evppi"].iloc[0]
+    assert res.evppi([20_000], parameters="delta_cost")["evppi"].iloc[0] == one
+    twice = res.evppi([20_000], parameters=["delta_cost", "delta_cost"])
+    assert twice["evppi"].iloc[0] == one

@@ -74,3 +74,19 @@ def test_a_blank_comparator_dose_is_refused_not_assumed(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "missing for everyone in the comparator arm" in error
     assert "never assumed" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        (DoseLayout(allocated_dose=0.0), "does not vary apart from"),
+        (DoseLayout(teams=2, team_size=60), "two or more are needed at each value"),
+    ],
+)
+def test_a_dose_that_cannot_be_estimated_is_refused(layout, message, tmp_path, capsys):
+    """A dose of 0 everywhere, or one team per arm (allocation is the team): a
+    one-line error, not an internal error or a number."""
+    config = write(tmp_path / "study", layout)
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "internal error" not in error

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from .._results import DescriptiveResults
@@ -172,7 +173,7 @@ def e_value(
         given_low = given_high = math.nan
     point = _threshold(rr, null)
     nearer = math.nan
-    if not (math.isnan(low) and math.isnan(high)):
+    if not math.isnan(rr) and not (math.isnan(low) and math.isnan(high)):
         if rr > null:
             nearer = (
                 1.0 if not math.isnan(low) and low <= null else _threshold(low, null)
@@ -241,6 +242,14 @@ def effect_e_value(
     ...                      outcome=y, group=arm).e_value, 2)
     3.94
     """
+    if len(outcome) != len(group):
+        raise DataError(
+            f"outcome ({len(outcome)} values) and group ({len(group)}) must be the "
+            "same rows"
+        )
+    arms = pd.Series(group).dropna().unique()
+    if len(arms) != 2:
+        raise DataError(f"group must hold two arms; it holds {len(arms)}")
     values = pd.to_numeric(outcome, errors="coerce")
     if not math.isfinite(float(estimate)):
         return _missing(scale)
@@ -278,7 +287,8 @@ def _pooled_sd(values: pd.Series, group: pd.Series) -> float:
 
 def _missing(scale: str) -> EValue:
     nan = math.nan
-    return EValue(scale, nan, nan, nan, nan, nan, nan, nan, nan, nan, "not computed")
+    measure = {"mean difference": "difference", "log odds ratio": "OR"}.get(scale, "RR")
+    return EValue(measure, nan, nan, nan, nan, nan, nan, nan, nan, nan, "not computed")
 
 
 def _number(value: float | None) -> float:
@@ -303,6 +313,8 @@ def _as_risk_ratios(measure, estimate, ci_low, ci_high, rare, se, sd, true):
     _check_order(*values[:3])
     if measure == "RR":
         return (*values, "a risk ratio as given")
+    if rare is not None and not isinstance(rare, bool | np.bool_):
+        raise DataError(f"rare must be True or False; got {rare!r}")
     if rare is None:
         raise DataError(
             f"say whether the outcome is rare (under about 15%: rare=True) or "
@@ -330,7 +342,8 @@ def _hr_to_rr(hr: float) -> float:
 def _from_difference(measure, estimate, ci_low, ci_high, se, sd, true):
     if ci_low is not None or ci_high is not None:
         raise DataError(
-            f"for a {measure}, give its standard error (se=), not confidence limits: "
+            f"for measure={measure!r}, give the standard error (se=), not confidence "
+            "limits: "
             "the interval is exp(0.91 d -/+ 1.78 se) on the risk-ratio scale"
         )
     scale = 1.0

@@ -398,6 +398,9 @@ class BootstrapCEA(EstimateResults):
         """
         from ._voi import evppi_table
 
+        if isinstance(parameters, str):
+            parameters = [parameters]
+        parameters = list(dict.fromkeys(parameters))
         unknown = [p for p in parameters if p not in ("delta_effect", "delta_cost")]
         if unknown or not parameters:
             raise DataError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .._checks import numeric, require_columns
@@ -159,6 +160,8 @@ def fit_iv(
         if n_clusters < 2:
             raise DataError(f"cluster '{cluster}' has one value among the rows used")
         options = {"cov_type": "clustered", "clusters": codes, "debiased": True}
+        _check_clusters(used[instrument], codes, instrument, cluster)
+    _check_rank(exog, used, exposure, instrument)
     fit = IV2SLS(used[outcome], exog, used[[exposure]], used[[instrument]]).fit(
         **options
     )
@@ -203,3 +206,32 @@ def fit_iv(
         messages=messages,
         level=level,
     )
+
+
+def _check_clusters(instrument: pd.Series, codes, name: str, cluster: str) -> None:
+    """An allocation by cluster needs two or more clusters at each of its values:
+    with one, allocation and cluster are the same thing."""
+    if instrument.nunique() > 2:
+        return
+    per_value = pd.Series(codes, index=instrument.index).groupby(instrument).nunique()
+    if (per_value < 2).any():
+        value = per_value.idxmin()
+        raise DataError(
+            f"'{name}' = {value:g} is found in {int(per_value.min())} {cluster} "
+            "only: with one cluster an allocation cannot be told apart from the "
+            "cluster itself; two or more are needed at each value"
+        )
+
+
+def _check_rank(exog: pd.DataFrame, used: pd.DataFrame, exposure: str, instrument: str):
+    """The exposure must vary apart from the covariates, and the instrument must
+    move it: else 2SLS has no solution (a constant dose, or a covariate as dose)."""
+    base = exog.to_numpy(float)
+    for name, column in ((exposure, used[exposure]), (instrument, used[instrument])):
+        stacked = np.column_stack([base, column.to_numpy(float)])
+        if np.linalg.matrix_rank(stacked) <= base.shape[1]:
+            raise DataError(
+                f"'{name}' does not vary apart from the intercept and covariates "
+                f"among the {len(used)} rows used (a constant dose, or a covariate "
+                "named as the dose): there is nothing to estimate"
+            )

@@ -481,11 +481,19 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
                 if book.clusters
                 else ", with robust errors"
             )
-            + ". It assumes allocation changes the outcome only through the dose "
+            + ". Binary and count outcomes are not in this table. It assumes "
+            "allocation changes the outcome only through the dose "
             "(an assumption the data cannot check) and is the effect among those "
             "whose dose the allocation changed; a first-stage F under 10 marks a "
             "weak instrument. The table gives it with its n; it is not part of "
             "the participant flow."
+            + (
+                ""
+                if cfg.design in RANDOMISED
+                else " Caution: the allocation was not declared randomised, so it "
+                "is a valid instrument only if nothing that decided it also "
+                "affects the outcome; read this estimate as descriptive."
+            )
         )
     if cfg.imputation:
         lines.append(

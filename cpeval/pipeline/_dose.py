@@ -25,10 +25,24 @@ def dose_analysis(cfg, data: pd.DataFrame, book) -> pd.DataFrame:
     later = data[data[book.wave] == wave].set_index(book.id)
     covariates = _indicators(base[list(cfg.model.covariates)])
     cluster = book.clusters[-1] if book.clusters else None
+    continuous = {
+        label: column
+        for label, column in cfg.outcomes.items()
+        if outcome_family(book, column) == "gaussian"
+    }
+    if not continuous:
+        raise DataError(
+            f"{cfg.path}: [dose] estimates a mean difference per unit of dose, for "
+            "continuous outcomes only, and every outcome here is binary or a "
+            "count: leave [dose] out"
+        )
+    if exposure in cfg.model.covariates:
+        raise DataError(
+            f"{cfg.path}: [dose] exposure '{exposure}' is also a [model] covariate: "
+            "the dose cannot be adjusted for itself"
+        )
     rows = []
-    for label, column in cfg.outcomes.items():
-        if outcome_family(book, column) != "gaussian":
-            continue  # the dose effect here is a mean difference per unit
+    for label, column in continuous.items():
         wide = pd.DataFrame(
             {
                 "outcome": later[column],
@@ -89,4 +103,4 @@ def _one_dose(cfg, data: pd.DataFrame, book, exposure: str) -> pd.Series:
             "intervention was not delivered); it is never assumed"
         )
     dose = values.groupby(book.id)[exposure].first()
-    return numeric(dose, f"[dose] exposure '{exposure}'")
+    return numeric(dose, f"{cfg.path}: [dose] exposure")

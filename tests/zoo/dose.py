@@ -30,6 +30,7 @@ class DoseLayout:
     team_size: int = 20
     seed: int = 1
     comparator_dose: str = "0"  # "" leaves it blank (a user's mistake)
+    allocated_dose: float | None = None  # the same dose for everyone allocated
 
 
 def simulate(layout: DoseLayout) -> dict[str, pd.DataFrame]:
@@ -44,6 +45,8 @@ def simulate(layout: DoseLayout) -> dict[str, pd.DataFrame]:
             person += 1
             pid = f"D{person:04d}"
             dose = max(0.0, level + rng.normal(0, 0.4)) if allocated else 0.0
+            if allocated and layout.allocated_dose is not None:
+                dose = layout.allocated_dose
             y0 = rng.normal(40, 6)
             written = f"{dose:.3f}" if allocated else layout.comparator_dose
             base.append(

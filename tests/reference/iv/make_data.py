@@ -24,6 +24,17 @@ for team in range(10):
         baseline = rng.normal(40, 6)
         age = float(rng.integers(18, 70))
         y = 10 + 1.5 * fidelity + 0.6 * baseline + 0.02 * age + u + rng.normal(0, 5)
-        rows.append((f"t{team:02d}", allocated, round(fidelity, 3), round(baseline, 2), age, round(y, 3)))
-frame = pd.DataFrame(rows, columns=["team", "allocated", "fidelity", "baseline", "age", "outcome"])
+        rows.append(
+            (
+                f"t{team:02d}",
+                allocated,
+                round(fidelity, 3),
+                round(baseline, 2),
+                age,
+                round(y, 3),
+            )
+        )
+frame = pd.DataFrame(
+    rows, columns=["team", "allocated", "fidelity", "baseline", "age", "outcome"]
+)
 frame.to_csv(Path(__file__).parent / "dose.csv", index=False)
