@@ -256,7 +256,9 @@ def effect_e_value(
     if se is not None and not math.isfinite(float(se)):
         se = None  # no interval: the point's E-value only
     if scale == "mean difference":
-        sd = _pooled_sd(values, group)
+        from ..models._effects import pooled_sd  # statsmodels only when used
+
+        sd = pooled_sd(values, group)
         if not sd > 0:
             return _missing(scale)
         return e_value(float(estimate), measure="difference", se=se, sd=sd)
@@ -272,17 +274,6 @@ def effect_e_value(
         "scale must be 'mean difference', 'log odds ratio' or 'log rate ratio'; "
         f"got {scale!r}"
     )
-
-
-def _pooled_sd(values: pd.Series, group: pd.Series) -> float:
-    """The pooled within-group SD, sqrt(sum (n_k - 1) var_k / (n - groups))."""
-    frame = pd.DataFrame({"y": values.to_numpy(), "g": group.to_numpy()}).dropna()
-    parts = frame.groupby("g")["y"].agg(["count", "var"])
-    parts = parts[parts["count"] > 1]
-    dof = float((parts["count"] - 1).sum())
-    if len(parts) < 2 or dof <= 0:
-        return math.nan
-    return math.sqrt(float(((parts["count"] - 1) * parts["var"]).sum()) / dof)
 
 
 def _missing(scale: str) -> EValue:

@@ -396,7 +396,7 @@ class BootstrapCEA(EstimateResults):
         >>> bool((res.evppi([20000])["evppi"] <= res.evpi([20000])["evpi"]).all())
         True
         """
-        from ._voi import evppi_table
+        from ._voi import evppi_regression
 
         if isinstance(parameters, str):
             parameters = [parameters]
@@ -408,8 +408,10 @@ class BootstrapCEA(EstimateResults):
                 f"got {list(parameters)!r}"
             )
         grid = _grid(wtp)
-        table = evppi_table(self.replicates, grid, {"group": list(parameters)})
-        return table[["wtp", "evppi"]]
+        draws = self._inmb_draws(grid)
+        known = self.replicates[parameters]
+        value = [evppi_regression(draws[:, k], known) for k in range(len(grid))]
+        return pd.DataFrame({"wtp": grid, "evppi": value})
 
     def quadrants(self) -> pd.DataFrame:
         """Share of replicates in each quadrant of the cost-effectiveness plane."""

@@ -4,8 +4,6 @@ Brennan 2014, Med Decis Making 34:311-326)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
@@ -101,24 +99,3 @@ def evppi_regression(
     coefficients, *_ = np.linalg.lstsq(basis, y, rcond=None)
     fitted = basis @ coefficients
     return float(np.maximum(fitted, 0).mean() - max(fitted.mean(), 0.0))
-
-
-def evppi_table(
-    draws: pd.DataFrame,
-    wtp: Sequence[float],
-    groups: dict[str, Sequence[str]],
-) -> pd.DataFrame:
-    """EVPPI of each named group of columns of ``draws`` (bootstrap replicates
-    of ``delta_cost`` and ``delta_effect``) at each willingness to pay."""
-    rows = []
-    for w in wtp:
-        inb = w * draws["delta_effect"].to_numpy() - draws["delta_cost"].to_numpy()
-        for name, columns in groups.items():
-            rows.append(
-                {
-                    "wtp": float(w),
-                    "parameters": name,
-                    "evppi": evppi_regression(inb, draws[list(columns)]),
-                }
-            )
-    return pd.DataFrame(rows)

@@ -14,7 +14,7 @@ from .._results import DescriptiveResults, percent
 from ..exceptions import DataError
 from ._ancova import AncovaResult
 
-__all__ = ["EffectSize", "partial_eta_squared", "treatment_effect"]
+__all__ = ["EffectSize", "partial_eta_squared", "pooled_sd", "treatment_effect"]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -145,10 +145,9 @@ def treatment_effect(
         raise DataError(f"the data have no columns {absent}")
     used = data.dropna(subset=[outcome, term])
     coded = treatment(used[term], fit.treated).astype(float)  # as ancova coded it
-    groups = used[outcome].groupby(coded)
-    n1, n0 = groups.size().get(1.0, 0), groups.size().get(0.0, 0)
-    var1, var0 = groups.var().get(1.0, np.nan), groups.var().get(0.0, np.nan)
-    pooled = np.sqrt(((n1 - 1) * var1 + (n0 - 1) * var0) / (n1 + n0 - 2))
+    sizes = coded.value_counts()
+    n1, n0 = sizes.get(1.0, 0), sizes.get(0.0, 0)
+    pooled = pooled_sd(used[outcome], coded)
     correction = 1 - 3 / (4 * (n1 + n0) - 9)
     ci = fit.conf_int().loc[term]
     eta = partial_eta_squared(fit.t_ols**2, 1, fit.df_resid, fit.level)
@@ -167,6 +166,26 @@ def treatment_effect(
         "eta2_ci_high": eta.ci_high,
     }
     return pd.DataFrame([row])
+
+
+def pooled_sd(values: pd.Series, group: pd.Series) -> float:
+    """The pooled within-group SD of two groups, ``sqrt(sum (n_k - 1) var_k /
+    sum (n_k - 1))``, missing values left out; NaN unless both groups have two
+    or more values (the SD of Hedges' g and of an E-value's standardisation).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cpeval.models._effects import pooled_sd
+    >>> round(pooled_sd(pd.Series([1.0, 3, 2, 6]), pd.Series([0, 0, 1, 1])), 4)
+    2.2361
+    """
+    frame = pd.DataFrame({"y": np.asarray(values), "g": np.asarray(group)}).dropna()
+    parts = frame.groupby("g")["y"].agg(["count", "var"])
+    if len(parts) != 2 or (parts["count"] < 2).any():
+        return float("nan")
+    weights = parts["count"] - 1
+    return float(np.sqrt((weights * parts["var"]).sum() / weights.sum()))
 
 
 def _noncentrality(f: float, df1: float, df2: float, prob: float) -> float:
