@@ -91,6 +91,8 @@ def test_conversions_by_hand():
         ((0.4, 0.1, 0.7), {"measure": "SMD"}, "give the standard error"),
         ((0.4,), {"measure": "SMD", "se": -0.1}, "cannot be negative"),
         ((1.4,), {"measure": "risk"}, "measure must be"),
+        (("high",), {}, "must be a number"),
+        ((0.4,), {"measure": "SMD", "se": "small"}, "must be a number"),
         (
             (2.0, 1.2, 3.0),
             {"measure": "OR", "rare": "no"},

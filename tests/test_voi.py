@@ -86,6 +86,7 @@ def test_a_parameter_without_information_is_worth_nothing():
         (np.r_[np.nan, np.ones(99)], pd.DataFrame({"a": np.arange(100.0)}), "missing"),
         (np.ones(100), pd.DataFrame(np.ones((100, 3))), "one or two parameters"),
         (np.ones(8), pd.DataFrame({"a": np.arange(8.0)}), "too few"),
+        (np.ones(20), pd.DataFrame({"a": ["x"] * 20}), "must be numbers"),
     ],
 )
 def test_bad_draws_are_data_errors(inb, parameters, message):

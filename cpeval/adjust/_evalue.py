@@ -164,6 +164,8 @@ def e_value(
     >>> round(e_value(0.5, measure="SMD", se=0.2).e_value, 2)
     2.53
     """
+    estimate = _number(estimate)
+    se, sd = (None if v is None else _number(v) for v in (se, sd))
     rr, low, high, null, conversion = _as_risk_ratios(
         measure, estimate, ci_low, ci_high, rare, se, sd, true
     )
@@ -283,7 +285,14 @@ def _missing(scale: str) -> EValue:
 
 
 def _number(value: float | None) -> float:
-    return math.nan if value is None else float(value)
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"an estimate or limit must be a number; got {value!r}"
+        ) from None
 
 
 def _as_risk_ratios(measure, estimate, ci_low, ci_high, rare, se, sd, true):

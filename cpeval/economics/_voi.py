@@ -69,14 +69,19 @@ def evppi_regression(
     """
     from patsy import dmatrix
 
-    y = np.asarray(net_benefit, dtype=float)
     frame = pd.DataFrame(parameters)
+    try:
+        y = np.asarray(net_benefit, dtype=float)
+        values = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(
+            "the net benefit and the parameters must be numbers (draws)"
+        ) from None
     if len(frame) != len(y):
         raise DataError(
             f"{len(y)} net-benefit draws but {len(frame)} parameter draws: they "
             "must be the same draws"
         )
-    values = frame.to_numpy(dtype=float)
     if not (np.isfinite(y).all() and np.isfinite(values).all()):
         raise DataError("the draws hold missing or infinite values")
     if frame.shape[1] not in (1, 2):
