@@ -15,7 +15,7 @@ from .. import _lazy_exports
 if TYPE_CHECKING:
     from ._agreement import KappaResult, cohen_kappa, icc_ratings
     from ._ancova import AncovaResult, ancova
-    from ._cr2 import cr2
+    from ._cr2 import cr2, cr2_wald
     from ._design import design_effect
     from ._did import DidResult, did
     from ._effects import EffectSize, partial_eta_squared, treatment_effect
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._glmm import GlmmResult, fit_glmm
     from ._iv import IvResult, fit_iv
     from ._lmm import LmmResult, check_nested, fit_lmm
+    from ._subgroups import SubgroupResult, subgroup_effects
     from ._waves import WaveEffects, effect_by_wave
     from ._wild import WildBootstrap, wild_bootstrap_ancova, wild_bootstrap_prepost
 
@@ -35,12 +36,14 @@ __all__ = [
     "IvResult",
     "KappaResult",
     "LmmResult",
+    "SubgroupResult",
     "WaveEffects",
     "WildBootstrap",
     "ancova",
     "check_nested",
     "cohen_kappa",
     "cr2",
+    "cr2_wald",
     "design_effect",
     "did",
     "effect_by_wave",
@@ -50,6 +53,7 @@ __all__ = [
     "fit_lmm",
     "icc_ratings",
     "partial_eta_squared",
+    "subgroup_effects",
     "treatment_effect",
     "wild_bootstrap_ancova",
     "wild_bootstrap_prepost",
@@ -60,7 +64,7 @@ __getattr__, __dir__ = _lazy_exports(
     {
         "._agreement": ("KappaResult", "cohen_kappa", "icc_ratings"),
         "._ancova": ("AncovaResult", "ancova"),
-        "._cr2": ("cr2",),
+        "._cr2": ("cr2", "cr2_wald"),
         "._design": ("design_effect",),
         "._did": ("DidResult", "did"),
         "._iv": ("IvResult", "fit_iv"),
@@ -68,6 +72,7 @@ __getattr__, __dir__ = _lazy_exports(
         "._gee": ("GeeResult", "fit_gee"),
         "._glmm": ("GlmmResult", "fit_glmm"),
         "._lmm": ("LmmResult", "check_nested", "fit_lmm"),
+        "._subgroups": ("SubgroupResult", "subgroup_effects"),
         "._waves": ("WaveEffects", "effect_by_wave"),
         "._wild": ("WildBootstrap", "wild_bootstrap_ancova", "wild_bootstrap_prepost"),
     },

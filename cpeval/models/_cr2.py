@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cr2"]
+__all__ = ["cr2", "cr2_wald"]
 
 
 def cr2(
@@ -50,23 +50,119 @@ def cr2(
     >>> vcov.shape, bool(df[1] < 8)
     ((2, 2), True)
     """
-    bread = np.linalg.inv(x.T @ x)
-    root = np.linalg.cholesky(bread)
-    labels, groups = np.unique(clusters, return_inverse=True)
-    order = np.argsort(groups, kind="stable")
-    bounds = np.searchsorted(groups[order], np.arange(len(labels) + 1))
-    meat = np.zeros_like(bread)
-    scores, norms = [], []
-    for j in range(len(labels)):
-        rows = order[bounds[j] : bounds[j + 1]]
-        adjust = _Adjustment(x[rows] @ root)
-        score = x[rows].T @ adjust.apply(residuals[rows])
-        meat += np.outer(score, score)
-        v = adjust.apply(x[rows] @ bread)  # columns: A_j X_j M u_k
-        scores.append(x[rows].T @ v)
-        norms.append((v**2).sum(axis=0))
-    vcov = bread @ meat @ bread
-    return vcov, _satterthwaite(bread, np.stack(scores), np.stack(norms))
+    parts = _Parts(x, residuals, clusters)
+    vcov = parts.bread @ parts.meat @ parts.bread
+    return vcov, _satterthwaite(parts.bread, parts.scores(), parts.norms())
+
+
+class _Parts:
+    """Per-cluster pieces of CR2: the bread ``M = (X'X)^-1``, the meat and, for
+    each cluster ``j``, ``X_j`` and ``V_j = A_j X_j M`` (columns: coefficients)."""
+
+    def __init__(self, x: np.ndarray, residuals: np.ndarray, clusters) -> None:
+        bread = np.linalg.inv(x.T @ x)
+        root = np.linalg.cholesky(bread)
+        labels, groups = np.unique(clusters, return_inverse=True)
+        order = np.argsort(groups, kind="stable")
+        bounds = np.searchsorted(groups[order], np.arange(len(labels) + 1))
+        meat = np.zeros_like(bread)
+        self.x: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        for j in range(len(labels)):
+            rows = order[bounds[j] : bounds[j + 1]]
+            adjust = _Adjustment(x[rows] @ root)
+            score = x[rows].T @ adjust.apply(residuals[rows])
+            meat += np.outer(score, score)
+            self.x.append(x[rows])
+            self.v.append(adjust.apply(x[rows] @ bread))
+        self.bread, self.meat = bread, meat
+
+    def scores(self, contrasts: np.ndarray | None = None) -> np.ndarray:
+        """``X_j' V_j C'`` stacked over clusters: shape (J, p, q)."""
+        return np.stack(
+            [
+                xj.T @ (vj if contrasts is None else vj @ contrasts.T)
+                for xj, vj in zip(self.x, self.v, strict=True)
+            ]
+        )
+
+    def norms(self) -> np.ndarray:
+        """``|V_j u_k|^2`` for every cluster and coefficient: shape (J, p)."""
+        return np.stack([(vj**2).sum(axis=0) for vj in self.v])
+
+    def gram(self, contrasts: np.ndarray) -> np.ndarray:
+        """clubSandwich's P array for the rows ``c_s`` of ``contrasts``: entry
+        ``[s, t, i, j] = [i = j] (V_i c_s)'(V_i c_t) - s_is' M s_jt``, shape
+        (q, q, J, J)."""
+        s = self.scores(contrasts)  # J x p x q
+        cross = np.stack([(vj @ contrasts.T).T @ (vj @ contrasts.T) for vj in self.v])
+        n = len(self.v)
+        gram = -np.einsum("ips,pr,jrt->stij", s, self.bread, s)
+        gram[:, :, np.arange(n), np.arange(n)] += np.moveaxis(cross, 0, -1)
+        return gram
+
+
+def cr2_wald(
+    x: np.ndarray,
+    residuals: np.ndarray,
+    clusters: np.ndarray,
+    params: np.ndarray,
+    contrasts: np.ndarray,
+) -> tuple[float, float, float, float]:
+    """CR2 Wald test of ``contrasts @ params = 0`` by the Hotelling T-squared
+    approximation "HTZ" (Pustejovsky & Tipton 2018), as R clubSandwich's
+    ``Wald_test(fit, constraints, vcov = "CR2", test = "HTZ")`` for OLS.
+
+    Parameters
+    ----------
+    x, residuals, clusters : ndarray
+        As :func:`cr2`.
+    params : ndarray, shape (p,)
+        The OLS coefficients.
+    contrasts : ndarray, shape (q, p)
+        One row per constraint.
+
+    Returns
+    -------
+    tuple of float
+        ``(F, df_num, df_denom, p_value)``: ``F = (nu - q + 1) / (nu q) Q`` with
+        ``Q`` the Wald statistic on the CR2 covariance, on ``q`` and
+        ``nu - q + 1`` df, where ``nu = q (q + 1) / sum_st Var(Omega~_st)`` under
+        the working model (independent errors with equal variance). With one
+        constraint, ``F = t^2`` on the Satterthwaite df of :func:`cr2`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cpeval.models import cr2_wald
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.column_stack([np.ones(60), rng.normal(size=(60, 2))])
+    >>> y = rng.normal(size=60)
+    >>> beta = np.linalg.lstsq(x, y, rcond=None)[0]
+    >>> f, q, df, p = cr2_wald(x, y - x @ beta, np.repeat(np.arange(12), 5),
+    ...                        beta, np.array([[0.0, 1, -1]]))
+    >>> q, bool(0 < p < 1)
+    (1, True)
+    """
+    from scipy import stats
+
+    contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
+    parts = _Parts(x, residuals, clusters)
+    vcov = parts.bread @ parts.meat @ parts.bread
+    q = contrasts.shape[0]
+    gram = parts.gram(contrasts)
+    omega = np.trace(gram, axis1=2, axis2=3)
+    values, vectors = np.linalg.eigh(omega)
+    root = vectors @ np.diag(values**-0.5) @ vectors.T  # Omega^(-1/2)
+    b = np.einsum("sa,abij,bt->stij", root, gram, root)
+    variance = np.einsum("stij,tsij->st", b, b) + np.einsum("ssij,ttij->st", b, b)
+    nu = q * (q + 1) / variance.sum()
+    estimate = contrasts @ params
+    wald = float(estimate @ np.linalg.solve(contrasts @ vcov @ contrasts.T, estimate))
+    df_denom = nu - q + 1
+    f_stat = max(df_denom / nu, 0.0) * wald / q
+    p_value = float(stats.f.sf(f_stat, q, df_denom)) if df_denom > 0 else np.nan
+    return float(f_stat), q, float(df_denom), p_value
 
 
 class _Adjustment:
