@@ -50,6 +50,7 @@ from ._outcomes import (
     outcome_analyses,
     outcome_family,
 )
+from ._subgroups import subgroup_analysis
 from ._summary import summary
 
 __all__ = ["AnalysisConfig", "load_config", "run", "share"]
@@ -150,6 +151,12 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     if cfg.dose:
         say(f"effect per unit of dose ({cfg.dose.exposure}, allocation as instrument)")
         tables["dose"] = dose_analysis(cfg, data, book)
+    subgroups = None
+    if cfg.subgroups:
+        say(f"declared subgroups ({', '.join(cfg.subgroups)})")
+        subgroups = subgroup_analysis(cfg, data, book, arms, analyses.score)
+        tables["subgroups"] = subgroups.effects
+        tables["subgroup_tests"] = subgroups.tests
     economics, cea = None, None
     if cfg.economics:
         say(f"economic evaluation ({cfg.economics.n_boot} bootstraps)")
@@ -171,6 +178,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
         arms=arms,
         balance=None if analyses.score is None else balance,
         cea=cea,
+        subgroups=None if subgroups is None else subgroups.effects,
     )
     shown = [
         Table(name, table, spec.title, spec=spec)
@@ -194,7 +202,14 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
         title=cfg.name,
         summary=summary(cfg, study, data, analyses, directions, economics),
         findings=tuple(
-            findings(study, analyses, directions, wave, economics=economics)
+            findings(
+                study,
+                analyses,
+                directions,
+                wave,
+                economics=economics,
+                subgroups=subgroups,
+            )
         ),
         tables=tuple(shown),
         figures=tuple(figures),
@@ -210,11 +225,55 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
             ("propensity", analyses.score is not None),
             ("imputation", cfg.imputation),
             ("clusters", book.clusters),
+            ("subgroups", cfg.subgroups),
         )
         if present
     }
     report = replace(report, checklists=_checklists(cfg, report, features))
     return write_report(report, out, formats=cfg.report_formats)
+
+
+def _subgroup_methods(cfg: AnalysisConfig, book, wave: str, score) -> str:
+    """How the declared subgroups were analysed, and how to read them."""
+    declared = []
+    for name, group in cfg.subgroups.items():
+        bands = ", ".join(f"{p:g}" for p in group.cut_points)
+        how = f"{group.column} cut at {bands}" if bands else group.column
+        declared.append(name if how == name else f"{name} ({how})")
+    adjusted = ["the outcome at baseline", *cfg.model.covariates]
+    if score is not None:
+        adjusted.append("the propensity score's logit")
+    n_tests = len(cfg.subgroups) * sum(
+        outcome_family(book, column) == "gaussian" for column in cfg.outcomes.values()
+    )
+    errors = (
+        f"CR2 errors by {book.clusters[-1]} with Satterthwaite df, and the test "
+        "that the difference is the same in every level by the Hotelling "
+        "T-squared approximation HTZ (Pustejovsky and Tipton 2018, as R "
+        "clubSandwich)"
+        if book.clusters
+        else "model-based errors, and the test that the difference is the same in "
+        "every level by the F test of the models with and without the interaction"
+    )
+    return (
+        "Subgroups: only the subgroups declared in the config were analysed: "
+        + "; ".join(declared)
+        + f". For each continuous outcome at {wave}, one ANCOVA per subgroup "
+        "estimated the difference between arms within each level (levels known "
+        f"at baseline), adjusted for {_and(adjusted)} (slopes common to all "
+        f"levels; a covariate that is itself the subgroup enters as its levels), "
+        f"with {errors}. Read the interaction test, not whether one "
+        f"level's interval excludes no difference: with {n_tests} interaction "
+        f"test{'s' if n_tests != 1 else ''}, about {n_tests * 0.05:.1f} would have "
+        "p < 0.05 by chance alone even if the effect were the same everywhere, the "
+        "p-values are not adjusted for this, and each level has fewer "
+        "participants and clusters than the whole, so wider intervals. Binary and "
+        "count outcomes are not analysed by subgroup."
+    )
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _randomised(cfg: AnalysisConfig) -> bool | None:
@@ -495,6 +554,8 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
                 "affects the outcome; read this estimate as descriptive."
             )
         )
+    if cfg.subgroups:
+        lines.append(_subgroup_methods(cfg, book, wave, score))
     if cfg.imputation:
         lines.append(
             f"Multiple imputation: {cfg.imputation.m} imputations by chained "

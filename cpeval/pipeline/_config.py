@@ -6,6 +6,7 @@ default lives here, in one place.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -150,6 +151,22 @@ class DoseConfig(_Section):
     exposure: StrictStr
 
 
+class SubgroupConfig(_Section):
+    """One ``[subgroups]`` entry: a column known at baseline (a category, such
+    as sex or a team's client group), or a measurement cut into bands at
+    ``cut_points`` (``[45]``: under 45, 45 and over)."""
+
+    column: StrictStr
+    cut_points: tuple[float, ...] = ()
+
+    @model_validator(mode="after")
+    def _increasing(self) -> SubgroupConfig:
+        points = self.cut_points
+        if any(b <= a for a, b in itertools.pairwise(points)):
+            raise ValueError(f"cut_points: must increase; got {list(points)}")
+        return self
+
+
 class ImputationConfig(_Section):
     """``[imputation]``: ``m`` imputations (2 or more) and ``iterations``."""
 
@@ -216,6 +233,9 @@ class AnalysisConfig(_Section):
     model : ModelConfig
     propensity, imputation, economics, dose : optional
         ``None`` when the config has no such section.
+    subgroups : dict
+        Label -> :class:`SubgroupConfig`, in the config's order (none without
+        ``[subgroups]``): only declared subgroups are analysed.
     formats : tuple of str
         Table formats written.
     primary_wave : str, optional
@@ -241,6 +261,7 @@ class AnalysisConfig(_Section):
     imputation: ImputationConfig | None = None
     economics: EconomicsConfig | None = None
     dose: DoseConfig | None = None
+    subgroups: dict[str, SubgroupConfig] = Field(default_factory=dict)
     formats: tuple[str, ...] = FORMATS
     primary_wave: str | None = None
     question: str | None = None
@@ -267,6 +288,8 @@ class AnalysisConfig(_Section):
         }
         if self.dose is not None:
             named["[dose] exposure"] = (self.dose.exposure,)
+        if self.subgroups:
+            named["[subgroups]"] = tuple(g.column for g in self.subgroups.values())
         if self.economics is not None:
             econ = self.economics
             named["[economics] services"] = tuple(econ.services)
@@ -295,6 +318,7 @@ _SECTIONS = {
     "imputation": ImputationConfig,
     "economics": EconomicsConfig,
     "dose": DoseConfig,
+    "subgroups": None,
 }
 
 
@@ -365,12 +389,34 @@ def load_config(path: str | Path) -> AnalysisConfig:
         imputation=sections.get("imputation"),
         economics=economics,
         dose=sections.get("dose"),
+        subgroups=_subgroups(raw.get("subgroups", {}), path),
         formats=head.formats or _default_formats(),
         primary_wave=None if head.primary_wave is None else str(head.primary_wave),
         question=head.question,
         design=head.design,
         report_formats=tuple(dict.fromkeys(head.report_formats)),
     )
+
+
+def _subgroups(table: Any, path: Path) -> dict[str, SubgroupConfig]:
+    """``[subgroups]``: label = "column", or label = { column, cut_points }."""
+    if not isinstance(table, dict):
+        raise DataError(f"{path}: 'subgroups' must be a table ([subgroups])")
+    for label, value in table.items():
+        if not isinstance(value, str | dict):
+            raise DataError(
+                f"{path}: 'subgroups.{label}' must name a column (\"sex\") or be "
+                f'a table ({{ column = "age", cut_points = [45] }}); got {value!r}'
+            )
+    return {
+        str(label): _parse(
+            SubgroupConfig,
+            {"column": value} if isinstance(value, str) else value,
+            f"subgroups.{label}",
+            path,
+        )
+        for label, value in table.items()
+    }
 
 
 def _within_limits(sections: dict, path: Path) -> None:

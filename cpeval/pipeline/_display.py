@@ -68,7 +68,19 @@ TITLES = {
     "costs": "Costs per participant by category",
     "economics": "Cost-effectiveness",
     "dose": "Effect per unit of dose (instrumental variable)",
+    "subgroups": "Differences between arms within declared subgroups",
+    "subgroup_tests": "Subgroup interaction tests: is the difference the same in "
+    "every level?",
 }
+
+#: Under both subgroup tables: how to read them.
+SUBGROUP_NOTE = (
+    "Only subgroups declared in the config were analysed, continuous outcomes at "
+    "the primary wave, by ANCOVA with the arm within each level. Read the "
+    "interaction test, not one level's interval: with many tests some have "
+    "p < 0.05 by chance (about 1 in 20 when the effect is the same everywhere); "
+    "p-values are not adjusted for multiplicity."
+)
 
 
 def table_labels(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> dict:
@@ -97,8 +109,10 @@ def table_formats(name: str, table: pd.DataFrame) -> dict[str, str]:
             formats[column] = "count"
         elif column == "p_val":
             formats[column] = "p"
-        elif name == "dose" and column in (
+        elif name in ("dose", "subgroup_tests") and column in (
             "clusters",
+            "levels",
+            "df_num",
             "not analysed (a value missing)",
         ):
             formats[column] = "count"
@@ -168,6 +182,10 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
             "in the outcome per unit of dose among those whose dose the allocation "
             "changed. A first-stage F under 10 marks a weak instrument."
         )
+    elif name in ("subgroups", "subgroup_tests"):
+        if {"ci_low", "ci_high"} <= set(columns):
+            merges.append(interval("ci_low", "ci_high"))
+        notes.append(SUBGROUP_NOTE)
     elif name == "balance":
         for suffix, stage in (("", "before weighting"), ("_adj", "after weighting")):
             group = [

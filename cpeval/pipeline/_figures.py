@@ -28,6 +28,10 @@ CAPTIONS = {
     "love_plot": "Love plot of baseline balance: absolute standardised difference "
     "of each covariate before and after weighting by the propensity score; below the "
     "dashed line (0.1) counts as balanced.",
+    "subgroup_forest": "Subgroups declared in the config: the adjusted difference "
+    "between arms (intervention minus comparator) within each level, with 95% "
+    "confidence intervals; diamonds are everyone analysed. Compare levels by the "
+    "interaction test in the subgroup tests table.",
     "ce_plane": "Cost-effectiveness plane: bootstrap replicates of incremental "
     "QALYs and cost; points below the dashed line are cost-effective at that "
     "willingness to pay.",
@@ -47,6 +51,11 @@ ALT = {
     "love_plot": "Love plot: the absolute standardised difference of each "
     "baseline characteristic before and after propensity weighting, against a "
     "line at 0.1. The numbers are in the balance table.",
+    "subgroup_forest": "Forest plot by subgroup: for each continuous outcome, the "
+    "difference between arms with its 95% confidence interval in everyone "
+    "analysed and in each level of each declared subgroup, against a line at no "
+    "difference. The numbers, counts and interaction tests are in the subgroup "
+    "tables.",
     "ce_plane": "Cost-effectiveness plane: a cloud of bootstrap replicates of the "
     "difference in QALYs (across) and in cost (up), with the willingness-to-pay "
     "line. The estimates and intervals are in the economics table.",
@@ -66,6 +75,7 @@ def draw_figures(
     arms: tuple[str, str],
     balance: pd.DataFrame | None = None,
     cea=None,
+    subgroups: pd.DataFrame | None = None,
 ) -> list[Figure]:
     """Draw every figure, save each as PNG and SVG, and return them as report
     figures (with captions and text alternatives)."""
@@ -75,6 +85,8 @@ def draw_figures(
     matplotlib.rcParams["svg.hashsalt"] = "cpeval"
     with matplotlib.rc_context({"axes.prop_cycle": matplotlib.cycler(color=PALETTE)}):
         figures = _draw(cfg, outcomes, data, book, balance=balance, cea=cea)
+        if subgroups is not None:
+            figures["subgroup_forest"] = _subgroup_forest(subgroups)
     i, c = arms
     captions = {
         name: text.replace("intervention minus comparator", f"{i} minus {c}")
@@ -177,4 +189,46 @@ def _forest(outcomes: pd.DataFrame):
         xlabel += "; log odds or rate ratio for binary and count outcomes"
     ax.set_yticks(positions, labels, fontsize=7)
     ax.set_xlabel(xlabel)
+    return fig
+
+
+def _subgroup_forest(table: pd.DataFrame):
+    """One panel per outcome: each subgroup's rows (everyone analysed, then each
+    level), top to bottom, with their intervals."""
+    import matplotlib.pyplot as plt
+
+    from ._subgroups import ALL
+
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    rows = len(table) // len(outcomes)
+    fig, axes = plt.subplots(
+        len(outcomes),
+        1,
+        figsize=(7, (0.32 * rows + 0.9) * len(outcomes)),
+        squeeze=False,
+    )
+    for ax, outcome in zip(axes[:, 0], outcomes, strict=True):
+        part = table[table["outcome"] == outcome]
+        positions = np.arange(len(part))[::-1]
+        everyone = part["level"].eq(ALL).to_numpy()
+        for marker, chosen in (("D", everyone), ("s", ~everyone)):
+            shown = part[chosen]
+            ax.errorbar(
+                shown["difference"],
+                positions[chosen],
+                xerr=[
+                    shown["difference"] - shown["ci_low"],
+                    shown["ci_high"] - shown["difference"],
+                ],
+                fmt=marker,
+                capsize=3,
+                color=PALETTE[0],
+            )
+        ax.axvline(0, color="grey", linestyle="--")
+        labels = np.where(
+            everyone, part["subgroup"] + ": " + ALL, "    " + part["level"]
+        )
+        ax.set_yticks(positions, labels, fontsize=7)
+        ax.set_title(outcome, fontsize=8)
+    axes[-1, 0].set_xlabel("adjusted difference (95% CI)")
     return fig

@@ -23,6 +23,7 @@ def findings(
     *,
     economics=None,
     diagnostics: list[str] = (),
+    subgroups=None,
 ) -> list[str]:
     """Plain sentences: who was seen, the primary analysis and its results, the
     sensitivity analyses and other waves, the diagnostics, the economics."""
@@ -55,6 +56,8 @@ def findings(
     if rated:
         lines.append(_e_value_sentence(rated))
     lines += _other_rows(analyses, i, c)
+    if subgroups is not None:
+        lines.append(_subgroup_sentence(subgroups.tests))
     lines += list(diagnostics)
     if economics:
         lines += _economic_sentences(economics, i, c, wave)
@@ -201,6 +204,38 @@ def _e_value_sentence(rows: list[dict]) -> str:
         + ". Without randomisation such a factor cannot be ruled out; "
         "the larger the E-value, the stronger it would have to be."
     )
+
+
+def _subgroup_sentence(tests) -> str:
+    """The interaction tests of the declared subgroups, read with their number."""
+    n = len(tests)
+    low = tests[tests["p_val"] < 0.05]
+    chance = (
+        f"with {n} test{'s' if n != 1 else ''}, about {n * 0.05:.1f} would by chance"
+    )
+    if low.empty:
+        return (
+            f"Subgroups (declared in the config): none of the {n} interaction "
+            "tests had p < 0.05, so these data give no evidence that the "
+            "difference between arms depends on "
+            + _join(list(dict.fromkeys(tests["subgroup"])))
+            + "; such tests have little power, so neither do they show that it "
+            "does not. Each level's difference is in the subgroups table and figure."
+        )
+    found = [
+        f"{r['outcome']} by {r['subgroup']} ({_p(r['p_val'])})"
+        for r in low.to_dict("records")
+    ]
+    return (
+        f"Subgroups (declared in the config): {len(low)} of {n} interaction "
+        f"tests had p < 0.05: {_join(found)}; {chance}, so read them as a "
+        "question for a further study rather than a finding. Each level's "
+        "difference is in the subgroups table and figure."
+    )
+
+
+def _p(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
 def _points(value: float, unit: str = "points", digits: int = 2) -> str:

@@ -44,6 +44,8 @@ _TABLES = {
     "table-outcomes": "Table: outcomes",
     "table-balance": "Table: baseline balance",
     "table-dose": "Table: effect per unit of dose",
+    "table-subgroups": "Table: differences within subgroups",
+    "table-subgroup_tests": "Table: subgroup interaction tests",
     "table-costs": "Table: costs",
     "table-economics": "Table: cost-effectiveness",
 }
@@ -62,6 +64,7 @@ FEATURES = (
     "propensity",
     "imputation",
     "clusters",
+    "subgroups",
     "randomised",
     "non-randomised",
 )

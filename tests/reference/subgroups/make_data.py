@@ -35,7 +35,15 @@ for team in range(12):
             + rng.normal(0, 4)
         )
         rows.append(
-            (f"t{team:02d}", allocated, client, sex, round(baseline, 2), age, round(y, 3))
+            (
+                f"t{team:02d}",
+                allocated,
+                client,
+                sex,
+                round(baseline, 2),
+                age,
+                round(y, 3),
+            )
         )
 frame = pd.DataFrame(
     rows,

@@ -1,0 +1,194 @@
+"""The declared subgroups (``[subgroups]``): each continuous outcome's effect at
+the primary wave within each level of each subgroup, with the test that the
+effect is the same in every level (:func:`cpeval.models.subgroup_effects`), and
+the effect in everyone analysed beside them (:func:`cpeval.models.ancova`).
+Only declared subgroups run."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._checks import numeric
+from ..exceptions import DataError
+from ..models import ancova, subgroup_effects
+from ..models._subgroups import MAX_LEVELS
+from ._outcomes import PS, _indicators, outcome_family
+
+__all__ = ["ALL", "SubgroupTables", "subgroup_analysis"]
+
+ALL = "all analysed"  # the level label of the row of everyone in the analysis
+
+
+@dataclass(frozen=True)
+class SubgroupTables:
+    """The subgroup effects (a row per outcome, subgroup and level, with a row
+    of everyone first) and the interaction tests (a row per outcome and
+    subgroup)."""
+
+    effects: pd.DataFrame
+    tests: pd.DataFrame
+
+
+def subgroup_analysis(
+    cfg, data: pd.DataFrame, book, arms, score=None
+) -> SubgroupTables:
+    """Every declared subgroup of every continuous outcome at the primary wave,
+    adjusted as the ANCOVA (baseline, the model's covariates and the propensity
+    score's logit when there is one), CR2 by the allocation cluster."""
+    wave = cfg.wave(book)
+    base = data[data["time"] == 0].set_index(book.id)
+    later = data[data[book.wave] == wave].set_index(book.id)
+    cluster = book.clusters[-1] if book.clusters else None
+    continuous = {
+        label: column
+        for label, column in cfg.outcomes.items()
+        if outcome_family(book, column) == "gaussian"
+    }
+    if not continuous:
+        raise DataError(
+            f"{cfg.path}: [subgroups] compare mean differences, for continuous "
+            "outcomes only, and every outcome here is binary or a count: leave "
+            "[subgroups] out"
+        )
+    effects, tests = [], []
+    for name, declared in cfg.subgroups.items():
+        levels = _subgroup(cfg, base, name, declared, book)
+        covariates = _indicators(base[list(cfg.model.covariates)]).add_prefix("cov_")
+        if score is not None:
+            covariates["cov_" + PS] = score.logit.reindex(base.index)
+        # a covariate that is the subgroup itself is in its model as its levels
+        itself = _indicators(base[[declared.column]]).add_prefix("cov_").columns
+        within = [
+            c
+            for c in covariates
+            if declared.cut_points
+            or declared.column not in cfg.model.covariates
+            or c not in itself
+        ]
+        for label, column in continuous.items():
+            wide = pd.DataFrame(
+                {
+                    "outcome": later[column],
+                    "baseline": base[column].reindex(later.index),
+                    "allocated": later["treated"],
+                    "subgroup": levels.reindex(later.index),
+                }
+            ).join(covariates)
+            if cluster:
+                wide["cluster"] = later[cluster]
+            found = _fit(cfg, wide, label, name, list(covariates), within, cluster)
+            effects += _effect_rows(label, name, wave, arms, *found)
+            tests.append(_test_row(label, name, wave, found[1]))
+    return SubgroupTables(pd.DataFrame(effects), pd.DataFrame(tests))
+
+
+def _subgroup(cfg, base: pd.DataFrame, name: str, declared, book) -> pd.Series:
+    """Each participant's level at baseline: the column's values (in the
+    codebook's order of its categories), or its bands."""
+    values = base[declared.column]
+    spec = book.columns.get(declared.column)
+    if values.isna().all():
+        raise DataError(
+            f"{cfg.path}: [subgroups] '{name}': column '{declared.column}' has no "
+            "baseline values; a subgroup must be known at baseline"
+        )
+    if not declared.cut_points:
+        if pd.api.types.is_numeric_dtype(values) and values.nunique() > MAX_LEVELS:
+            raise DataError(
+                f"{cfg.path}: [subgroups] '{name}': column '{declared.column}' has "
+                f"{values.nunique()} distinct values, a measurement rather than a "
+                f"category: cut it into bands, e.g. {name!r} = {{ column = "
+                f'"{declared.column}", cut_points = [...] }}'
+            )
+        if spec is not None and spec.values and values.isin(spec.values).all():
+            order = [v for v in spec.values if (values == v).any()]
+            return pd.Series(
+                pd.Categorical(values, categories=order), index=values.index
+            )
+        return values
+    number = numeric(values, f"{cfg.path}: [subgroups] '{name}'")
+    points = list(declared.cut_points)
+    labels = [f"under {points[0]:g}"]
+    labels += [f"{a:g} to under {b:g}" for a, b in itertools.pairwise(points)]
+    labels.append(f"{points[-1]:g} and over")
+    codes = np.searchsorted(points, number.to_numpy(float), side="right")
+    band = pd.Categorical.from_codes(
+        np.where(number.isna(), -1, codes), categories=labels, ordered=True
+    )
+    return pd.Series(band, index=values.index, name=declared.column)
+
+
+def _fit(cfg, wide, label, name, covariates, within, cluster):
+    """The subgroup's model, and the ANCOVA of everyone with a level (the
+    primary ANCOVA's estimate when nobody lacks one)."""
+    options = {
+        "outcome": "outcome",
+        "baseline": "baseline",
+        "group": "allocated",
+        "cluster": "cluster" if cluster else None,
+    }
+    try:
+        levels = subgroup_effects(
+            wide, subgroup="subgroup", covariates=within, **options
+        )
+        everyone = ancova(
+            wide.dropna(subset=["subgroup"]), covariates=covariates, **options
+        )
+    except DataError as exc:
+        message = str(exc).replace("'subgroup'", f"'{name}'")
+        raise DataError(
+            f"{cfg.path}: [subgroups] '{name}', outcome '{label}': {message}"
+        ) from None
+    return everyone, levels
+
+
+def _effect_rows(label, name, wave, arms, everyone, within) -> list[dict]:
+    i, c = arms
+    limits = everyone.conf_int().loc["allocated"]
+    overall = {
+        "level": ALL,
+        f"n ({i})": int(within.counts["intervention"].sum()),
+        f"n ({c})": int(within.counts["comparator"].sum()),
+        "difference": everyone.params["allocated"],
+        "se": everyone.se["allocated"],
+        "ci_low": limits["ci_low"],
+        "ci_high": limits["ci_high"],
+        "df": everyone.df["allocated"],
+        "p_val": everyone.pvalues["allocated"],
+    }
+    frame = within.to_frame()
+    rows = [overall] + [
+        {
+            "level": str(r["level"]),
+            f"n ({i})": int(r["n_intervention"]),
+            f"n ({c})": int(r["n_comparator"]),
+            "difference": r["params"],
+            "se": r["se"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+            "df": r["df"],
+            "p_val": r["pvalues"],
+        }
+        for r in frame.to_dict("records")
+    ]
+    return [{"outcome": label, "subgroup": name, "wave": wave, **r} for r in rows]
+
+
+def _test_row(label, name, wave, within) -> dict:
+    return {
+        "outcome": label,
+        "subgroup": name,
+        "wave": wave,
+        "levels": len(within.params),
+        "n": within.n_obs,
+        "clusters": within.n_clusters,
+        "test": within.interaction_test,
+        "F": within.interaction_f,
+        "df_num": within.interaction_df_num,
+        "df_denom": within.interaction_df_denom,
+        "p_val": within.interaction_pvalue,
+    }
