@@ -96,3 +96,44 @@ def test_bad_input_is_a_data_error(change, message):
     args.update(change)
     with pytest.raises(cpeval.DataError, match=message):
         fit_iv(**args)
+
+
+COST_EFFECT = pd.read_csv(REF / "dose_cea.csv")
+COST_R = pd.read_csv(REF / "dose_cea_results.csv").set_index("outcome")
+
+
+@pytest.mark.parametrize("outcome", ["cost", "qaly", "nb20000", "nb30000"])
+def test_dose_on_cost_effectiveness_equals_r(outcome):
+    """Cost, QALYs and net monetary benefit per unit of fidelity, as [dose] fits
+    them with [economics] (tests/reference/iv/dose_cea.R)."""
+    data = COST_EFFECT.assign(
+        nb20000=20000 * COST_EFFECT["qaly"] - COST_EFFECT["cost"],
+        nb30000=30000 * COST_EFFECT["qaly"] - COST_EFFECT["cost"],
+    )
+    fit = fit_iv(
+        data,
+        outcome=outcome,
+        exposure="fidelity",
+        instrument="allocated",
+        covariates=["utility0", "cost0"],
+        cluster="team",
+    )
+    expected = COST_R.loc[outcome]
+    assert fit.n_obs == expected["n"]
+    assert fit.params["fidelity"] == pytest.approx(expected["estimate"], rel=1e-8)
+    assert fit.se["fidelity"] == pytest.approx(expected["se"], rel=1e-8)
+
+
+def test_net_benefit_per_unit_is_wtp_times_qalys_minus_cost():
+    fits = {
+        y: fit_iv(
+            COST_EFFECT.assign(nb=25000 * COST_EFFECT["qaly"] - COST_EFFECT["cost"]),
+            outcome=y,
+            exposure="fidelity",
+            instrument="allocated",
+            covariates=["utility0", "cost0"],
+            cluster="team",
+        ).params["fidelity"]
+        for y in ("cost", "qaly", "nb")
+    }
+    assert fits["nb"] == pytest.approx(25000 * fits["qaly"] - fits["cost"], rel=1e-10)

@@ -648,3 +648,50 @@ def test_e_values_by_hand_and_only_for_non_randomised_designs(implementation):
     randomised = cfg.model_copy(update={"design": "cluster-randomised"})
     rows = outcome_analyses(randomised, data, book, say=lambda *_: None).rows
     assert not any("e_value" in row for row in rows)
+
+
+def test_dose_on_cost_effectiveness_by_hand(implementation):
+    """With [economics], [dose] adds cost, QALYs and net monetary benefit per
+    unit of dose: 2SLS on the economic analysis's participants (cost and QALYs
+    known), adjusted for baseline utility and cost and the model's covariates;
+    the net benefit's estimate is wtp x QALYs' minus cost's."""
+    import numpy as np
+
+    from cpeval.models import fit_iv
+    from cpeval.pipeline._config import DoseConfig
+    from cpeval.pipeline._dose import dose_analysis
+    from cpeval.pipeline._economics import _people
+
+    cfg, book, data = implementation
+    teams = sorted(data["team"].unique())
+    level = {t: 1.0 + 0.5 * k for k, t in enumerate(teams)}
+    fidelity = np.where(data["treated"] == 1, data["team"].map(level), 0.0)
+    data = data.assign(fidelity=fidelity)
+    cfg = cfg.model_copy(update={"dose": DoseConfig(exposure="fidelity")})
+    table = dose_analysis(cfg, data, book).set_index("outcome")
+    wave = cfg.wave(book)
+    assert list(table.index[:3]) == list(cfg.outcomes)  # the outcomes first
+    cost, qaly = table.loc[f"cost to {wave} (£)"], table.loc[f"QALYs to {wave}"]
+    people, _ = _people(cfg, data, book)
+    known = people.dropna(subset=["cost", "qaly"])
+    assert cost["n"] == qaly["n"] == len(known)
+    assert cost["not analysed (a value missing)"] == len(people) - len(known)
+    effect = "effect per unit of fidelity"
+    for wtp in cfg.economics.wtp:
+        row = table.loc[f"net monetary benefit at £{wtp:,.0f} per QALY"]
+        assert row[effect] == pytest.approx(wtp * qaly[effect] - cost[effect], rel=1e-9)
+        assert row["n"] == len(known)
+    wide = known.assign(
+        dose=data.groupby("id")["fidelity"].first().reindex(known.index),
+        age=data[data["time"] == 0].set_index("id")["age"].reindex(known.index),
+    )
+    fit = fit_iv(
+        wide,
+        outcome="qaly",
+        exposure="dose",
+        instrument="treated",
+        covariates=["baseline_utility", "baseline_cost", "age"],
+        cluster="team",
+    )
+    assert qaly[effect] == pytest.approx(fit.params["dose"], rel=1e-10)
+    assert qaly["se"] == pytest.approx(fit.se["dose"], rel=1e-10)

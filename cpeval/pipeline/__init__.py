@@ -540,7 +540,17 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
                 if book.clusters
                 else ", with robust errors"
             )
-            + ". Binary and count outcomes are not in this table. It assumes "
+            + ". "
+            + (
+                f"The same for the cost and QALYs to {wave} and the net monetary "
+                "benefit (willingness to pay x QALYs - cost) at each willingness "
+                "to pay, on the participants with both, adjusted also for "
+                "baseline utility and cost (instrumental variables for "
+                "cost-effectiveness: DiazOrdaz, Franchini and Grieve 2018). "
+                if cfg.economics
+                else ""
+            )
+            + "Binary and count outcomes are not in this table. It assumes "
             "allocation changes the outcome only through the dose "
             "(an assumption the data cannot check) and is the effect among those "
             "whose dose the allocation changed; a first-stage F under 10 marks a "

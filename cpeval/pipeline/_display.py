@@ -182,6 +182,13 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
             "in the outcome per unit of dose among those whose dose the allocation "
             "changed. A first-stage F under 10 marks a weak instrument."
         )
+        if table["outcome"].astype(str).str.startswith("net monetary benefit").any():
+            notes.append(
+                "Cost, QALYs and net monetary benefit per unit of dose: the same "
+                "method on the economic evaluation's participants; a positive net "
+                "benefit per unit means more dose is worth its cost at that "
+                "willingness to pay."
+            )
     elif name in ("subgroups", "subgroup_tests"):
         if {"ci_low", "ci_high"} <= set(columns):
             merges.append(interval("ci_low", "ci_high"))

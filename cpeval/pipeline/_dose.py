@@ -1,7 +1,10 @@
 """The effect per unit of dose (``[dose]``): each continuous outcome at the primary
 wave, by two-stage least squares with allocation as the instrument
 (:func:`cpeval.models.fit_iv`), adjusted for the outcome at baseline and the
-model's covariates, clustered by the allocation unit."""
+model's covariates, clustered by the allocation unit. With ``[economics]``, the
+same for the cost and QALYs to the primary wave and the net monetary benefit at
+each willingness to pay (DiazOrdaz, Franchini and Grieve 2018: instrumental
+variables for cost-effectiveness; net benefit regression, Hoch et al. 2002)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pandas as pd
 from .._checks import numeric
 from ..exceptions import DataError
 from ..models import fit_iv
+from ._economics import _people
 from ._outcomes import _indicators, outcome_family
 
 __all__ = ["dose_analysis"]
@@ -42,6 +46,8 @@ def dose_analysis(cfg, data: pd.DataFrame, book) -> pd.DataFrame:
             "the dose cannot be adjusted for itself"
         )
     rows = []
+    if cfg.economics:
+        rows += _economic_rows(cfg, data, book, dose, covariates, wave)
     for label, column in continuous.items():
         wide = pd.DataFrame(
             {
@@ -53,33 +59,78 @@ def dose_analysis(cfg, data: pd.DataFrame, book) -> pd.DataFrame:
         ).join(covariates.add_prefix("cov_"))
         if cluster:
             wide["cluster"] = later[cluster]
-        fit = fit_iv(
-            wide,
-            outcome="outcome",
-            exposure="dose",
-            instrument="allocated",
-            covariates=["baseline", *[c for c in wide if c.startswith("cov_")]],
-            cluster="cluster" if cluster else None,
+        covariate_names = ["baseline", *[c for c in wide if c.startswith("cov_")]]
+        fit = _fit(wide, covariate_names, cluster)
+        rows.append(_row(label, wave, exposure, fit, fit.n_dropped))
+    order = [r for r in rows if r["outcome"] in continuous] + [
+        r for r in rows if r["outcome"] not in continuous
+    ]  # the outcomes first, then the economics
+    return pd.DataFrame(order)
+
+
+def _fit(wide: pd.DataFrame, covariates: list[str], cluster):
+    return fit_iv(
+        wide,
+        outcome="outcome",
+        exposure="dose",
+        instrument="allocated",
+        covariates=covariates,
+        cluster="cluster" if cluster else None,
+    )
+
+
+def _row(label: str, wave: str, exposure: str, fit, dropped: int) -> dict:
+    limits = fit.conf_int().loc["dose"]
+    return {
+        "outcome": label,
+        "wave": wave,
+        "n": fit.n_obs,
+        "not analysed (a value missing)": dropped,
+        "clusters": fit.n_clusters,
+        f"effect per unit of {exposure}": fit.params["dose"],
+        "se": fit.se["dose"],
+        "ci_low": limits["ci_low"],
+        "ci_high": limits["ci_high"],
+        "p_val": fit.pvalues["dose"],
+        "df": fit.df["dose"],
+        "first_stage_f": fit.first_stage_f,
+        "note": "; ".join(fit.messages),
+    }
+
+
+def _economic_rows(cfg, data, book, dose, covariates, wave) -> list[dict]:
+    """Cost, QALYs and net monetary benefit per unit of dose, on the same
+    participants (cost and QALYs both known), adjusted for baseline utility and
+    cost (when collected) and the model's covariates. The net benefit's estimate
+    is exactly wtp x the QALYs' minus the cost's (2SLS is linear in the
+    outcome); its own fit gives their joint uncertainty."""
+    people, _ = _people(cfg, data, book)
+    known = people.dropna(subset=["cost", "qaly"])
+    baseline = [
+        c for c in ("baseline_utility", "baseline_cost") if known[c].notna().any()
+    ]
+    wide = known[["treated", *baseline]].rename(columns={"treated": "allocated"})
+    wide = wide.assign(dose=dose.reindex(known.index)).join(
+        covariates.add_prefix("cov_")
+    )
+    cluster = book.clusters[-1] if book.clusters else None
+    if cluster:
+        wide["cluster"] = known[cluster]
+    names = [*baseline, *[c for c in wide if c.startswith("cov_")]]
+    outcomes = {
+        f"cost to {wave} (£)": known["cost"],
+        f"QALYs to {wave}": known["qaly"],
+    }
+    for wtp in cfg.economics.wtp:
+        outcomes[f"net monetary benefit at £{wtp:,.0f} per QALY"] = (
+            wtp * known["qaly"] - known["cost"]
         )
-        limits = fit.conf_int().loc["dose"]
-        rows.append(
-            {
-                "outcome": label,
-                "wave": wave,
-                "n": fit.n_obs,
-                "not analysed (a value missing)": fit.n_dropped,
-                "clusters": fit.n_clusters,
-                f"effect per unit of {exposure}": fit.params["dose"],
-                "se": fit.se["dose"],
-                "ci_low": limits["ci_low"],
-                "ci_high": limits["ci_high"],
-                "p_val": fit.pvalues["dose"],
-                "df": fit.df["dose"],
-                "first_stage_f": fit.first_stage_f,
-                "note": "; ".join(fit.messages),
-            }
-        )
-    return pd.DataFrame(rows)
+    rows = []
+    for label, values in outcomes.items():
+        fit = _fit(wide.assign(outcome=values), names, cluster)
+        dropped = len(people) - fit.n_obs  # no cost or QALYs, or a value missing
+        rows.append(_row(label, wave, cfg.dose.exposure, fit, dropped))
+    return rows
 
 
 def _one_dose(cfg, data: pd.DataFrame, book, exposure: str) -> pd.Series:
