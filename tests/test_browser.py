@@ -37,7 +37,7 @@ STUDIES = {
 #: the figures each report draws (found by their figure's id)
 FIGURES = {
     "implementation": ("trajectories", "forest_plot", "love_plot", "ce_plane", "ceac"),
-    "pilot": ("trajectories", "forest_plot", "ce_plane", "ceac"),
+    "pilot": ("trajectories", "forest_plot", "subgroup_forest", "ce_plane", "ceac"),
 }
 #: issue 14's acceptance: the implementation study's page stays under 1.5 MB
 MAX_REPORT_BYTES = 1_500_000
