@@ -695,3 +695,84 @@ def test_dose_on_cost_effectiveness_by_hand(implementation):
     )
     assert qaly[effect] == pytest.approx(fit.params["dose"], rel=1e-10)
     assert qaly["se"] == pytest.approx(fit.se["dose"], rel=1e-10)
+
+
+def test_propensity_across_imputations_by_hand(implementation):
+    """[propensity] approach = "across" (R MatchThem): with some ages missing
+    (imputed), the score is estimated in each completed data set, each
+    participant's probability averaged over them, and that one logit used in
+    every refit; "within" (the default) uses each data set's own."""
+    import numpy as np
+    import pandas as pd
+
+    from cpeval.adjust import propensity_score
+    from cpeval.missing import impute
+    from cpeval.models import fit_lmm
+    from cpeval.pipeline._config import PropensityConfig
+    from cpeval.pipeline._outcomes import _long, _wide, outcome_table
+
+    cfg, book, data = implementation
+    blank = data["id"].isin(data["id"].drop_duplicates().iloc[::7])
+    data = data.assign(age=data["age"].mask(blank))
+    rows = {}
+    for approach in ("within", "across"):
+        use = cfg.model_copy(
+            update={
+                "imputation": ImputationConfig(m=3, iterations=5),
+                "propensity": PropensityConfig(
+                    covariates=("age", "sex"), approach=approach
+                ),
+            }
+        )
+        table, _ = outcome_table(use, data, book, say=lambda *_: None)
+        rows[approach] = table.set_index(["outcome", "analysis"]).loc[
+            ("wellbeing (WEMWBS)", "multiple imputation (m = 3)")
+        ]
+    columns = list(cfg.outcomes.values())
+    wide, imputed, predictors = _wide(data, book, columns, ["age", "sex"])
+    assert "age" in imputed
+    sets = impute(
+        wide,
+        imputed,
+        predictors=predictors,
+        by="treated",
+        cluster="team",
+        m=3,
+        iterations=5,
+        seed=cfg.seed,
+    ).datasets
+    longs, scores = [], []
+    for completed in sets:
+        long = _long(completed, book, columns, ["age", "sex"])
+        base = long[long["time"] == 0].set_index("id")
+        base["sex_male"] = (base["sex"] == "male").astype(float)
+        scores.append(propensity_score(base, "treated ~ age + sex_male").score)
+        longs.append(long)
+    mean = pd.concat(scores, axis=1).mean(axis=1)
+    q, u = [], []
+    for long in longs:
+        long["ps"] = long["id"].map(np.log(mean / (1 - mean)))
+        fit = fit_lmm(
+            long, "wemwbs_total ~ time * treated + age + ps + time:ps" + RANDOM
+        )
+        effect = fit.to_frame().set_index("term").loc["time:treated"]
+        q.append(effect["params"])
+        u.append(effect["se"] ** 2)
+    total = np.mean(u) + (1 + 1 / 3) * np.var(q, ddof=1)
+    assert rows["across"]["difference"] == pytest.approx(np.mean(q), abs=1e-10)
+    assert rows["across"]["se"] == pytest.approx(np.sqrt(total), rel=1e-10)
+    assert rows["within"]["difference"] != pytest.approx(np.mean(q), abs=1e-6)
+
+
+def test_propensity_approach_needs_imputation(tmp_path):
+    text = CONFIG.read_text().replace("[imputation]\nm = 20\niterations = 10\n", "")
+    text = text.replace(
+        'covariates = ["age", "sex"]\n\n#',
+        'covariates = ["age", "sex"]\napproach = "across"\n\n#',
+        1,
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(text.replace('"../data', f'"{ROOT}/data'))
+    assert "approach" in text and "[imputation]" not in text
+    with pytest.raises(cpeval.DataError, match="has no \\[imputation\\]"):
+        load_config(path)

@@ -272,6 +272,22 @@ def _subgroup_methods(cfg: AnalysisConfig, book, wave: str, score) -> str:
     )
 
 
+def _score_across(cfg: AnalysisConfig) -> str:
+    """How the imputed analysis used the propensity score, in words."""
+    if cfg.propensity is None:
+        return ""
+    if cfg.propensity.approach == "across":
+        return (
+            "the propensity score was estimated in each completed data set, each "
+            "participant's probability averaged over them (the across approach, "
+            "as R MatchThem) and that one score used in every data set; "
+        )
+    return (
+        "the propensity score was re-estimated in each completed data set and "
+        "used there (the within approach, as R MatchThem's default); "
+    )
+
+
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
@@ -574,7 +590,8 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
             + (f"{book.clusters[-1]} indicators and " if book.clusters else "")
             + "the covariates as predictors "
             f"({cfg.imputation.iterations} iterations, seed {cfg.seed}); "
-            "the propensity score was re-estimated and the model refitted in each "
+            + _score_across(cfg)
+            + "the model was refitted in each "
             "completed data set, and the effects pooled by Rubin's rules with "
             "Barnard-Rubin degrees of freedom (as mice). The findings quote the "
             "imputed analysis; the available-data analysis is beside it."

@@ -138,9 +138,15 @@ class ModelConfig(_Section):
 
 
 class PropensityConfig(_Section):
-    """``[propensity]``: the baseline covariates of the propensity score."""
+    """``[propensity]``: the baseline covariates of the propensity score, and,
+    with ``[imputation]``, how the score is combined across the completed data
+    sets (as R MatchThem's ``approach``): ``"within"`` (the default) estimates
+    it in each data set and uses it there; ``"across"`` estimates it in each,
+    averages each participant's probability over the data sets and uses that
+    one score in all of them."""
 
     covariates: Names = Field(min_length=1)
+    approach: Literal["within", "across"] = "within"
 
 
 class DoseConfig(_Section):
@@ -367,6 +373,17 @@ def load_config(path: str | Path) -> AnalysisConfig:
     bad = [k for k, v in outcomes.items() if not isinstance(v, str)]
     if bad:
         raise DataError(f"{path}: 'outcomes.{bad[0]}' must name a scored column")
+    propensity = sections.get("propensity")
+    if (
+        propensity
+        and "approach" in propensity.model_fields_set
+        and "imputation" not in sections
+    ):
+        raise DataError(
+            f"{path}: 'propensity.approach' says how the score is combined "
+            "across imputed data sets, and the config has no [imputation]: "
+            "leave it out"
+        )
     head = sections.pop("analysis")
     if not head.allow_large:
         _within_limits(sections, path)

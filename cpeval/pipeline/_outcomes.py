@@ -607,13 +607,18 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
         seed=cfg.seed,
     )
     fits: dict[str, list] = {label: [] for label in cfg.outcomes}
-    completed_sets = []
-    for completed in imputations.datasets:
-        long = _long(completed, book, columns, base_covs)
-        if ps_covariates:
-            score = propensity(long, book.id, ps_covariates)
-            long[PS] = long[book.id].map(score.logit)
-        completed_sets.append(long)
+    completed_sets = [
+        _long(completed, book, columns, base_covs) for completed in imputations.datasets
+    ]
+    if ps_covariates:
+        logits = [
+            propensity(long, book.id, ps_covariates).logit for long in completed_sets
+        ]
+        if cfg.propensity.approach == "across":
+            logits = [across_imputations(logits)] * len(logits)
+        for long, logit in zip(completed_sets, logits, strict=True):
+            long[PS] = long[book.id].map(logit)
+    for long in completed_sets:
         for label, column in cfg.outcomes.items():
             fits[label].append(spec.fit(long, column, cfg.model.kind))
     analysis = f"multiple imputation (m = {imputations.m})"
@@ -633,6 +638,24 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
             row["n_participants"] = len(wide)
             rows.append((row, everyone))
     return rows
+
+
+def across_imputations(logits: list[pd.Series]) -> pd.Series:
+    """The "across" propensity score (R MatchThem's ``approach = "across"``):
+    each participant's probability averaged over the completed data sets, as a
+    logit.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> p = [pd.Series([0.2, 0.5]), pd.Series([0.4, 0.5])]
+    >>> logit = across_imputations([np.log(q / (1 - q)) for q in p])
+    >>> np.round(1 / (1 + np.exp(-logit)), 3).tolist()
+    [0.3, 0.5]
+    """
+    probabilities = pd.concat([1 / (1 + np.exp(-x)) for x in logits], axis=1)
+    mean = probabilities.mean(axis=1)
+    return np.log(mean / (1 - mean)).rename(PS)
 
 
 def _pooled(results: list[pd.Series]) -> dict:
