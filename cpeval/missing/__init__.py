@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .. import _lazy_exports
 
 if TYPE_CHECKING:
+    from ._items import impute_items
     from ._mice import Imputations, impute
     from ._pool import PooledEstimate, pool
     from ._report import delta_adjust, missing_patterns, missing_summary, tipping_point
@@ -19,6 +20,7 @@ __all__ = [
     "PooledEstimate",
     "delta_adjust",
     "impute",
+    "impute_items",
     "missing_patterns",
     "missing_summary",
     "pool",
@@ -28,6 +30,7 @@ __all__ = [
 __getattr__, __dir__ = _lazy_exports(
     __name__,
     {
+        "._items": ("impute_items",),
         "._mice": ("Imputations", "impute"),
         "._pool": ("PooledEstimate", "pool"),
         "._report": (
