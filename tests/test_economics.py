@@ -593,3 +593,23 @@ def test_bootstrap_means_do_not_depend_on_the_chunk(monkeypatch):
     sums = np.take(packed, rows).sum(axis=1)
     assert np.array_equal(reference[:101, 0], sums.real / 37)
     assert np.array_equal(reference[:101, 1], sums.imag / 37)
+
+
+@pytest.mark.parametrize(
+    ("wtp", "message"),
+    [
+        (None, "needs the willingness to pay"),
+        ([20000, 30000], "one number"),
+        ("20000", "one number"),
+        (float("nan"), "finite"),
+    ],
+)
+def test_inmb_interval_never_assumes_a_wtp(wtp, message):
+    data = pd.read_csv(REF / "trial.csv")
+    res = bootstrap_cea(
+        data, cost="cost", effect="qaly", group="arm", n_boot=50, seed=1
+    )
+    options = {} if wtp is None else {"wtp": wtp}
+    with pytest.raises(cpeval.DataError, match=message):
+        res.interval("inmb", **options)
+    assert res.interval("delta_cost") == res.interval("delta_cost", wtp=None)

@@ -431,7 +431,7 @@ class BootstrapCEA(EstimateResults):
         self,
         quantity: str = "delta_cost",
         method: str = "percentile",
-        wtp: float = 0.0,
+        wtp: float | None = None,
         level: float | None = None,
         acceleration: str = "stratified",
     ) -> tuple[float, float]:
@@ -444,7 +444,8 @@ class BootstrapCEA(EstimateResults):
             BCa (Efron 1987): bias ``z0 = Phi^-1(share of replicates below the
             estimate)`` and acceleration ``a = sum d^3 / (6 (sum d^2)^1.5)``.
         wtp : float
-            Willingness to pay, for ``inmb``.
+            Willingness to pay, for ``inmb`` (required there, one number; never
+            assumed).
         level : float, optional
             Defaults to the result's ``level``.
         acceleration : {"stratified", "boot.ci"}
@@ -494,7 +495,11 @@ class BootstrapCEA(EstimateResults):
         if acceleration == "boot.ci":
             deviations = self._influence(quantity, wtp)
         elif jack is None:
-            raise DataError("BCa needs the jackknife estimates: use bootstrap_cea")
+            raise DataError(
+                "BCa needs the jackknife estimates, which this bootstrap does not "
+                "have (a covariate-adjusted or pooled bootstrap): use "
+                "method='percentile'"
+            )
         else:
             deviations = jack.mean() - jack
         z0 = stats.norm.ppf(np.mean(values < estimate))
@@ -523,9 +528,10 @@ class BootstrapCEA(EstimateResults):
             ).to_numpy()
         return self.influence[quantity].to_numpy()
 
-    def _quantity(self, quantity: str, wtp: float):
+    def _quantity(self, quantity: str, wtp: float | None):
         jack = self.jackknife
         if quantity == "inmb":
+            wtp = _one_wtp(wtp)
             values = self._inmb_draws(np.array([wtp]))[:, 0]
             estimate = wtp * self.delta_effect - self.delta_cost
             if jack is not None:
@@ -546,6 +552,24 @@ class BootstrapCEA(EstimateResults):
         de = self.replicates["delta_effect"].to_numpy()[:, None]
         dc = self.replicates["delta_cost"].to_numpy()[:, None]
         return grid[None, :] * de - dc
+
+
+def _one_wtp(wtp) -> float:
+    """The willingness to pay of an INMB interval: one finite number, given."""
+    if wtp is None:
+        raise DataError(
+            "the INMB interval needs the willingness to pay per unit of effect: "
+            "give wtp= (e.g. wtp=20000)"
+        )
+    if isinstance(wtp, str | bytes) or np.ndim(wtp) != 0:
+        raise DataError(f"wtp must be one number for an interval; got {wtp!r}")
+    try:
+        value = float(wtp)
+    except (TypeError, ValueError):
+        raise DataError(f"wtp must be a number; got {wtp!r}") from None
+    if not np.isfinite(value):
+        raise DataError(f"wtp must be a finite number; got {wtp!r}")
+    return value
 
 
 def bca_acceleration(deviations: np.ndarray) -> float:
