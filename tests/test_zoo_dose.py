@@ -66,6 +66,7 @@ def test_the_dose_row_is_fit_iv_by_hand(run):
     assert row["se"] == pytest.approx(fit.se["dose"], rel=1e-10)
     assert "Effect per unit of dose" in run["report"]
     assert "two-stage least squares" in run["report"]
+    assert "Does wellbeing at 6 months differ" in run["report"]  # one outcome
 
 
 def test_a_blank_comparator_dose_is_refused_not_assumed(tmp_path, capsys):

@@ -110,6 +110,7 @@ def test_the_report_speaks_of_ratios(run):
     assert "social contacts at 12 months: rate ratio" in page
     assert "the 95% interval does not include 1" in page or "includes 1" in page
     assert "generalised linear mixed model fitted by the Laplace approximation" in page
+    assert "having a odds" not in page  # "having odds from ... times"
     assert (
         "points higher in Connecting People" not in page.split("Key findings")[-1][:0]
     )

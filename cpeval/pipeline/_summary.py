@@ -41,8 +41,9 @@ def summary(cfg, study, data: pd.DataFrame, analyses, directions, economics=None
     wave = cfg.wave(study.codebook)
     outcomes = _join([f"{label}" for label in cfg.outcomes])
     question = cfg.question or (
-        f"Do {outcomes} at {_wave(wave)} differ between people in {i} and people "
-        f"in {c}, allowing for where they started?"
+        f"{'Do' if len(cfg.outcomes) > 1 else 'Does'} {outcomes} at {_wave(wave)} "
+        f"differ between people in {i} and people in {c}, allowing for where they "
+        "started?"
     )
     answers = tuple(
         (row["outcome"], _answer(row, i, c, directions.get(row["column"]), cfg.design))
@@ -96,7 +97,8 @@ def _ratio_answer(row: Mapping, i: str, c: str, higher: str | None, design) -> s
     )
     if not (low > 1 or high < 1):
         return (
-            f"{head} No clear difference: the data fit {i} having a {what} from "
+            f"{head} No clear difference: the data fit {i} having "
+            f"{'odds' if what == 'odds' else 'a rate'} from "
             f"{low:.2f} to {high:.2f} times {c}'s"
             + _direction_note(higher)
             + ", so this study alone does not show that it changes this outcome."
