@@ -239,3 +239,49 @@ def test_ratio_rows_have_e_values_by_the_rare_outcome_rule(run, tmp_path):
         )
         assert row["e_value"] == pytest.approx(want.e_value, rel=1e-9)
         assert row["e_value_ci"] == pytest.approx(want.e_value_ci, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("family", "value", "message"),
+    [
+        ("binomial", 1, "is 1 for all 75 participants in the intervention arm"),
+        ("binomial", 0, "is 0 for all 75 participants in the intervention arm"),
+        ("poisson", 0, "all 75 participants in the intervention arm counted 0"),
+    ],
+)
+@pytest.mark.parametrize("method", ["lmm", "gee"])
+def test_separation_is_refused_not_an_absurd_ratio(family, value, message, method):
+    """Everyone in an arm with the outcome at a wave (or no one; a count of 0
+    for all): the GLMM would report an odds ratio near exp(20) with SE 2000."""
+    import numpy as np
+
+    from cpeval import DataError
+    from cpeval.models import effect_by_wave
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for team in range(10):
+        arm = team % 2
+        for k in range(15):
+            pid = f"{team}-{k}"
+            draw = (
+                (lambda: int(rng.random() < 0.3))
+                if family == "binomial"
+                else (lambda: int(rng.poisson(2)))
+            )
+            rows.append({"id": pid, "team": team, "arm": arm, "wave": "0", "y": draw()})
+            later = value if arm == 1 else draw()
+            rows.append({"id": pid, "team": team, "arm": arm, "wave": "6", "y": later})
+    data = pd.DataFrame(rows)
+    options = {"groups": ["team", "id"]} if method == "lmm" else {"cluster": "team"}
+    with pytest.raises(DataError, match=message):
+        effect_by_wave(
+            data,
+            outcome="y",
+            group="arm",
+            wave="wave",
+            id="id",
+            method=method,
+            family=family,
+            **options,
+        )

@@ -373,6 +373,7 @@ def effect_by_wave(
     frame, waves = _prepared(data, outcome, group, wave, id, treated, covariates)
     frame = frame.assign(**{c: _baseline_values(frame, id, c) for c in covariates})
     _check_arms_seen(frame, outcome, waves, _arm_names(frame[group], treated))
+    _check_separation(frame, outcome, waves, family, _arm_names(frame[group], treated))
     if method == "lmm":
         random = _Random(tuple(wave_effects), tuple(slopes), df_method)
         return _lmm(
@@ -515,6 +516,35 @@ def _check_arms_seen(frame: pd.DataFrame, outcome: str, waves: list, names) -> N
                     f"'{w}': the arms cannot be compared there (check that "
                     "wave's file, or analyse other waves)"
                 )
+
+
+def _check_separation(frame, outcome, waves, family, names) -> None:
+    """A binary outcome that everyone (or no one) in an arm has at a wave, or a
+    count that is 0 for everyone: the odds or rate ratio there is infinite or
+    zero (separation), and a fitted model reports a huge estimate with a huge
+    SE instead (R's glm warns; exp(20) is not an answer). Refused, naming the
+    arm and wave."""
+    if family == "gaussian":
+        return
+    values = pd.to_numeric(frame[outcome], errors="coerce")
+    cells = values.dropna().groupby([frame[_WAVE], frame[_ARM]], observed=True)
+    for (w, arm), cell in cells:
+        if w not in waves:
+            continue
+        low, high = cell.min(), cell.max()
+        if family == "binomial" and low == high:
+            raise DataError(
+                f"'{outcome}' at wave '{w}' is {int(low)} for all {len(cell)} "
+                f"participants in {names[arm]}, so the odds ratio is infinite or "
+                "zero (separation) and cannot be estimated: report the "
+                "proportions, or analyse waves where both values occur"
+            )
+        if family == "poisson" and high == 0:
+            raise DataError(
+                f"'{outcome}' at wave '{w}': all {len(cell)} participants in "
+                f"{names[arm]} counted 0, so the rate ratio is zero or infinite "
+                "(separation) and cannot be estimated: report the counts"
+            )
 
 
 def _label(w) -> str:
