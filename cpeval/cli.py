@@ -170,6 +170,13 @@ def _validate(args: argparse.Namespace) -> int:
         say(_flow_text(study.flow.table))
         n = len(study.flow.exclusions)
         say(f"\n{n} participant-outcome pairs are excluded, each with its reason.")
+        say(
+            "Here 'analysed' counts participants with the instrument's scores "
+            "at the first and last wave (a complete-case analysis); `cpeval run` "
+            "reports each "
+            "model's own n (a mixed model uses everyone seen at any wave), and its "
+            "participant-flow table explains that n."
+        )
     if args.out is not None:
         _write_outputs(args.out, report, study)
         say(f"\nWrote {args.out}")

@@ -27,6 +27,7 @@ def test_validate_example_writes_outputs(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "Participant flow:" in out and "cpeval: no problems found" in out
+    assert "reports each model's own n" in out  # validate's "analysed" explained
     names = {p.name for p in tmp_path.iterdir()}
     assert names == {
         "problems.csv",
