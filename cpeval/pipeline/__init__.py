@@ -272,6 +272,21 @@ def _subgroup_methods(cfg: AnalysisConfig, book, wave: str, score) -> str:
     )
 
 
+def _imputation_clusters(cfg: AnalysisConfig, book) -> str:
+    """How the clusters entered the imputation, in words."""
+    if not book.clusters:
+        return ""
+    cluster = book.clusters[-1]
+    kind = cfg.imputation.cluster_model
+    if kind == "fixed":
+        return f"{cluster} indicators and "
+    matching = ", then predictive mean matching" if kind == "random-pmm" else ""
+    return (
+        f"a random intercept for each {cluster} (two-level imputation of the "
+        f"scores, as mice's 2l.pan{matching}) and "
+    )
+
+
 def _score_across(cfg: AnalysisConfig) -> str:
     """How the imputed analysis used the propensity score, in words."""
     if cfg.propensity is None:
@@ -587,7 +602,7 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
             f"Multiple imputation: {cfg.imputation.m} imputations by chained "
             "equations (predictive mean matching), separately in each group, of "
             "every outcome at every wave, with "
-            + (f"{book.clusters[-1]} indicators and " if book.clusters else "")
+            + _imputation_clusters(cfg, book)
             + "the covariates as predictors "
             f"({cfg.imputation.iterations} iterations, seed {cfg.seed}); "
             + _score_across(cfg)

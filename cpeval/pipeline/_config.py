@@ -174,10 +174,15 @@ class SubgroupConfig(_Section):
 
 
 class ImputationConfig(_Section):
-    """``[imputation]``: ``m`` imputations (2 or more) and ``iterations``."""
+    """``[imputation]``: ``m`` imputations (2 or more), ``iterations``, and how
+    the clusters enter the imputation of numeric columns (``cluster_model``, as
+    :func:`cpeval.missing.impute`): ``"fixed"`` (indicators, the default),
+    ``"random"`` (a random intercept per cluster, as mice's 2l.pan) or
+    ``"random-pmm"`` (the same, then predictive mean matching)."""
 
     m: StrictInt = Field(ge=2)
     iterations: StrictInt = Field(10, ge=1)
+    cluster_model: Literal["fixed", "random", "random-pmm"] = "fixed"
 
 
 class ValueSet(_Section):

@@ -218,6 +218,7 @@ def _imputed(cfg, people: pd.DataFrame, wtp):
         predictors=predictors,
         by="treated",
         cluster=cluster,
+        cluster_model=cfg.imputation.cluster_model if cluster else "fixed",
         m=m,
         iterations=cfg.imputation.iterations,
         seed=cfg.seed,

@@ -390,6 +390,13 @@ def check_model(cfg, book) -> None:
     given linear models of a continuous outcome."""
     model = cfg.model
     _check_families(cfg, book)
+    if cfg.imputation and cfg.imputation.cluster_model != "fixed" and not book.clusters:
+        raise DataError(
+            f"{cfg.path}: [imputation] cluster_model = "
+            f"'{cfg.imputation.cluster_model}' gives each cluster a random "
+            f"intercept, and the codebook {book.path} declares no clusters: name "
+            "them in [study] clusters, or leave cluster_model out"
+        )
     if model.kind == "lmm":
         groups = model_groups(cfg, book)
         for key, levels in (
@@ -602,6 +609,7 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
         predictors=predictors,
         by="treated",
         cluster=book.clusters[-1] if book.clusters else None,
+        cluster_model=cfg.imputation.cluster_model if book.clusters else "fixed",
         m=cfg.imputation.m,
         iterations=cfg.imputation.iterations,
         seed=cfg.seed,
