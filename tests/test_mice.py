@@ -237,7 +237,9 @@ def test_independent_columns_shortcut_keeps_the_greedy_choice():
 
 def test_imputation_keeps_labels_types_and_strata():
     """Arrays inside, but the data set comes back as it went in: its index,
-    its untouched columns' types, rows of a missing stratum left alone."""
+    its untouched columns' types, a complete row of a missing stratum left
+    alone; a missing value outside every stratum is refused, never left
+    missing."""
     rng = np.random.default_rng(3)
     d = pd.DataFrame(
         {
@@ -250,13 +252,52 @@ def test_imputation_keeps_labels_types_and_strata():
     d["y"] = d["x"] + rng.normal(size=60)
     d.loc[d.index[::4], "y"] = np.nan
     d.loc[d.index[5], "arm"] = np.nan
-    d.loc[d.index[8], "arm"] = np.nan  # a missing y outside every stratum
     imp = impute(d, ["y", "count"], predictors=["x"], by="arm", m=2, seed=1)
     for completed in imp.datasets:
         assert completed.index.equals(d.index)
         assert completed["count"].dtype == d["count"].dtype
         assert (completed["count"] == d["count"]).all()
-        assert np.isnan(completed.loc[d.index[8], "y"])
-        assert completed["y"].isna().sum() == 1
+        assert completed["y"].isna().sum() == 0
+        assert np.isnan(completed.loc[d.index[5], "arm"])  # complete: left alone
         seen = d["y"].notna()
         assert (completed.loc[seen, "y"] == d.loc[seen, "y"]).all()
+    d.loc[d.index[8], "arm"] = np.nan  # a missing y outside every stratum
+    with pytest.raises(cpeval.DataError, match="in no stratum"):
+        impute(d, ["y", "count"], predictors=["x"], by="arm", m=2, seed=1)
+
+
+def test_predictor_sets_and_a_passive_total():
+    """An item-like layout: c is a + b; c is predicted only by the passive total
+    t = a + b (recomputed after each draw of a or b), so its imputed values
+    follow the imputed a + b; the checks of the plan name what is wrong."""
+    rng = np.random.default_rng(5)
+    n = 300
+    d = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    d["c"] = d["a"] + d["b"] + rng.normal(scale=0.05, size=n)
+    d["x"] = d["a"] + rng.normal(size=n)
+    d.loc[d.index[::5], "c"] = np.nan
+    d.loc[d.index[1::7], "a"] = np.nan
+    plan = {
+        "predictor_sets": {"c": ["t"], "a": ["b"], "b": ["a"]},
+        "passive": {"t": ["a", "b"]},
+    }
+    imp = impute(d, ["a", "b", "c"], predictors=["x"], m=2, seed=3, **plan)
+    missing = d["c"].isna()
+    for completed in imp.datasets:
+        assert "t" not in completed.columns
+        total = completed["a"] + completed["b"]
+        r = np.corrcoef(completed.loc[missing, "c"], total[missing])[0, 1]
+        assert r > 0.95
+    again = impute(d, ["a", "b", "c"], predictors=["x"], m=2, seed=3, **plan)
+    assert all(x.equals(y) for x, y in zip(imp.datasets, again.datasets, strict=True))
+    default = impute(d, ["a", "b", "c"], predictors=["x"], m=2, seed=3)
+    assert not default.datasets[0].equals(imp.datasets[0])
+    for bad, message in (
+        ({"passive": {"x": ["a"]}}, "is a column of the data already"),
+        ({"passive": {"t": ["x"]}}, "must sum numeric imputed columns"),
+        ({"predictor_sets": {"x": ["a"]}}, "not an imputed column"),
+        ({"predictor_sets": {"c": ["s"]}}, "another imputed column or a passive"),
+        ({"predictor_sets": {"c": ["c"]}}, "another imputed column or a passive"),
+    ):
+        with pytest.raises(cpeval.DataError, match=message):
+            impute(d, ["a", "b", "c"], predictors=["x"], m=2, seed=3, **bad)

@@ -3,7 +3,7 @@ two-level 2l.pan), by arm."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,6 +93,8 @@ def impute(
     seed: int,
     n_jobs: int = 1,
     client=None,
+    predictor_sets: Mapping[str, Sequence[str]] | None = None,
+    passive: Mapping[str, Sequence[str]] | None = None,
 ) -> Imputations:
     """Impute missing values by chained equations, separately in each arm.
 
@@ -129,6 +131,16 @@ def impute(
     client : dask.distributed.Client, optional
         Impute on this Dask cluster. Each imputation has its own stream, so the
         data sets are the same for any ``n_jobs`` or backend.
+    predictor_sets : mapping, optional
+        Imputed column -> the imputed or ``passive`` columns that predict it
+        (mice's predictor matrix); a column not named is predicted by every
+        other imputed column. ``predictors`` and the clusters predict every
+        column.
+    passive : mapping, optional
+        Name -> numeric imputed columns whose sum it is, recomputed after every
+        draw of one of them (mice's passive imputation, ``~ I(a + b + ...)``):
+        e.g. a questionnaire's total predicting the items of another wave. Used
+        in ``predictor_sets``; not returned.
 
     Returns
     -------
@@ -215,14 +227,24 @@ def impute(
     incomplete = [p for p in predictors if data[p].isna().any()]
     if incomplete:
         raise DataError(f"predictors {incomplete} have missing values; impute them too")
+    if by is not None:
+        stranded = data[by].isna() & data[columns].isna().any(axis=1)
+        if stranded.any():
+            raise DataError(
+                f"the stratifying column '{by}' is missing in {int(stranded.sum())} "
+                f"rows with values to impute (first: {stranded.idxmax()!r}): they "
+                "are in no stratum, so their values would stay missing"
+            )
     data, levels = _typed(data, [*columns, *predictors])
     methods = {c: _method(data[c], levels.get(c)) for c in columns}
+    plan = _plan(data, columns, levels, predictor_sets, passive)
     methods = _cluster_methods(data, methods, cluster, cluster_model, by)
     data = data.assign(**{c: _coded(data[c], levels[c]) for c in levels})
     mask = data[columns].isna()
     sizes = {c: len(v) for c, v in levels.items()}
     tasks = [
         (data, columns, predictors, by, cluster, methods, sizes, iterations, stream)
+        + ((plan,) if plan else ())
         for stream in spawn_seeds(seed, m)
     ]
     datasets = parallel_map(_one_imputation, tasks, n_jobs=n_jobs, client=client)
@@ -335,8 +357,47 @@ def _decoded(values: pd.Series, levels: list) -> pd.Series:
     return values.map(lambda v: levels[int(v)], na_action="ignore").astype(object)
 
 
+def _plan(data, columns, levels, predictor_sets, passive) -> dict:
+    """The checked ``predictor_sets`` and ``passive`` (empty when neither is
+    given, so the tasks and their results stay as before)."""
+    sets, sums = (
+        dict(predictor_sets or {}),
+        {k: list(v) for k, v in (passive or {}).items()},
+    )
+    for name, members in sums.items():
+        if name in data.columns:
+            raise DataError(f"passive column '{name}' is a column of the data already")
+        bad = [c for c in members if c not in columns or c in levels]
+        if bad or not members:
+            raise DataError(
+                f"passive column '{name}' must sum numeric imputed columns; "
+                f"{bad or 'none'} are not"
+            )
+    for column, names in sets.items():
+        if column not in columns:
+            raise DataError(f"predictor_sets names '{column}', not an imputed column")
+        bad = [n for n in names if (n not in columns and n not in sums) or n == column]
+        if bad:
+            raise DataError(
+                f"predictor_sets['{column}'] names {bad}: each must be another "
+                "imputed column or a passive one"
+            )
+    if not sets and not sums:
+        return {}
+    return {"sets": {c: list(v) for c, v in sets.items()}, "passive": sums}
+
+
 def _one_imputation(
-    data, columns, predictors, by, cluster, methods, sizes, iterations, stream
+    data,
+    columns,
+    predictors,
+    by,
+    cluster,
+    methods,
+    sizes,
+    iterations,
+    stream,
+    plan=None,
 ):
     """One completed data set, drawn from its own stream.
 
@@ -360,6 +421,7 @@ def _one_imputation(
             sizes,
             iterations,
             rng,
+            plan or {},
         )
         for c in columns:
             filled[c][rows] = block[c]
@@ -374,8 +436,13 @@ def _one_imputation(
     return completed
 
 
-def _impute_block(block, columns, predictors, cluster, methods, sizes, iterations, rng):
-    """The imputed columns of one stratum, as arrays (name -> values)."""
+def _impute_block(
+    block, columns, predictors, cluster, methods, sizes, iterations, rng, plan=None
+):
+    """The imputed columns of one stratum, as arrays (name -> values); ``plan``:
+    the predictor sets and passive sums (:func:`_plan`)."""
+    plan = plan or {}
+    sets, sums = plan.get("sets", {}), plan.get("passive", {})
     work = {c: block[c].to_numpy(float, copy=True) for c in columns}
     missing = {c: np.isnan(work[c]) for c in columns}
     for c in columns:
@@ -388,11 +455,13 @@ def _impute_block(block, columns, predictors, cluster, methods, sizes, iteration
     single = _fixed_part(block, predictors, None, sizes)  # the 2l methods' part
     two_levels = any(methods[c] in TWO_LEVEL_NAMES for c in columns)
     groups = pd.factorize(block[cluster], sort=True)[0] if two_levels else None
+    for name, members in sums.items():
+        work[name] = np.sum([work[c] for c in members], axis=0)
     for _ in range(iterations):
         for c in columns:
             if not missing[c].any():
                 continue
-            others = [o for o in columns if o != c]
+            others = sets.get(c, [o for o in columns if o != c])
             two_level = methods[c] in TWO_LEVEL_NAMES
             base = single if two_level else fixed
             x = np.column_stack([base, _numeric(work, others, sizes, len(base))])
@@ -405,6 +474,9 @@ def _impute_block(block, columns, predictors, cluster, methods, sizes, iteration
             else:
                 draw = _pmm if methods[c] == "pmm" else _logreg
                 work[c][missing[c]] = draw(x, y, missing[c], rng)
+            for name, members in sums.items():
+                if c in members:
+                    work[name] = np.sum([work[k] for k in members], axis=0)
     return work
 
 
