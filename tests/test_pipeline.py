@@ -776,3 +776,57 @@ def test_propensity_approach_needs_imputation(tmp_path):
     assert "approach" in text and "[imputation]" not in text
     with pytest.raises(cpeval.DataError, match="has no \\[imputation\\]"):
         load_config(path)
+
+
+def test_item_level_imputation(implementation):
+    """[imputation] level = "items": the items of every questionnaire are
+    imputed (each from its own questionnaire's other items at that wave and the
+    totals elsewhere) and the scores derived from them by the instrument's
+    scoring, so a fully answered questionnaire keeps its observed score."""
+    import warnings
+
+    import numpy as np
+
+    from cpeval.missing import impute
+    from cpeval.pipeline._items import item_plan
+    from cpeval.pipeline._outcomes import _wide, outcome_table
+
+    cfg, book, data = implementation
+    use = cfg.model_copy(
+        update={"imputation": ImputationConfig(m=2, iterations=3, level="items")}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fragmented frames, no other warning
+        table, _ = outcome_table(use, data, book, say=lambda *_: None)
+    imputed = table[table["analysis"] == "multiple imputation (m = 2)"]
+    assert len(imputed) == 3 and (imputed["n_obs"] == 302).all()
+    columns = list(cfg.outcomes.values())
+    plan = item_plan(use, book, columns)
+    assert set(plan.instruments) == {"rguk", "social_inclusion", "wemwbs"}
+    assert plan.plain == []
+    wide, names, predictors = _wide(data, book, plan.columns, ["age", "sex"])
+    options = plan.options(names, 2)
+    sets = options["predictor_sets"]
+    assert "wemwbs_2@1" in sets["wemwbs_1@1"] and "wemwbs_1@0" not in sets["wemwbs_1@1"]
+    assert "_total_wemwbs@0" in sets["wemwbs_1@1"]
+    assert "_total_wemwbs@1" not in sets["wemwbs_1@1"]
+    assert "_total_rguk@1" in sets["wemwbs_1@1"]
+    completed = impute(
+        wide,
+        names,
+        predictors=predictors,
+        by="treated",
+        cluster="team",
+        m=1,
+        iterations=2,
+        seed=1,
+        **options,
+    ).datasets[0]
+    rescored = plan.rescore(completed, 2)
+    for column in columns:
+        for time in (0, 1):
+            observed = data[data["time"] == time].set_index("id")[column]
+            mine = rescored.set_index("id")[f"{column}@{time}"]
+            assert mine.notna().all()
+            seen = observed.dropna().index
+            np.testing.assert_allclose(mine[seen], observed[seen], rtol=1e-12)

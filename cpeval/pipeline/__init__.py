@@ -601,7 +601,15 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
         lines.append(
             f"Multiple imputation: {cfg.imputation.m} imputations by chained "
             "equations (predictive mean matching), separately in each group, of "
-            "every outcome at every wave, with "
+            + (
+                "the questionnaire items of every outcome at every wave (each item "
+                "predicted by the other items of its questionnaire at that wave and "
+                "the questionnaires' totals at the other waves; each score then "
+                "derived from the completed items by its instrument's scoring: "
+                "passive imputation, Eekhout et al. 2014), with "
+                if cfg.imputation.level == "items"
+                else "every outcome at every wave, with "
+            )
             + _imputation_clusters(cfg, book)
             + "the covariates as predictors "
             f"({cfg.imputation.iterations} iterations, seed {cfg.seed}); "

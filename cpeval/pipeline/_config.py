@@ -178,11 +178,14 @@ class ImputationConfig(_Section):
     the clusters enter the imputation of numeric columns (``cluster_model``, as
     :func:`cpeval.missing.impute`): ``"fixed"`` (indicators, the default),
     ``"random"`` (a random intercept per cluster, as mice's 2l.pan) or
-    ``"random-pmm"`` (the same, then predictive mean matching)."""
+    ``"random-pmm"`` (the same, then predictive mean matching); and whether the
+    outcome ``"scores"`` are imputed (the default) or the questionnaire
+    ``"items"``, the scores then derived from the completed items."""
 
     m: StrictInt = Field(ge=2)
     iterations: StrictInt = Field(10, ge=1)
     cluster_model: Literal["fixed", "random", "random-pmm"] = "fixed"
+    level: Literal["scores", "items"] = "scores"
 
 
 class ValueSet(_Section):

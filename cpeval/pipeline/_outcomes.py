@@ -21,6 +21,7 @@ from ..exceptions import DataError
 from ..missing import impute, pool
 from ..models import check_nested, effect_by_wave
 from ..models._waves import RATIOS, model_name
+from ._items import item_plan
 
 __all__ = [
     "ANALYSES",
@@ -602,7 +603,11 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
     columns = list(cfg.outcomes.values())
     base_covs = list(spec.covariates)
     base_covs += [c for c in ps_covariates if c not in [*base_covs, *columns]]
-    wide, imputed, predictors = _wide(data, book, columns, base_covs)
+    plan = item_plan(cfg, book, columns) if cfg.imputation.level == "items" else None
+    wide, imputed, predictors = _wide(
+        data, book, plan.columns if plan else columns, base_covs
+    )
+    waves = len(book.waves)
     imputations = impute(
         wide,
         imputed,
@@ -613,10 +618,17 @@ def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:
         m=cfg.imputation.m,
         iterations=cfg.imputation.iterations,
         seed=cfg.seed,
+        **(plan.options(imputed, waves) if plan else {}),
     )
     fits: dict[str, list] = {label: [] for label in cfg.outcomes}
     completed_sets = [
-        _long(completed, book, columns, base_covs) for completed in imputations.datasets
+        _long(
+            plan.rescore(completed, waves) if plan else completed,
+            book,
+            columns,
+            base_covs,
+        )
+        for completed in imputations.datasets
     ]
     if ps_covariates:
         logits = [
@@ -717,13 +729,16 @@ def _wide(data, book, columns, covariates):
     base = data[data["time"] == 0].set_index(book.id)
     keep = ["treated", book.group, *book.clusters, *covariates]
     wide = base[list(dict.fromkeys(keep))].copy()
-    imputed = []
+    imputed, parts = [], {}
+    by_time = [
+        data[data["time"] == time].set_index(book.id) for time in range(len(book.waves))
+    ]
     for column in columns:
-        for time in range(len(book.waves)):
-            part = data[data["time"] == time]
+        for time, part in enumerate(by_time):
             name = f"{column}@{time}"
-            wide[name] = part.set_index(book.id)[column].reindex(wide.index)
+            parts[name] = part[column].reindex(wide.index)
             imputed.append(name)
+    wide = pd.concat([wide, pd.DataFrame(parts, index=wide.index)], axis=1)
     incomplete = [c for c in covariates if wide[c].isna().any()]
     imputed += incomplete  # numbers by PMM, categories by logistic regression
     complete = [c for c in covariates if c not in incomplete]
