@@ -398,6 +398,16 @@ def check_model(cfg, book) -> None:
             f"intercept, and the codebook {book.path} declares no clusters: name "
             "them in [study] clusters, or leave cluster_model out"
         )
+    if cfg.imputation and (cfg.imputation.level, cfg.imputation.cluster_model) == (
+        "items",
+        "random",
+    ):
+        raise DataError(
+            f"{cfg.path}: [imputation] level = 'items' imputes response codes, and "
+            "cluster_model = 'random' draws any number (2l.pan's normal draws): "
+            "use cluster_model = 'random-pmm', which draws codes the item was "
+            "given, or 'fixed'"
+        )
     if model.kind == "lmm":
         groups = model_groups(cfg, book)
         for key, levels in (

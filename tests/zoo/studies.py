@@ -67,6 +67,7 @@ class Layout:
     groups: tuple[str, ...] | None = None
     primary_wave: str | None = None
     imputation: int = 0
+    imputation_extra: tuple[str, ...] = ()  # more [imputation] lines
     sensitivity: bool = False
     propensity: bool = False
     extra_study: str = ""  # more codebook [study] lines
@@ -272,6 +273,7 @@ def _config(layout: Layout) -> str:
         lines += ["", "[propensity]", f'covariates = ["{c("age")}", "{c("sex")}"]']
     if layout.imputation:
         lines += ["", "[imputation]", f"m = {layout.imputation}", "iterations = 5"]
+        lines += list(layout.imputation_extra)
     if layout.economics:
         lines += [
             "",
@@ -393,6 +395,12 @@ CASES = [
         imputation=3,
     ),
     _fails(
+        "item-level imputation with 2l.pan's normal draws of codes",
+        "use cluster_model = 'random-pmm'",
+        imputation=3,
+        imputation_extra=('level = "items"', 'cluster_model = "random"'),
+    ),
+    _fails(
         "propensity covariates all in the model as well",
         r"every \[propensity\] covariate is also a \[model\] covariate",
         model_covariates=("age", "sex"),
@@ -432,6 +440,13 @@ CASES = [
         effects=(5.0, 10.0),
         imputation=5,
         sensitivity=True,
+    ),
+    _case(
+        "item-level imputation with a random intercept per team, three waves",
+        waves=THREE,
+        effects=(5.0, 10.0),
+        imputation=5,
+        imputation_extra=('level = "items"', 'cluster_model = "random-pmm"'),
     ),
     _case(
         "economics over three waves: own unit costs, costs summed to the primary wave",
