@@ -285,3 +285,24 @@ def test_separation_is_refused_not_an_absurd_ratio(family, value, message, metho
             family=family,
             **options,
         )
+
+
+@pytest.mark.parametrize(
+    ("section", "lines"),
+    [
+        ("[subgroups]", ['"age band" = { column = "age", cut_points = [40] }']),
+        ("[dose]", ['exposure = "age"']),
+    ],
+)
+def test_mean_difference_sections_refuse_binary_and_count_outcomes(
+    section, lines, tmp_path, capsys
+):
+    """Every outcome here is binary or a count: [subgroups] and [dose] estimate
+    mean differences, so they are refused in one line, not skipped silently."""
+    config = write(tmp_path / "study", RatioLayout())
+    config.write_text(config.read_text() + "\n" + "\n".join([section, *lines]) + "\n")
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert (
+        f"{section} estimates mean differences, for continuous outcomes only" in error
+    )

@@ -14,7 +14,7 @@ from .._checks import numeric
 from ..exceptions import DataError
 from ..models import fit_iv
 from ._economics import _people
-from ._outcomes import _indicators, outcome_family
+from ._outcomes import _indicators, primary_wave
 
 __all__ = ["dose_analysis"]
 
@@ -24,22 +24,10 @@ def dose_analysis(cfg, data: pd.DataFrame, book) -> pd.DataFrame:
     exposure at the primary wave, with its n, interval and first-stage F."""
     exposure = cfg.dose.exposure
     dose = _one_dose(cfg, data, book, exposure)
-    wave = cfg.wave(book)
-    base = data[data["time"] == 0].set_index(book.id)
-    later = data[data[book.wave] == wave].set_index(book.id)
+    frames = primary_wave(cfg, data, book, section="[dose]")
+    wave, base, later = frames.wave, frames.base, frames.later
+    cluster, continuous = frames.cluster, frames.continuous
     covariates = _indicators(base[list(cfg.model.covariates)])
-    cluster = book.clusters[-1] if book.clusters else None
-    continuous = {
-        label: column
-        for label, column in cfg.outcomes.items()
-        if outcome_family(book, column) == "gaussian"
-    }
-    if not continuous:
-        raise DataError(
-            f"{cfg.path}: [dose] estimates a mean difference per unit of dose, for "
-            "continuous outcomes only, and every outcome here is binary or a "
-            "count: leave [dose] out"
-        )
     if exposure in cfg.model.covariates:
         raise DataError(
             f"{cfg.path}: [dose] exposure '{exposure}' is also a [model] covariate: "

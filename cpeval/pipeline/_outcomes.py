@@ -455,7 +455,8 @@ def _check_families(cfg, book) -> None:
             raise DataError(
                 f'{what}, but [model] kind = "{cfg.model.kind}" is a linear model '
                 'of a continuous outcome: set kind = "lmm" (a mixed '
-                f"{model} model, its effect a "
+                f"{model} model, its effect "
+                f"{'an' if RATIOS[family][0] in 'aeiou' else 'a'} "
                 f"{RATIOS[family]}), or analyse it elsewhere"
             )
         linear = [s for s in cfg.model.sensitivity if s in _LINEAR_ONLY]
@@ -603,6 +604,43 @@ def _means(data, book, column, wave: str, ids: frozenset) -> dict:
 
 
 # ------------------------------------------------------------ imputation
+
+
+@dataclass(frozen=True)
+class PrimaryWave:
+    """The baseline and primary-wave rows (by participant id), the allocation
+    cluster and the continuous outcomes: what ``[dose]`` and ``[subgroups]``
+    analyse."""
+
+    wave: str
+    base: pd.DataFrame
+    later: pd.DataFrame
+    cluster: str | None
+    continuous: dict[str, str]
+
+
+def primary_wave(cfg, data: pd.DataFrame, book, *, section: str) -> PrimaryWave:
+    """:class:`PrimaryWave` of a run; a DataError naming ``section`` when every
+    outcome is binary or a count (the section estimates mean differences)."""
+    wave = cfg.wave(book)
+    continuous = {
+        label: column
+        for label, column in cfg.outcomes.items()
+        if outcome_family(book, column) == "gaussian"
+    }
+    if not continuous:
+        raise DataError(
+            f"{cfg.path}: {section} estimates mean differences, for continuous "
+            "outcomes only, and every outcome here is binary or a count: leave "
+            f"{section} out"
+        )
+    return PrimaryWave(
+        wave,
+        data[data["time"] == 0].set_index(book.id),
+        data[data[book.wave] == wave].set_index(book.id),
+        book.clusters[-1] if book.clusters else None,
+        continuous,
+    )
 
 
 def _imputed_rows(cfg, data, book, spec, ps_covariates) -> list:

@@ -16,7 +16,7 @@ from .._checks import numeric
 from ..exceptions import DataError
 from ..models import ancova, subgroup_effects
 from ..models._subgroups import MAX_LEVELS
-from ._outcomes import PS, _indicators, outcome_family
+from ._outcomes import PS, _indicators, primary_wave
 
 __all__ = ["ALL", "SubgroupTables", "subgroup_analysis"]
 
@@ -39,21 +39,9 @@ def subgroup_analysis(
     """Every declared subgroup of every continuous outcome at the primary wave,
     adjusted as the ANCOVA (baseline, the model's covariates and the propensity
     score's logit when there is one), CR2 by the allocation cluster."""
-    wave = cfg.wave(book)
-    base = data[data["time"] == 0].set_index(book.id)
-    later = data[data[book.wave] == wave].set_index(book.id)
-    cluster = book.clusters[-1] if book.clusters else None
-    continuous = {
-        label: column
-        for label, column in cfg.outcomes.items()
-        if outcome_family(book, column) == "gaussian"
-    }
-    if not continuous:
-        raise DataError(
-            f"{cfg.path}: [subgroups] compare mean differences, for continuous "
-            "outcomes only, and every outcome here is binary or a count: leave "
-            "[subgroups] out"
-        )
+    frames = primary_wave(cfg, data, book, section="[subgroups]")
+    wave, base, later = frames.wave, frames.base, frames.later
+    cluster, continuous = frames.cluster, frames.continuous
     effects, tests = [], []
     for name, declared in cfg.subgroups.items():
         levels = _subgroup(cfg, base, name, declared, book)
