@@ -153,7 +153,8 @@ class TableSpec:
         Columns not shown to readers (CSV and XLSX keep them).
     row_key, row_formats : str and mapping of row key to format, optional
         For tables with a row per quantity: every number in the row whose
-        ``row_key`` column holds a key of ``row_formats`` takes that format.
+        ``row_key`` column holds a key of ``row_formats`` takes that format,
+        except in columns that have a format of their own in ``formats``.
     decimals : int, optional
         Decimals of plain numbers (``render_table``'s ``decimals`` otherwise).
 
@@ -705,7 +706,7 @@ def _kinds(frame: pd.DataFrame, spec: TableSpec) -> dict[str, list[str]]:
         else [None] * len(frame)
     )
     return {
-        c: [r or spec.formats.get(c, "number") for r in rows]
+        c: [spec.formats.get(c) or r or "number" for r in rows]
         if c != spec.row_key
         else ["number"] * len(frame)
         for c in frame.columns

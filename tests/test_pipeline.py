@@ -675,7 +675,9 @@ def test_dose_on_cost_effectiveness_by_hand(implementation):
     people, _ = _people(cfg, data, book)
     known = people.dropna(subset=["cost", "qaly"])
     assert cost["n"] == qaly["n"] == len(known)
-    assert cost["not analysed (a value missing)"] == len(people) - len(known)
+    assert cost["not analysed (not seen at the wave, or a value missing)"] == len(
+        people
+    ) - len(known)
     effect = "effect per unit of fidelity"
     for wtp in cfg.economics.wtp:
         row = table.loc[f"net monetary benefit at £{wtp:,.0f} per QALY"]
@@ -830,3 +832,56 @@ def test_item_level_imputation(implementation):
             assert mine.notna().all()
             seen = observed.dropna().index
             np.testing.assert_allclose(mine[seen], observed[seen], rtol=1e-12)
+
+
+def test_subgroup_of_a_propensity_covariate(implementation):
+    """sex is a [propensity] covariate and age the model's: the score's logit is
+    a combination of the subgroup's levels and age, so it is left out of the
+    subgroup's model (a new user's run failed on it), and the methods say so."""
+    from cpeval.pipeline import _subgroup_methods
+    from cpeval.pipeline._config import SubgroupConfig
+    from cpeval.pipeline._outcomes import propensity
+    from cpeval.pipeline._subgroups import subgroup_analysis
+
+    cfg, book, data = implementation
+    cfg = cfg.model_copy(update={"subgroups": {"sex": SubgroupConfig(column="sex")}})
+    score = propensity(data, "id", ["age", "sex"])
+    found = subgroup_analysis(cfg, data, book, ("intervention", "control"), score)
+    assert set(found.effects["level"]) == {"all analysed", "female", "male"}
+    assert len(found.tests) == 3 and found.tests["p_val"].between(0, 1).all()
+    text = _subgroup_methods(cfg, book, "6 months", score)
+    assert "not for sex" in text and "complete-case analyses" in text
+
+
+def test_dose_table_shows_pounds_and_qalys():
+    """The dose table's economic rows: cost and net benefit in whole pounds,
+    QALYs to 3 decimals (a new user saw 0.00), the outcome rows as numbers, and
+    counts, p and df keep their own formats in every row."""
+    import pandas as pd
+
+    from cpeval.pipeline._display import table_spec
+    from cpeval.tables import render_table
+
+    table = pd.DataFrame(
+        {
+            "outcome": [
+                "wellbeing",
+                "cost to 6 months (£)",
+                "QALYs to 6 months",
+                "net monetary benefit at £20,000 per QALY",
+            ],
+            "n": [127, 127, 127, 127],
+            "effect per unit of fidelity": [1.23456, -154.64, 0.0022551, 199.742],
+            "se": [0.5, 80.2, 0.0018, 95.1],
+            "ci_low": [0.2, -320.0, -0.0014, 10.0],
+            "ci_high": [2.2, 10.0, 0.0059, 390.0],
+            "p_val": [0.02, 0.06, 0.21, 0.04],
+            "df": [9.0, 9.0, 9.0, 9.0],
+        }
+    )
+    spec = table_spec("dose", table, ("intervention", "control"))
+    text = render_table(table, "md", spec=spec).decode()
+    assert "0.002" in text and "0.00 |" not in text.split("QALYs to 6 months")[1][:40]
+    assert "£155" in text
+    assert "1.23" in text and "£1" not in text.split("wellbeing")[1][:30]
+    assert text.count("| 127 |") == 4 and "| 9.00 |" in text

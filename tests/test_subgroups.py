@@ -154,5 +154,18 @@ def test_refusals_name_the_problem():
             group="allocated",
             subgroup="no_such",
         )
-    with pytest.raises(DataError, match="need two or more"):
+    with pytest.raises(DataError, match="two or more teams in each arm"):
         fit("sex_cr2", data=DATA.assign(team="t"))
+
+
+def test_a_level_too_small_for_a_standard_error_is_refused():
+    """One person per arm in a level: its effect fits them exactly, so its SE
+    and the interaction test would be meaningless (a new user's 'other')."""
+    extra = DATA.groupby("allocated").head(1).assign(sex="other", outcome=99.0)
+    data = pd.concat([DATA, extra], ignore_index=True)
+    with pytest.raises(DataError, match="level 'other' has 1 participant"):
+        fit("sex_ols_noage", data=data)
+    with pytest.raises(
+        DataError, match=r"level 'other' has 1 participant\(s\) in 1 team"
+    ):
+        fit("sex_cr2", data=data)

@@ -29,9 +29,8 @@ def test_the_dose_interval_holds_the_truth(run):
     assert row["ci_low"] <= DOSE_EFFECT <= row["ci_high"], row.to_dict()
     assert row["first_stage_f"] > 10 and pd.isna(row["note"])
     assert row["clusters"] == 14 and row["df"] == 13
-    assert row["n"] + row["not analysed (a value missing)"] == len(
-        simulate(DoseLayout())["6 months"]
-    )
+    not_analysed = row["not analysed (not seen at the wave, or a value missing)"]
+    assert row["n"] + not_analysed == len(simulate(DoseLayout())["baseline"])
     assert abs(estimate - DOSE_EFFECT) < 4 * row["se"]
 
 
@@ -91,3 +90,4 @@ def test_a_dose_that_cannot_be_estimated_is_refused(layout, message, tmp_path, c
     assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert message in error and "internal error" not in error
+    assert "[dose]" in error and "'dose'" not in error  # the user's names

@@ -132,7 +132,7 @@ def test_intervals_cover_the_truth_over_seeds():
     [
         (
             SubgroupLayout(comparator_only=("Learning disability",)),
-            "'Learning disability' has nobody in the intervention arm",
+            "'Learning disability' is found in one arm only",
         ),
         (
             SubgroupLayout(subgroups={"client group": '"client_grp"'}),
@@ -144,16 +144,38 @@ def test_intervals_cover_the_truth_over_seeds():
         ),
         (
             SubgroupLayout(subgroups={"age": '{ column = "sex", cut_points = [1] }'}),
-            "[subgroups] 'age'",
+            "cut_points band a numeric column, and 'sex' holds text",
+        ),
+        (SubgroupLayout(subgroups={"team": '"team"'}), "has 18 levels at baseline"),
+        (SubgroupLayout(subgroups={"": '"sex"'}), "a [subgroups] label is empty"),
+        (
+            SubgroupLayout(subgroups={"sex": '"sex"', "Sex again": '"sex"'}),
+            "declare the same subgroup",
+        ),
+        (
+            SubgroupLayout(
+                subgroups={"age": '{ column = "age", cut_points = ["65"] }'}
+            ),
+            "subgroups.age.cut_points",
+        ),
+        (
+            SubgroupLayout(subgroups={"age": '{ column = "age", cut_points = [] }'}),
+            "give one or more",
+        ),
+        (
+            SubgroupLayout(subgroups={"age": '{ column = "age", cut_points = [nan] }'}),
+            "finite",
         ),
     ],
 )
 def test_a_users_mistakes_are_refused_in_one_line(layout, message, tmp_path, capsys):
     config = write(tmp_path / "study", layout)
     assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
-    error = capsys.readouterr().err
+    captured = capsys.readouterr()
+    error = captured.err
     assert message in error, error
     assert "Traceback" not in error and "internal error" not in error
+    assert "fitting outcome models" not in captured.out  # refused before any model
 
 
 def test_bands_of_a_measurement(tmp_path):

@@ -171,7 +171,7 @@ def subgroup_effects(
     used, terms = _complete(
         data, outcome, baseline, group, subgroup, treated, covariates, cluster
     )
-    levels = _levels(used, subgroup, group)
+    levels = _levels(used, subgroup, group, cluster)
     x, names, effects = _design(used, baseline, group, subgroup, levels, terms)
     y = used[outcome].astype(float).to_numpy()
     beta = np.linalg.lstsq(x, y, rcond=None)[0]
@@ -242,7 +242,7 @@ def _complete(data, outcome, baseline, group, subgroup, treated, covariates, clu
     return used, terms
 
 
-def _levels(used: pd.DataFrame, subgroup: str, group: str) -> list:
+def _levels(used: pd.DataFrame, subgroup: str, group: str, cluster) -> list:
     values = used[subgroup]
     if isinstance(values.dtype, pd.CategoricalDtype):
         levels = [c for c in values.cat.categories if (values == c).any()]
@@ -262,15 +262,36 @@ def _levels(used: pd.DataFrame, subgroup: str, group: str) -> list:
             f"({levels}): there is nothing to compare"
         )
     for value in levels:
-        arms = set(used.loc[values == value, group])
+        rows = used[values == value]
         for code, arm in ((1, "intervention"), (0, "comparator")):
-            if code not in arms:
+            members = rows[rows[group] == code]
+            if members.empty:
                 raise DataError(
                     f"subgroup '{subgroup}' level {value!r} has nobody in the {arm} "
                     "arm among the rows analysed: its effect cannot be estimated; "
-                    "merge it with another level or leave the subgroup out"
+                    "recode it into another level or leave the subgroup out"
                 )
+            _check_level_size(members, subgroup, value, arm, cluster)
     return levels
+
+
+def _check_level_size(members, subgroup, value, arm: str, cluster) -> None:
+    """Two or more participants (and, with clusters, two or more clusters) in
+    each arm of each level: with fewer, the level's effect fits its data
+    exactly and its standard error, and the interaction test, mean nothing."""
+    if cluster is not None and members[cluster].nunique() < 2:
+        raise DataError(
+            f"subgroup '{subgroup}' level {value!r} has {len(members)} "
+            f"participant(s) in 1 {cluster} in the {arm} arm: a level needs two "
+            f"or more {cluster}s in each arm for its effect to have a standard "
+            "error; recode it into another level or leave the subgroup out"
+        )
+    if len(members) < 2:
+        raise DataError(
+            f"subgroup '{subgroup}' level {value!r} has 1 participant in the "
+            f"{arm} arm: a level needs two or more in each arm; recode it into "
+            "another level or leave the subgroup out"
+        )
 
 
 def _design(used, baseline, group, subgroup, levels, terms):

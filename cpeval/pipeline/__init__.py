@@ -50,7 +50,7 @@ from ._outcomes import (
     outcome_analyses,
     outcome_family,
 )
-from ._subgroups import subgroup_analysis
+from ._subgroups import check_subgroups, subgroup_analysis
 from ._summary import summary
 
 __all__ = ["AnalysisConfig", "load_config", "run", "share"]
@@ -125,6 +125,7 @@ def _run(cfg: AnalysisConfig, out: Path, say, warn) -> dict[str, Path]:
     wave = cfg.wave(book)
     data = analysis_data(study)
     cfg.check_names(data.columns, book)
+    check_subgroups(cfg, data, book)
     arms = study.arms
     if cfg.design is None:
         say(
@@ -237,12 +238,20 @@ def _subgroup_methods(cfg: AnalysisConfig, book, wave: str, score) -> str:
     """How the declared subgroups were analysed, and how to read them."""
     declared = []
     for name, group in cfg.subgroups.items():
-        bands = ", ".join(f"{p:g}" for p in group.cut_points)
+        bands = ", ".join(f"{p:g}" for p in group.cut_points or ())
         how = f"{group.column} cut at {bands}" if bands else group.column
         declared.append(name if how == name else f"{name} ({how})")
     adjusted = ["the outcome at baseline", *cfg.model.covariates]
     if score is not None:
         adjusted.append("the propensity score's logit")
+    from ._subgroups import redundant_score
+
+    left_out = [n for n, g in cfg.subgroups.items() if redundant_score(cfg, g)]
+    if score is not None and left_out:
+        adjusted[-1] += (
+            f" (not for {_and(left_out)}: there the score's covariates are the "
+            "subgroup and model covariates, so its logit adds nothing)"
+        )
     n_tests = len(cfg.subgroups) * sum(
         outcome_family(book, column) == "gaussian" for column in cfg.outcomes.values()
     )
@@ -262,13 +271,17 @@ def _subgroup_methods(cfg: AnalysisConfig, book, wave: str, score) -> str:
         "estimated the difference between arms within each level (levels known "
         f"at baseline), adjusted for {_and(adjusted)} (slopes common to all "
         f"levels; a covariate that is itself the subgroup enters as its levels), "
-        f"with {errors}. Read the interaction test, not whether one "
-        f"level's interval excludes no difference: with {n_tests} interaction "
-        f"test{'s' if n_tests != 1 else ''}, about {n_tests * 0.05:.1f} would have "
-        "p < 0.05 by chance alone even if the effect were the same everywhere, the "
-        "p-values are not adjusted for this, and each level has fewer "
-        "participants and clusters than the whole, so wider intervals. Binary and "
-        "count outcomes are not analysed by subgroup."
+        f"with {errors}. These are complete-case analyses (not imputed): "
+        "participants with the outcome at baseline and at "
+        f"{wave}, every covariate and their subgroup's value; the 'all analysed' "
+        "row is the same ANCOVA on the same participants. Read the interaction "
+        "test, not whether one level's interval excludes no difference: even if "
+        "the effect were the same everywhere, about 1 test in 20 would have "
+        f"p < 0.05 by chance, and {n_tests} interaction "
+        f"test{'s were' if n_tests != 1 else ' was'} run; the p-values are not "
+        "adjusted for this, and each level has fewer participants and clusters "
+        "than the whole, so wider intervals. Binary and count outcomes are not "
+        "analysed by subgroup."
     )
 
 
@@ -282,8 +295,8 @@ def _imputation_clusters(cfg: AnalysisConfig, book) -> str:
         return f"{cluster} indicators and "
     matching = ", then predictive mean matching" if kind == "random-pmm" else ""
     return (
-        f"a random intercept for each {cluster} (two-level imputation of the "
-        f"scores, as mice's 2l.pan{matching}) and "
+        f"a random intercept for each {cluster} (two-level imputation, as mice's "
+        f"2l.pan{matching}) and "
     )
 
 
@@ -602,7 +615,9 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
             f"Multiple imputation: {cfg.imputation.m} imputations by chained "
             "equations (predictive mean matching), separately in each group, of "
             + (
-                "the questionnaire items of every outcome at every wave (each item "
+                "the questionnaire items of every outcome that is a "
+                "questionnaire score, at every wave (other outcomes as they are; "
+                "each item "
                 "predicted by the other items of its questionnaire at that wave and "
                 "the questionnaires' totals at the other waves; each score then "
                 "derived from the completed items by its instrument's scoring: "

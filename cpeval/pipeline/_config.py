@@ -7,6 +7,7 @@ default lives here, in one place.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,6 +18,7 @@ from pydantic import (
     Field,
     Strict,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -163,11 +165,15 @@ class SubgroupConfig(_Section):
     ``cut_points`` (``[45]``: under 45, 45 and over)."""
 
     column: StrictStr
-    cut_points: tuple[float, ...] = ()
+    cut_points: tuple[StrictFloat | StrictInt, ...] | None = None
 
     @model_validator(mode="after")
     def _increasing(self) -> SubgroupConfig:
-        points = self.cut_points
+        points = self.cut_points or ()
+        if self.cut_points is not None and not points:
+            raise ValueError("cut_points: give one or more, e.g. [65]")
+        if not all(math.isfinite(p) for p in points):
+            raise ValueError(f"cut_points: must be finite numbers; got {list(points)}")
         if any(b <= a for a, b in itertools.pairwise(points)):
             raise ValueError(f"cut_points: must increase; got {list(points)}")
         return self
@@ -414,7 +420,7 @@ def load_config(path: str | Path) -> AnalysisConfig:
         imputation=sections.get("imputation"),
         economics=economics,
         dose=sections.get("dose"),
-        subgroups=_subgroups(raw.get("subgroups", {}), path),
+        subgroups=_subgroups(raw["subgroups"], path) if "subgroups" in raw else {},
         formats=head.formats or _default_formats(),
         primary_wave=None if head.primary_wave is None else str(head.primary_wave),
         question=head.question,
@@ -427,6 +433,11 @@ def _subgroups(table: Any, path: Path) -> dict[str, SubgroupConfig]:
     """``[subgroups]``: label = "column", or label = { column, cut_points }."""
     if not isinstance(table, dict):
         raise DataError(f"{path}: 'subgroups' must be a table ([subgroups])")
+    if not table:
+        raise DataError(
+            f'{path}: [subgroups] names no subgroup: declare one (sex = "sex") '
+            "or leave the section out"
+        )
     for label, value in table.items():
         if not isinstance(value, str | dict):
             raise DataError(

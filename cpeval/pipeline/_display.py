@@ -113,7 +113,7 @@ def table_formats(name: str, table: pd.DataFrame) -> dict[str, str]:
             "clusters",
             "levels",
             "df_num",
-            "not analysed (a value missing)",
+            "not analysed (not seen at the wave, or a value missing)",
         ):
             formats[column] = "count"
         elif name == "costs" and column.startswith(("mean", "sd", "difference")):
@@ -177,6 +177,15 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
     elif name == "dose":
         if {"ci_low", "ci_high"} <= set(columns):
             merges.append(interval("ci_low", "ci_high"))
+        if "outcome" in columns:  # the economic rows in pounds and QALYs
+            row_key = "outcome"
+            row_formats = {
+                str(q): "qaly" if str(q).startswith("QALYs") else "money"
+                for q in table["outcome"].tolist()
+                if str(q).startswith(("cost to", "QALYs to", "net monetary"))
+            }
+            for column in ("df", "first_stage_f"):
+                formats.setdefault(column, "number")
         notes.append(
             "Two-stage least squares, allocation as the instrument: the difference "
             "in the outcome per unit of dose among those whose dose the allocation "

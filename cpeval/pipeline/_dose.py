@@ -48,22 +48,34 @@ def dose_analysis(cfg, data: pd.DataFrame, book) -> pd.DataFrame:
         if cluster:
             wide["cluster"] = later[cluster]
         covariate_names = ["baseline", *[c for c in wide if c.startswith("cov_")]]
-        fit = _fit(wide, covariate_names, cluster)
-        rows.append(_row(label, wave, exposure, fit, fit.n_dropped))
+        fit = _fit(cfg, wide, covariate_names, cluster)
+        rows.append(_row(label, wave, exposure, fit, len(base) - fit.n_obs))
     order = [r for r in rows if r["outcome"] in continuous] + [
         r for r in rows if r["outcome"] not in continuous
     ]  # the outcomes first, then the economics
     return pd.DataFrame(order)
 
 
-def _fit(wide: pd.DataFrame, covariates: list[str], cluster):
-    return fit_iv(
-        wide,
-        outcome="outcome",
-        exposure="dose",
-        instrument="allocated",
-        covariates=covariates,
-        cluster="cluster" if cluster else None,
+def _fit(cfg, wide: pd.DataFrame, covariates: list[str], cluster):
+    try:
+        return fit_iv(
+            wide,
+            outcome="outcome",
+            exposure="dose",
+            instrument="allocated",
+            covariates=covariates,
+            cluster="cluster" if cluster else None,
+        )
+    except DataError as exc:
+        raise DataError(
+            f"{cfg.path}: [dose] {_named(str(exc), cfg.dose.exposure)}"
+        ) from None
+
+
+def _named(text: str, exposure: str) -> str:
+    """fit_iv's words with the user's names: the exposure, the allocation."""
+    return text.replace("'dose'", f"'{exposure}'").replace(
+        "'allocated'", "the allocation"
     )
 
 
@@ -73,7 +85,7 @@ def _row(label: str, wave: str, exposure: str, fit, dropped: int) -> dict:
         "outcome": label,
         "wave": wave,
         "n": fit.n_obs,
-        "not analysed (a value missing)": dropped,
+        "not analysed (not seen at the wave, or a value missing)": dropped,
         "clusters": fit.n_clusters,
         f"effect per unit of {exposure}": fit.params["dose"],
         "se": fit.se["dose"],
@@ -82,7 +94,7 @@ def _row(label: str, wave: str, exposure: str, fit, dropped: int) -> dict:
         "p_val": fit.pvalues["dose"],
         "df": fit.df["dose"],
         "first_stage_f": fit.first_stage_f,
-        "note": "; ".join(fit.messages),
+        "note": "; ".join(_named(m, exposure) for m in fit.messages),
     }
 
 
@@ -115,7 +127,7 @@ def _economic_rows(cfg, data, book, dose, covariates, wave) -> list[dict]:
         )
     rows = []
     for label, values in outcomes.items():
-        fit = _fit(wide.assign(outcome=values), names, cluster)
+        fit = _fit(cfg, wide.assign(outcome=values), names, cluster)
         dropped = len(people) - fit.n_obs  # no cost or QALYs, or a value missing
         rows.append(_row(label, wave, cfg.dose.exposure, fit, dropped))
     return rows

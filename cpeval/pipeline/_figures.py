@@ -228,7 +228,12 @@ def _subgroup_forest(table: pd.DataFrame):
         labels = np.where(
             everyone, part["subgroup"] + ": " + ALL, "    " + part["level"]
         )
-        ax.set_yticks(positions, labels, fontsize=7)
-        ax.set_title(outcome, fontsize=8)
+        ax.set_yticks(positions, [_plain(str(x)) for x in labels], fontsize=7)
+        ax.set_title(_plain(outcome), fontsize=8)
     axes[-1, 0].set_xlabel("adjusted difference (95% CI)")
     return fig
+
+
+def _plain(text: str) -> str:
+    """A label drawn as written: matplotlib reads text between $ signs as maths."""
+    return text.replace("$", r"\$")

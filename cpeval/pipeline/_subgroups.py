@@ -18,7 +18,7 @@ from ..models import ancova, subgroup_effects
 from ..models._subgroups import MAX_LEVELS
 from ._outcomes import PS, _indicators, primary_wave
 
-__all__ = ["ALL", "SubgroupTables", "subgroup_analysis"]
+__all__ = ["ALL", "SubgroupTables", "check_subgroups", "subgroup_analysis"]
 
 ALL = "all analysed"  # the level label of the row of everyone in the analysis
 
@@ -57,6 +57,8 @@ def subgroup_analysis(
             or declared.column not in cfg.model.covariates
             or c not in itself
         ]
+        if score is not None and redundant_score(cfg, declared):
+            within.remove("cov_" + PS)  # a combination of the levels and covariates
         for label, column in continuous.items():
             wide = pd.DataFrame(
                 {
@@ -72,6 +74,51 @@ def subgroup_analysis(
             effects += _effect_rows(label, name, wave, arms, *found)
             tests.append(_test_row(label, name, wave, found[1]))
     return SubgroupTables(pd.DataFrame(effects), pd.DataFrame(tests))
+
+
+def redundant_score(cfg, declared) -> bool:
+    """Whether the propensity score's logit is a linear combination of the
+    subgroup's levels and the model's covariates (every score covariate is one
+    of them), so that it adds nothing to the subgroup's model."""
+    if declared.cut_points:
+        return False
+    known = {*cfg.model.covariates, declared.column}
+    return set(cfg.propensity_covariates) <= known
+
+
+def check_subgroups(cfg, data: pd.DataFrame, book) -> None:
+    """Each declared subgroup's levels, before anything is fitted: known at
+    baseline, a category of 2 to 10 levels, or a numeric column cut into bands."""
+    base = data[data["time"] == 0].set_index(book.id)
+    for name, declared in cfg.subgroups.items():
+        if not name.strip():
+            raise DataError(f"{cfg.path}: a [subgroups] label is empty: name it")
+        twice = [
+            other
+            for other, entry in cfg.subgroups.items()
+            if entry == declared and other != name
+        ]
+        if twice:
+            raise DataError(
+                f"{cfg.path}: [subgroups] '{name}' and '{twice[0]}' declare the same "
+                "subgroup: keep one"
+            )
+        levels = _subgroup(cfg, base, name, declared, book).dropna()
+        found = levels.nunique()
+        if not 2 <= found <= MAX_LEVELS:
+            raise DataError(
+                f"{cfg.path}: [subgroups] '{name}' has {found} level"
+                f"{'s' if found != 1 else ''} at baseline: a subgroup needs 2 to "
+                f"{MAX_LEVELS}"
+            )
+        arms = base.loc[levels.index, "treated"].groupby(levels.astype(str)).nunique()
+        one_arm = arms[arms < 2]
+        if len(one_arm):
+            raise DataError(
+                f"{cfg.path}: [subgroups] '{name}' level '{one_arm.index[0]}' is "
+                "found in one arm only at baseline: its effect cannot be estimated; "
+                "recode it into another level or leave the subgroup out"
+            )
 
 
 def _subgroup(cfg, base: pd.DataFrame, name: str, declared, book) -> pd.Series:
@@ -98,6 +145,12 @@ def _subgroup(cfg, base: pd.DataFrame, name: str, declared, book) -> pd.Series:
                 pd.Categorical(values, categories=order), index=values.index
             )
         return values
+    if not pd.api.types.is_numeric_dtype(values):
+        raise DataError(
+            f"{cfg.path}: [subgroups] '{name}': cut_points band a numeric column, "
+            f"and '{declared.column}' holds text (e.g. {values.dropna().iloc[0]!r}): "
+            f"leave cut_points out to use its categories"
+        )
     number = numeric(values, f"{cfg.path}: [subgroups] '{name}'")
     points = list(declared.cut_points)
     labels = [f"under {points[0]:g}"]
@@ -127,7 +180,13 @@ def _fit(cfg, wide, label, name, covariates, within, cluster):
             wide.dropna(subset=["subgroup"]), covariates=covariates, **options
         )
     except DataError as exc:
-        message = str(exc).replace("'subgroup'", f"'{name}'")
+        message = (
+            str(exc)
+            .replace("'subgroup by allocated'", f"of the subgroup '{name}'")
+            .replace("'subgroup[", f"'{name}[")
+            .replace("'subgroup'", f"'{name}'")
+            .replace(":allocated'", ":arm'")
+        )
         raise DataError(
             f"{cfg.path}: [subgroups] '{name}', outcome '{label}': {message}"
         ) from None
