@@ -55,6 +55,7 @@ def test_outputs_and_report_content(two_runs):
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["seed"] == 20261122 and len(provenance["inputs"]) == 3
     assert provenance["imputation"]["m"] == 20
+    assert provenance["dose"] == {} and provenance["subgroups"] == {}
     assert provenance["propensity"]["formula"].startswith("treated ~ age + sex_male")
     assert provenance["df_method"].startswith("Satterthwaite")
 

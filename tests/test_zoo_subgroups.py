@@ -26,6 +26,7 @@ def run(tmp_path_factory):
         "tests": pd.read_csv(tables / "subgroup_tests.csv"),
         "outcomes": pd.read_csv(tables / "outcomes.csv"),
         "report": (folder / "out" / "report.html").read_text(),
+        "provenance": (folder / "out" / "provenance.json").read_text(),
     }
 
 
@@ -91,6 +92,10 @@ def test_rows_are_subgroup_effects_by_hand(run):
 
 
 def test_report_reads_the_interaction_tests_in_plain_words(run):
+    import json
+
+    subgroups = json.loads(run["provenance"])["subgroups"]
+    assert subgroups["client group"] == {"column": "client_group", "cut_points": []}
     report = run["report"]
     assert "Subgroups (declared in the config)" in report
     assert "Differences between arms within declared subgroups" in report

@@ -723,6 +723,11 @@ def _provenance(cfg: AnalysisConfig, study, analyses) -> dict:
         if cfg.imputation
         else {},
         "economics": cfg.economics.model_dump() if cfg.economics else {},
+        "dose": cfg.dose.model_dump() if cfg.dose else {},
+        "subgroups": {
+            name: {"column": g.column, "cut_points": list(g.cut_points or ())}
+            for name, g in cfg.subgroups.items()
+        },
         "instruments": dict(study.codebook.definitions),
         "cpeval": __version__,
         "python": platform.python_version(),

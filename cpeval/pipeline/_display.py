@@ -189,7 +189,8 @@ def table_spec(name: str, table: pd.DataFrame, arms: tuple[str, str]) -> TableSp
         notes.append(
             "Two-stage least squares, allocation as the instrument: the difference "
             "in the outcome per unit of dose among those whose dose the allocation "
-            "changed. A first-stage F under 10 marks a weak instrument."
+            "changed, on complete cases (not imputed). A first-stage F under 10 "
+            "marks a weak instrument."
         )
         if table["outcome"].astype(str).str.startswith("net monetary benefit").any():
             notes.append(
