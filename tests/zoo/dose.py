@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tests.zoo import write_waves
+
 DOSE_EFFECT = 1.5
 WAVES = ("baseline", "6 months")
 
@@ -68,11 +70,7 @@ def simulate(layout: DoseLayout) -> dict[str, pd.DataFrame]:
 
 def write(folder: Path, layout: DoseLayout) -> Path:
     """Write the study (CSV files, codebook, config); return the config's path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for k, (wave, frame) in enumerate(simulate(layout).items()):
-        frame.to_csv(folder / f"wave{k}.csv", index=False)
-        files.append(f'[[files]]\npath = "wave{k}.csv"\nwave = "{wave}"\n')
+    files = write_waves(folder, simulate(layout))
     codebook = [
         "[study]",
         'name = "zoo dose"',

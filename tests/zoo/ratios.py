@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tests.zoo import write_waves
+
 ODDS_RATIO = 2.0
 RATE_RATIO = 0.7
 WAVES = ("baseline", "6 months", "12 months")
@@ -95,11 +97,7 @@ def simulate(layout: RatioLayout) -> dict[str, pd.DataFrame]:
 
 def write(folder: Path, layout: RatioLayout) -> Path:
     """Write the study (CSV files, codebook, config); return the config's path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for k, (wave, frame) in enumerate(simulate(layout).items()):
-        frame.to_csv(folder / f"wave{k}.csv", index=False)
-        files.append(f'[[files]]\npath = "wave{k}.csv"\nwave = "{wave}"\n')
+    files = write_waves(folder, simulate(layout))
     waves = str(list(WAVES)).replace("'", '"')
     codebook = [
         "[study]",

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tests.zoo import write_waves
+
 CLIENT_EFFECT = {"Adults": 2.0, "Older adults": 6.0, "Learning disability": 0.0}
 WAVES = ("baseline", "3 months", "6 months")
 
@@ -75,11 +77,7 @@ def simulate(layout: SubgroupLayout) -> dict[str, pd.DataFrame]:
 
 def write(folder: Path, layout: SubgroupLayout) -> Path:
     """Write the study (CSV files, codebook, config); return the config's path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for k, (wave, frame) in enumerate(simulate(layout).items()):
-        frame.to_csv(folder / f"wave{k}.csv", index=False)
-        files.append(f'[[files]]\npath = "wave{k}.csv"\nwave = "{wave}"\n')
+    files = write_waves(folder, simulate(layout))
     groups = ", ".join(f'"{g}"' for g in CLIENT_EFFECT)
     codebook = [
         "[study]",
