@@ -53,6 +53,12 @@ def test_zoo_case(case, tmp_path, capsys):
     _check_truth(case, outcomes)
     _check_counts(outcomes, pd.read_csv(out / "tables" / "participant_flow.csv"))
     _check_arm_names(case, outcomes, (out / "report.html").read_text())
+    if case.layout.propensity and case.layout.imputation and case.layout.age_missing:
+        # who lacks a score, and that the imputed analysis gives them one
+        assert (
+            "the imputed analysis imputes their covariates"
+            in (out / "report.html").read_text()
+        )
     if case.layout.economics:
         economics = pd.read_csv(out / "tables" / "economics.csv")
         _check_economics(case, economics)

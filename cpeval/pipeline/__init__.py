@@ -548,7 +548,13 @@ def _methods(cfg, book, score, arms, wave, analyses) -> list[str]:
             + (" and in interaction with time" if model.kind == "lmm" else "")
             + ". The balance table and Love plot check the score by weighting with "
             "it (ATE inverse-probability weights; pooled-SD standardised "
-            f"differences, 0.1 marked). {score.n_dropped} participants had no score."
+            f"differences, 0.1 marked). {score.n_dropped} participants had no score"
+            + (
+                " (a covariate missing) in the available-data analyses; the "
+                "imputed analysis imputes their covariates and gives them one."
+                if cfg.imputation and score.n_dropped
+                else "."
+            )
         )
     if cfg.design not in RANDOMISED:
         lines.append(
