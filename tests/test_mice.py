@@ -301,3 +301,14 @@ def test_predictor_sets_and_a_passive_total():
     ):
         with pytest.raises(cpeval.DataError, match=message):
             impute(d, ["a", "b", "c"], predictors=["x"], m=2, seed=3, **bad)
+
+
+def test_a_row_without_its_cluster_is_refused():
+    """Cluster indicators would take an unlabelled row as the first cluster."""
+    rng = np.random.default_rng(2)
+    d = pd.DataFrame({"x": rng.normal(size=40), "team": np.repeat(list("abcd"), 10)})
+    d["y"] = d["x"] + rng.normal(size=40)
+    d.loc[::6, "y"] = np.nan
+    d.loc[3, "team"] = None
+    with pytest.raises(cpeval.DataError, match=r"'team' is missing in 1 row\(s\)"):
+        impute(d, ["y"], predictors=["x"], cluster="team", m=2, seed=1)

@@ -265,6 +265,13 @@ TWO_LEVEL_NAMES = set(TWO_LEVEL.values())
 def _cluster_methods(data, methods: dict, cluster, cluster_model: str, by) -> dict:
     """``methods`` with the two-level ones for numeric columns when the clusters
     get random intercepts (after checking the clusters allow it)."""
+    if cluster is not None and data[cluster].isna().any():
+        unlabelled = data.index[data[cluster].isna()]
+        raise DataError(
+            f"cluster '{cluster}' is missing in {len(unlabelled)} row(s) (first: "
+            f"{unlabelled[0]!r}): every row needs its cluster (an unlabelled row "
+            "would be taken as the first cluster)"
+        )
     if not _check_cluster_model(cluster_model, cluster):
         return methods
     methods = {c: TWO_LEVEL.get((v, cluster_model), v) for c, v in methods.items()}
