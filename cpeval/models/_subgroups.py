@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import patsy
+import statsmodels.api as sm
 
 from .._checks import require_columns, treatment
 from .._results import EstimateResults
@@ -173,22 +174,19 @@ def subgroup_effects(
     )
     levels = _levels(used, subgroup, group, cluster)
     x, names, effects = _design(used, baseline, group, subgroup, levels, terms)
-    y = used[outcome].astype(float).to_numpy()
-    beta = np.linalg.lstsq(x, y, rcond=None)[0]
-    residuals = y - x @ beta
+    fit = sm.OLS(used[outcome].astype(float).to_numpy(), x).fit()
+    beta, residuals = fit.params, fit.resid
     contrasts = np.zeros((len(levels) - 1, len(names)))
     contrasts[:, effects[0]] = -1.0
     contrasts[np.arange(len(levels) - 1), effects[1:]] = 1.0
-    if cluster is None:
-        vcov, df, test = _ols(x, residuals, beta, contrasts)
+    if cluster is None:  # the F test of the nested models, as R anova
+        vcov, df = fit.cov_params(), np.full(len(names), fit.df_resid)
+        f = fit.f_test(contrasts)
+        test = (float(f.fvalue), f.df_num, float(f.df_denom), float(f.pvalue))
         n_clusters = 0
-    else:
+    else:  # two or more clusters in each arm of each level (_levels)
         clusters = used[cluster].to_numpy()
         n_clusters = len(pd.unique(clusters))
-        if n_clusters < 2:
-            raise DataError(
-                f"cluster '{cluster}' has {n_clusters} cluster; need two or more"
-            )
         vcov, df = cr2(x, residuals, clusters)
         test = cr2_wald(x, residuals, clusters, beta, contrasts)
     index = pd.Index(levels, name=subgroup)
@@ -310,18 +308,3 @@ def _design(used, baseline, group, subgroup, levels, terms):
     x = np.column_stack(blocks)
     check_rank(pd.DataFrame(x, columns=names), f"{subgroup} by {group}")
     return x, names, np.arange(start, start + len(levels))
-
-
-def _ols(x, residuals, beta, contrasts):
-    """Model-based covariance, residual df, and the F test of the contrasts."""
-    from scipy import stats
-
-    n, p = x.shape
-    df_resid = n - p
-    sigma2 = residuals @ residuals / df_resid
-    vcov = sigma2 * np.linalg.inv(x.T @ x)
-    estimate = contrasts @ beta
-    q = contrasts.shape[0]
-    f_stat = estimate @ np.linalg.solve(contrasts @ vcov @ contrasts.T, estimate) / q
-    test = (float(f_stat), q, float(df_resid), float(stats.f.sf(f_stat, q, df_resid)))
-    return vcov, np.full(p, float(df_resid)), test

@@ -92,26 +92,21 @@ class ItemPlan:
 def item_plan(cfg, book, columns: list[str]) -> ItemPlan:
     """The instruments behind the outcome columns (``<instrument>_<scale>`` of a
     codebook instrument with a scoring definition)."""
+    definitions = {name: _definition(ref) for name, ref in book.definitions.items()}
     instruments, scores, plain = {}, {}, []
     for column in columns:
         found = [
-            (name, column.removeprefix(f"{name}_"))
-            for name in book.definitions
-            if column.startswith(f"{name}_")
-        ]
-        found = [
-            (name, scale)
-            for name, scale in found
-            if scale in {s.name for s in _definition(book.definitions[name]).scales}
+            (name, scale.name)
+            for name, definition in definitions.items()
+            for scale in definition.scales
+            if column == f"{name}_{scale.name}"
         ]
         if not found:
             plain.append(column)
             continue
         name, scale = found[0]
         scores[column] = (name, scale)
-        if name not in instruments:
-            definition = _definition(book.definitions[name])
-            instruments[name] = (definition, list(book.instruments[name]))
+        instruments.setdefault(name, (definitions[name], list(book.instruments[name])))
     if not instruments:
         raise DataError(
             f"{cfg.path}: [imputation] level = 'items' imputes questionnaire items, "

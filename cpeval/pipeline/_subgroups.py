@@ -48,17 +48,7 @@ def subgroup_analysis(
         covariates = _indicators(base[list(cfg.model.covariates)]).add_prefix("cov_")
         if score is not None:
             covariates["cov_" + PS] = score.logit.reindex(base.index)
-        # a covariate that is the subgroup itself is in its model as its levels
-        itself = _indicators(base[[declared.column]]).add_prefix("cov_").columns
-        within = [
-            c
-            for c in covariates
-            if declared.cut_points
-            or declared.column not in cfg.model.covariates
-            or c not in itself
-        ]
-        if score is not None and redundant_score(cfg, declared):
-            within.remove("cov_" + PS)  # a combination of the levels and covariates
+        within = [c for c in covariates if c not in _left_out(cfg, base, declared)]
         for label, column in continuous.items():
             wide = pd.DataFrame(
                 {
@@ -74,6 +64,18 @@ def subgroup_analysis(
             effects += _effect_rows(label, name, wave, arms, *found)
             tests.append(_test_row(label, name, wave, found[1]))
     return SubgroupTables(pd.DataFrame(effects), pd.DataFrame(tests))
+
+
+def _left_out(cfg, base: pd.DataFrame, declared) -> set[str]:
+    """Covariate columns the subgroup's own model leaves out: a covariate that
+    is the subgroup itself (in the model as its levels), and the propensity
+    logit when it is a combination of the levels and covariates."""
+    out = set()
+    if not declared.cut_points and declared.column in cfg.model.covariates:
+        out |= set(_indicators(base[[declared.column]]).add_prefix("cov_").columns)
+    if redundant_score(cfg, declared):
+        out.add("cov_" + PS)
+    return out
 
 
 def redundant_score(cfg, declared) -> bool:
