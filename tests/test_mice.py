@@ -298,6 +298,8 @@ def test_predictor_sets_and_a_passive_total():
         ({"predictor_sets": {"x": ["a"]}}, "not an imputed column"),
         ({"predictor_sets": {"c": ["s"]}}, "another imputed column or a passive"),
         ({"predictor_sets": {"c": ["c"]}}, "another imputed column or a passive"),
+        ({"predictor_sets": {"c": "t"}}, "is the text 't': give a list"),
+        ({"passive": {"t": "ab"}}, "is the text 'ab': give a list"),
     ):
         with pytest.raises(cpeval.DataError, match=message):
             impute(d, ["a", "b", "c"], predictors=["x"], m=2, seed=3, **bad)

@@ -367,10 +367,15 @@ def _decoded(values: pd.Series, levels: list) -> pd.Series:
 def _plan(data, columns, levels, predictor_sets, passive) -> dict:
     """The checked ``predictor_sets`` and ``passive`` (empty when neither is
     given, so the tasks and their results stay as before)."""
-    sets, sums = (
-        dict(predictor_sets or {}),
-        {k: list(v) for k, v in (passive or {}).items()},
-    )
+    for what, given in (("predictor_sets", predictor_sets), ("passive", passive)):
+        for key, names in (given or {}).items():
+            if isinstance(names, str):
+                raise DataError(
+                    f"{what}['{key}'] is the text {names!r}: give a list of "
+                    f"columns, e.g. [{names!r}]"
+                )
+    sets = {k: list(v) for k, v in (predictor_sets or {}).items()}
+    sums = {k: list(v) for k, v in (passive or {}).items()}
     for name, members in sums.items():
         if name in data.columns:
             raise DataError(f"passive column '{name}' is a column of the data already")
