@@ -169,3 +169,11 @@ def test_a_level_too_small_for_a_standard_error_is_refused():
         DataError, match=r"level 'other' has 1 participant\(s\) in 1 team"
     ):
         fit("sex_cr2", data=data)
+
+
+def test_text_in_numbers_and_misshapen_contrasts_are_data_errors():
+    with pytest.raises(DataError, match=r"'outcome'.*row 0: value 'x' is not a number"):
+        fit("sex_cr2", data=DATA.assign(outcome=["x", *DATA["outcome"].iloc[1:]]))
+    x = np.column_stack([np.ones(10), np.arange(10.0)])
+    with pytest.raises(DataError, match="one column per coefficient"):
+        cr2_wald(x, np.ones(10), np.repeat([0, 1], 5), np.zeros(2), np.ones((1, 3)))

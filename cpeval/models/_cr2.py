@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import DataError
+
 __all__ = ["cr2", "cr2_wald"]
 
 
@@ -147,6 +149,11 @@ def cr2_wald(
     from scipy import stats
 
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
+    if contrasts.ndim != 2 or contrasts.shape[1] != x.shape[1]:
+        raise DataError(
+            f"contrasts must have one column per coefficient ({x.shape[1]}); got "
+            f"shape {contrasts.shape}"
+        )
     parts = _Parts(x, residuals, clusters)
     vcov = parts.bread @ parts.meat @ parts.bread
     q = contrasts.shape[0]

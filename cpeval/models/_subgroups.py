@@ -11,7 +11,7 @@ import pandas as pd
 import patsy
 import statsmodels.api as sm
 
-from .._checks import require_columns, treatment
+from .._checks import numeric, require_columns, treatment
 from .._results import EstimateResults
 from ..exceptions import DataError
 from ._cr2 import cr2, cr2_wald
@@ -220,6 +220,7 @@ def _complete(data, outcome, baseline, group, subgroup, treated, covariates, clu
     needed += [c for c in covariates if c.isidentifier()]
     require_columns(data, needed)
     used = data.dropna(subset=needed)
+    used = used.assign(**numeric(used[[outcome, baseline]], "outcome or baseline"))
     used = used.assign(**{group: treatment(used[group], treated).astype(int)})
     terms = pd.DataFrame(index=used.index)
     if covariates:
